@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-__all__ = ["Tables", "account_codes"]
+__all__ = ["Tables", "account_codes", "sorted_for_features"]
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,30 @@ class Tables:
 def account_codes(frame: pd.DataFrame) -> np.ndarray:
     """Integer position of each row's account in ``Tables.accounts`` (see module invariants)."""
     return frame["account_id"].cat.codes.to_numpy()
+
+
+def sorted_for_features(tables: Tables) -> Tables:
+    """Sort orders and interactions by (account, date) unless they already are.
+
+    Features find each account's first/last order and its gaps from contiguous, date-ordered
+    segments, so they need this order; checking it costs one pass, sorting only when needed.
+    """
+    return Tables(
+        tables.accounts,
+        _sorted_by_account(tables.orders, "order_date"),
+        _sorted_by_account(tables.interactions, "event_date"),
+        tables.categories,
+    )
+
+
+def _sorted_by_account(frame: pd.DataFrame, date_column: str) -> pd.DataFrame:
+    if len(frame) < 2:
+        return frame
+    codes = account_codes(frame).astype(np.int64)
+    dates = frame[date_column].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    code_step = np.diff(codes)
+    in_order = (code_step > 0) | ((code_step == 0) & (np.diff(dates) >= 0))
+    if in_order.all():
+        return frame
+    order = np.lexsort((dates, codes))
+    return frame.iloc[order].reset_index(drop=True)

@@ -1,0 +1,42 @@
+# Two commands on a fresh machine:  `make demo`  and  `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEMO   ?= demo
+DEMO_ACCOUNTS ?= 3000
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/kam-ml demo-data --out $(DEMO)/data --accounts $(DEMO_ACCOUNTS) --seed 7
+	$(BIN)/kam-ml train --data $(DEMO)/data
+	$(BIN)/kam-ml score --data $(DEMO)/data --out $(DEMO)/scores.parquet
+	$(BIN)/kam-ml score --data $(DEMO)/data --out $(DEMO)/scores.csv
+	@echo
+	@echo "Done. Results:"
+	@echo "  scores         $(DEMO)/scores.parquet  (and .csv)"
+	@echo "  model report   reports/churn-*/report.html"
+	@echo "  model bundle   models/kam-churn/"
+	@echo "  MLflow UI      $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db  -> http://127.0.0.1:5000"
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check kam_ml serving tests bench
+	$(BIN)/ruff format --check kam_ml serving tests bench
+
+bench: install
+	$(BIN)/python bench/bench_features.py
+
+clean:
+	rm -rf $(DEMO) reports mlflow.db mlartifacts mlruns models/kam-*

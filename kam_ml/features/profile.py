@@ -1,0 +1,31 @@
+"""Account profile features: tenure and the categorical region and segment."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from kam_ml.definitions import ProblemDefinition
+from kam_ml.features.registry import FeatureSpec, register
+from kam_ml.tables import Tables
+
+__all__ = ["CATEGORICAL_FEATURES", "profile_features"]
+
+CATEGORICAL_FEATURES = ("region", "segment")
+
+register(
+    FeatureSpec("tenure_days", "Days since the relationship started", "Account for {value} days"),
+    FeatureSpec("region", "Sales region", "Region {value}", categorical=True),
+    FeatureSpec("segment", "Customer segment", "Segment {value}", categorical=True),
+)
+
+
+def profile_features(
+    history: Tables, cutoff: pd.Timestamp, definition: ProblemDefinition
+) -> dict[str, np.ndarray]:
+    accounts = history.accounts
+    return {
+        "tenure_days": np.floor(definition.age_days(accounts["signup_date"], cutoff)),
+        "region": accounts["region"].astype(str).to_numpy(dtype=object),
+        "segment": accounts["segment"].astype(str).to_numpy(dtype=object),
+    }

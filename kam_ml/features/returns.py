@@ -1,0 +1,56 @@
+"""Return features; a return counts only from the day it became known (late-arriving fact)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from kam_ml.definitions import ProblemDefinition
+from kam_ml.features.aggregate import count, total
+from kam_ml.features.registry import FeatureSpec, register
+from kam_ml.tables import Tables, account_codes
+
+__all__ = ["return_features"]
+
+register(
+    FeatureSpec(
+        "return_rate_365d",
+        "Share of the last 365 days' order value that was returned (as known at the cutoff)",
+        "Returned {value} of what it bought this year",
+        fmt=".0%",
+    ),
+    FeatureSpec(
+        "returned_value_365d",
+        "Value of order lines from the last 365 days known to be returned",
+        "Returned goods worth {value}",
+        fmt=",.0f",
+    ),
+    FeatureSpec(
+        "returns_known_90d",
+        "Returns registered in the last 90 days",
+        "{value} returns in the last 90 days",
+    ),
+)
+
+
+def return_features(
+    history: Tables, cutoff: pd.Timestamp, definition: ProblemDefinition
+) -> dict[str, np.ndarray]:
+    n = history.n_accounts
+    orders = history.orders
+    codes = account_codes(orders).astype(np.intp)
+    age = definition.age_days(orders["order_date"], cutoff)
+    amount = orders["amount"].to_numpy(dtype=np.float64)
+    returned = orders["returned"].to_numpy(dtype=bool)  # history_at hides unknown returns
+
+    recent = age <= 365
+    bought = total(codes, np.where(recent, amount, 0.0), n)
+    returned_value = total(codes, np.where(recent & returned, amount, 0.0), n)
+    known_age = definition.age_days(definition.return_known_date(orders), cutoff)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(bought > 0, returned_value / np.where(bought > 0, bought, 1.0), np.nan)
+    return {
+        "return_rate_365d": rate,
+        "returned_value_365d": returned_value,
+        "returns_known_90d": count(codes, n, returned & (known_age <= 90)),
+    }

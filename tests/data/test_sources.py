@@ -1,0 +1,185 @@
+"""Sources: folders of CSV/Parquet and SQL databases load to the same validated tables."""
+
+from __future__ import annotations
+
+import importlib.util
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kam_ml.errors import DataContractError
+from kam_ml.sources import read_raw_tables, read_source, read_sql_tables
+from kam_ml.tables import Tables
+from kam_ml.validation import load_tables, validate_tables
+
+from .conftest import CSV, read_text_tables
+
+
+def typed(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The dataset with the types a Parquet export would store (timestamps tz-aware)."""
+    out = {name: frame.copy() for name, frame in raw.items()}
+    out["accounts"]["signup_date"] = pd.to_datetime(out["accounts"]["signup_date"])
+    orders = out["orders"]
+    for column in ("order_date", "return_date"):
+        orders[column] = pd.to_datetime(orders[column], format="ISO8601").dt.tz_localize("UTC")
+    orders["quantity"] = orders["quantity"].astype("int64")
+    orders["amount"] = orders["amount"].astype("float64")
+    spelled = orders["returned"].str.lower().map({"yes": True, "true": True, "no": False,
+                                                  "false": False, "0": False})
+    orders["returned"] = spelled.fillna(False).astype(bool)
+    out["interactions"]["event_date"] = pd.to_datetime(out["interactions"]["event_date"])
+    out["interactions"]["value"] = out["interactions"]["value"].astype("float64")
+    out["categories"]["margin_rate"] = out["categories"]["margin_rate"].astype("float64")
+    return out
+
+
+def write_csv(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in CSV.items():
+        (folder / f"{name}.csv").write_text(text)
+    return folder
+
+
+def write_parquet(folder: Path, raw: dict[str, pd.DataFrame]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in raw.items():
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+    return folder
+
+
+def assert_same_tables(left: Tables, right: Tables) -> None:
+    for name in ("accounts", "orders", "interactions", "categories"):
+        pd.testing.assert_frame_equal(getattr(left, name), getattr(right, name), obj=name)
+
+
+def test_a_csv_folder_reads_every_table_as_text(tmp_path: Path) -> None:
+    raw = read_raw_tables(write_csv(tmp_path))
+    assert sorted(raw) == ["accounts", "categories", "interactions", "orders"]
+    assert raw["orders"]["quantity"].tolist()[:2] == ["1", "2"]
+    assert raw["accounts"]["manager"].isna().tolist() == [False, False, True, False]
+
+
+def test_csv_and_parquet_of_the_same_data_load_to_identical_tables(tmp_path: Path) -> None:
+    from_csv = load_tables(write_csv(tmp_path / "csv"))
+    from_parquet = load_tables(write_parquet(tmp_path / "parquet", typed(read_text_tables())))
+    assert from_csv.report.is_clean and from_parquet.report.is_clean
+    assert_same_tables(from_csv.tables, from_parquet.tables)
+
+
+def test_parquet_wins_over_csv_in_the_same_folder(tmp_path: Path) -> None:
+    folder = write_csv(tmp_path)
+    accounts = read_text_tables()["accounts"].iloc[:2]
+    accounts.to_parquet(folder / "accounts.parquet", index=False)
+    assert len(read_raw_tables(folder)["accounts"]) == 2
+
+
+def test_absent_optional_tables_are_left_out(tmp_path: Path) -> None:
+    folder = write_csv(tmp_path)
+    (folder / "interactions.csv").unlink()
+    assert "interactions" not in read_raw_tables(folder)
+
+
+def test_a_missing_required_table_names_the_table_the_folder_and_what_was_found(
+    tmp_path: Path,
+) -> None:
+    folder = write_csv(tmp_path)
+    (folder / "orders.csv").rename(folder / "Orders.xlsx")
+    with pytest.raises(DataContractError) as error:
+        read_raw_tables(folder)
+    assert str(error.value) == (
+        f"Required table 'orders' not found in {folder}: expected orders.parquet or orders.csv; "
+        "found Orders.xlsx, accounts.csv, categories.csv, interactions.csv."
+    )
+
+
+def test_a_missing_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(DataContractError, match="data folder .*nowhere does not exist"):
+        read_raw_tables(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"), [("", "No columns to parse"), ("a,b\n1,2,3\n", "Expected 2 columns")]
+)
+def test_an_unreadable_csv_is_named(tmp_path: Path, text: str, problem: str) -> None:
+    folder = write_csv(tmp_path)
+    (folder / "orders.csv").write_text(text)
+    with pytest.raises(DataContractError, match=f"Could not read .*orders.csv: {problem}"):
+        read_raw_tables(folder)
+
+
+def _sqlite(path: Path, raw: dict[str, pd.DataFrame]) -> str:
+    with sqlite3.connect(path) as conn:
+        for name, frame in raw.items():
+            frame.to_sql(name, conn, index=False)
+    conn.close()
+    return f"sqlite:///{path}"
+
+
+def test_a_sqlite_database_loads_like_the_csv_folder(tmp_path: Path) -> None:
+    uri = _sqlite(tmp_path / "book.db", read_text_tables())
+    from_sql = load_tables(uri, on_bad_rows="refuse")
+    from_csv = load_tables(write_csv(tmp_path / "csv"), on_bad_rows="refuse")
+    assert_same_tables(from_sql.tables, from_csv.tables)
+
+
+def test_a_sqlite_database_with_stored_types_validates(tmp_path: Path) -> None:
+    raw = typed(read_text_tables())
+    raw["orders"] = raw["orders"].assign(
+        order_date=raw["orders"]["order_date"].dt.tz_localize(None),
+        return_date=raw["orders"]["return_date"].dt.tz_localize(None),
+    )
+    tables = validate_tables(read_sql_tables(_sqlite(tmp_path / "typed.db", raw))).tables
+    assert tables.orders["quantity"].dtype == "int64"
+    assert tables.orders["returned"].sum() == 2
+
+
+def test_a_missing_sqlite_file_is_named_and_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "typo.db"
+    with pytest.raises(DataContractError, match="SQLite database .*typo.db does not exist"):
+        read_sql_tables(f"sqlite:///{path}")
+    assert not path.exists()
+
+
+def test_a_sqlite_database_without_a_required_table_lists_its_tables(tmp_path: Path) -> None:
+    raw = read_text_tables()
+    del raw["orders"]
+    uri = _sqlite(tmp_path / "partial.db", raw)
+    with pytest.raises(DataContractError, match=(
+        "Required table 'orders' not found in sqlite:///.*partial.db; "
+        "found tables: accounts, categories, interactions."
+    )):
+        read_sql_tables(uri)
+
+
+def test_a_file_that_is_not_a_database_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("not a database, just notes" * 100)
+    with pytest.raises(DataContractError, match="Could not read the SQLite database"):
+        read_sql_tables(f"sqlite:///{path}")
+
+
+@pytest.mark.skipif(
+    any(importlib.util.find_spec(d) for d in ("psycopg", "psycopg2")),
+    reason="a PostgreSQL driver is installed",
+)
+def test_postgresql_without_a_driver_says_which_package_to_install() -> None:
+    with pytest.raises(DataContractError, match=r"needs a PostgreSQL driver: pip install 'psycopg"):
+        read_sql_tables("postgresql://kam:secret@localhost/book")
+
+
+def test_postgresql_messages_hide_the_password() -> None:
+    with pytest.raises(DataContractError) as error:
+        read_sql_tables("postgresql://kam:secret@127.0.0.1:1/book")
+    assert "secret" not in str(error.value)
+
+
+def test_an_unsupported_source_is_refused_with_the_supported_ones() -> None:
+    with pytest.raises(DataContractError, match="Unsupported data source mysql://"):
+        read_source("mysql://host/db")
+
+
+def test_read_source_takes_a_folder_as_str_or_path(tmp_path: Path) -> None:
+    folder = write_csv(tmp_path)
+    assert sorted(read_source(str(folder))) == sorted(read_source(folder))
