@@ -218,7 +218,7 @@ def _is_text_like(values: pd.Series) -> bool:
     dtype = values.dtype
     return (
         pd.api.types.is_string_dtype(dtype)
-        or dtype == object
+        or pd.api.types.is_object_dtype(dtype)
         or isinstance(dtype, pd.CategoricalDtype)
     )
 

@@ -12,7 +12,23 @@ from kam_ml.explain import top_reasons
 from kam_ml.features import build_features
 from kam_ml.tables import Tables
 
-__all__ = ["RiskBands", "score_accounts", "score_features"]
+__all__ = ["RiskBands", "ScoringModels", "score_accounts", "score_features"]
+
+
+@dataclass(frozen=True)
+class ScoringModels:
+    """The champion bundles a scoring run uses; offers and value are optional until trained."""
+
+    churn: ModelBundle
+    offers: ModelBundle | None = None
+    value: ModelBundle | None = None
+
+    def versions(self) -> dict[str, str | None]:
+        return {
+            "churn": self.churn.version,
+            "offers": self.offers.version if self.offers else None,
+            "value": self.value.version if self.value else None,
+        }
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
@@ -94,7 +95,7 @@ def _read_sqlite(uri: str) -> dict[str, pd.DataFrame]:
     if not file.is_file():
         raise DataContractError(f"The SQLite database {file} does not exist ({uri}).")
     try:
-        with sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True) as conn:
+        with closing(sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)) as conn:
             rows = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
             names = {name.lower(): name for (name,) in rows}
             _require_tables(names, uri)

@@ -152,8 +152,8 @@ def validate_tables(
         )
     checks = {name: _Check(CONTRACT[name], raw[name]) for name in CONTRACT if name in raw}
     accounts = _check_accounts(checks["accounts"])
-    orders = _check_orders(checks["orders"], accounts.account_id)
-    interactions = _check_interactions(checks.get("interactions"), accounts.account_id)
+    orders = _check_orders(checks["orders"], accounts["account_id"])
+    interactions = _check_interactions(checks.get("interactions"), accounts["account_id"])
     catalogue = _check_categories(checks.get("categories"))
     accounts = _clamp_signup(checks["accounts"], accounts, orders)
     report = QuarantineReport(
@@ -167,11 +167,12 @@ def validate_tables(
             f"on_bad_rows='refuse', so nothing was loaded:\n{lines}"
         )
     for name, frame in (("accounts", accounts), ("orders", orders)):
+        n = checks[name].n
         if frame.empty:
-            n = checks[name].n
             raise DataContractError(
-                f"{name} has no valid rows: {n:,} of {n:,} rows broke contract rules."
-                + (f"\n{report}" if n else "")
+                f"{name} has no valid rows: {n:,} of {n:,} rows broke contract rules.\n{report}"
+                if n
+                else f"{name} has no rows; the contract needs at least one."
             )
     categories = _with_ordered_categories(catalogue, orders["category"])
     return ValidationResult(Tables(accounts, orders, interactions, categories), report)
@@ -212,7 +213,7 @@ class _Check:
         raw = self.raw[name]
         examples = raw[unparsed].iloc[:1000].drop_duplicates().iloc[:_N_EXAMPLES].tolist()
         shown = ", ".join(repr(v) if isinstance(v, str) else str(v) for v in examples)
-        text = raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype)
+        text = pd.api.types.is_object_dtype(raw.dtype) or pd.api.types.is_string_dtype(raw.dtype)
         raise DataContractError(
             f"{self.schema.name}.{name} must be {_TYPE_NOUNS[type_]}: none of {failed:,} "
             f"values parse (examples: {shown}{'' if text else f'; column dtype {raw.dtype}'})."
@@ -419,10 +420,13 @@ def _clamp_signup(check: _Check, accounts: pd.DataFrame, orders: pd.DataFrame) -
     ``RowRule.SIGNUP_AFTER_FIRST_ORDER``): the account and its orders stay."""
     never = np.iinfo(np.int64).max
     first = np.full(len(accounts), never, dtype=np.int64)
-    days = orders["order_date"].dt.normalize().to_numpy(dtype="datetime64[ns]").view(np.int64)
-    np.minimum.at(first, orders["account_id"].cat.codes.to_numpy(), days)
+    dates = orders["order_date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    np.minimum.at(first, orders["account_id"].cat.codes.to_numpy(), dates)
+    ordered = first != never
+    day = np.int64(86_400 * 10**9)
+    first = np.where(ordered, first // day * day, never)  # the first order's calendar day
     signup = accounts["signup_date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    late = (first != never) & (signup > first)
+    late = ordered & (signup > first)
     if not late.any():
         return accounts
     broken = np.zeros(check.n, dtype=bool)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,7 +18,8 @@ A-2,2023-02-01,Ben,AMER,silver
 A-3,2023-03-15,,APAC,platinum
 A-4,2023-04-01,Ana,EMEA,
 """,
-    "orders": """order_id,account_id,order_date,category,product_id,quantity,amount,returned,return_date
+    "orders": "order_id,account_id,order_date,category,product_id,"
+    + """quantity,amount,returned,return_date
 O-1,A-1,2024-01-05,bags,P-1,1,100.0,false,
 O-2,A-1,2024-02-10 10:30:00,shoes,P-2,2,250.5,yes,2024-02-20
 O-3,A-2,2024-01-20,bags,P-1,1,80,,
@@ -48,7 +51,23 @@ def read_text_tables() -> dict[str, pd.DataFrame]:
     }
 
 
+@pytest.fixture(scope="session")
+def fresh_tables() -> Callable[[], dict[str, pd.DataFrame]]:
+    """A factory of fresh clean datasets, for hypothesis tests that need one per example."""
+    return read_text_tables
+
+
 @pytest.fixture
 def raw() -> dict[str, pd.DataFrame]:
     """A fresh copy of the clean dataset for each test to break in its own way."""
     return read_text_tables()
+
+
+@pytest.fixture
+def csv_folder(tmp_path: Path) -> Path:
+    """The clean dataset written as ``<table>.csv`` files in a fresh folder."""
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    for name, text in CSV.items():
+        (folder / f"{name}.csv").write_text(text)
+    return folder

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
@@ -14,10 +15,10 @@ from kam_ml.sources import read_raw_tables, read_source, read_sql_tables
 from kam_ml.tables import Tables
 from kam_ml.validation import load_tables, validate_tables
 
-from .conftest import CSV, read_text_tables
+Raw = dict[str, pd.DataFrame]
 
 
-def typed(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+def typed(raw: Raw) -> Raw:
     """The dataset with the types a Parquet export would store (timestamps tz-aware)."""
     out = {name: frame.copy() for name, frame in raw.items()}
     out["accounts"]["signup_date"] = pd.to_datetime(out["accounts"]["signup_date"])
@@ -26,8 +27,11 @@ def typed(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         orders[column] = pd.to_datetime(orders[column], format="ISO8601").dt.tz_localize("UTC")
     orders["quantity"] = orders["quantity"].astype("int64")
     orders["amount"] = orders["amount"].astype("float64")
-    spelled = orders["returned"].str.lower().map({"yes": True, "true": True, "no": False,
-                                                  "false": False, "0": False})
+    spelled = (
+        orders["returned"]
+        .str.lower()
+        .map({"yes": True, "true": True, "no": False, "false": False, "0": False})
+    )
     orders["returned"] = spelled.fillna(False).astype(bool)
     out["interactions"]["event_date"] = pd.to_datetime(out["interactions"]["event_date"])
     out["interactions"]["value"] = out["interactions"]["value"].astype("float64")
@@ -35,14 +39,7 @@ def typed(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     return out
 
 
-def write_csv(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in CSV.items():
-        (folder / f"{name}.csv").write_text(text)
-    return folder
-
-
-def write_parquet(folder: Path, raw: dict[str, pd.DataFrame]) -> Path:
+def write_parquet(folder: Path, raw: Raw) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, frame in raw.items():
         frame.to_parquet(folder / f"{name}.parquet", index=False)
@@ -54,37 +51,36 @@ def assert_same_tables(left: Tables, right: Tables) -> None:
         pd.testing.assert_frame_equal(getattr(left, name), getattr(right, name), obj=name)
 
 
-def test_a_csv_folder_reads_every_table_as_text(tmp_path: Path) -> None:
-    raw = read_raw_tables(write_csv(tmp_path))
+def test_a_csv_folder_reads_every_table_as_text(csv_folder: Path) -> None:
+    raw = read_raw_tables(csv_folder)
     assert sorted(raw) == ["accounts", "categories", "interactions", "orders"]
     assert raw["orders"]["quantity"].tolist()[:2] == ["1", "2"]
     assert raw["accounts"]["manager"].isna().tolist() == [False, False, True, False]
 
 
-def test_csv_and_parquet_of_the_same_data_load_to_identical_tables(tmp_path: Path) -> None:
-    from_csv = load_tables(write_csv(tmp_path / "csv"))
-    from_parquet = load_tables(write_parquet(tmp_path / "parquet", typed(read_text_tables())))
+def test_csv_and_parquet_of_the_same_data_load_to_identical_tables(
+    csv_folder: Path, raw: Raw, tmp_path: Path
+) -> None:
+    from_csv = load_tables(csv_folder)
+    from_parquet = load_tables(write_parquet(tmp_path / "parquet", typed(raw)))
     assert from_csv.report.is_clean and from_parquet.report.is_clean
     assert_same_tables(from_csv.tables, from_parquet.tables)
 
 
-def test_parquet_wins_over_csv_in_the_same_folder(tmp_path: Path) -> None:
-    folder = write_csv(tmp_path)
-    accounts = read_text_tables()["accounts"].iloc[:2]
-    accounts.to_parquet(folder / "accounts.parquet", index=False)
-    assert len(read_raw_tables(folder)["accounts"]) == 2
+def test_parquet_wins_over_csv_in_the_same_folder(csv_folder: Path, raw: Raw) -> None:
+    raw["accounts"].iloc[:2].to_parquet(csv_folder / "accounts.parquet", index=False)
+    assert len(read_raw_tables(csv_folder)["accounts"]) == 2
 
 
-def test_absent_optional_tables_are_left_out(tmp_path: Path) -> None:
-    folder = write_csv(tmp_path)
-    (folder / "interactions.csv").unlink()
-    assert "interactions" not in read_raw_tables(folder)
+def test_absent_optional_tables_are_left_out(csv_folder: Path) -> None:
+    (csv_folder / "interactions.csv").unlink()
+    assert "interactions" not in read_raw_tables(csv_folder)
 
 
 def test_a_missing_required_table_names_the_table_the_folder_and_what_was_found(
-    tmp_path: Path,
+    csv_folder: Path,
 ) -> None:
-    folder = write_csv(tmp_path)
+    folder = csv_folder
     (folder / "orders.csv").rename(folder / "Orders.xlsx")
     with pytest.raises(DataContractError) as error:
         read_raw_tables(folder)
@@ -100,32 +96,32 @@ def test_a_missing_folder_is_named(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "problem"), [("", "No columns to parse"), ("a,b\n1,2,3\n", "Expected 2 columns")]
+    ("text", "problem"),
+    [("", "No columns to parse"), ("a,b\n1,2,3\n", "CSV parse error: Expected 2 columns")],
 )
-def test_an_unreadable_csv_is_named(tmp_path: Path, text: str, problem: str) -> None:
-    folder = write_csv(tmp_path)
-    (folder / "orders.csv").write_text(text)
+def test_an_unreadable_csv_is_named(csv_folder: Path, text: str, problem: str) -> None:
+    (csv_folder / "orders.csv").write_text(text)
     with pytest.raises(DataContractError, match=f"Could not read .*orders.csv: {problem}"):
-        read_raw_tables(folder)
+        read_raw_tables(csv_folder)
 
 
-def _sqlite(path: Path, raw: dict[str, pd.DataFrame]) -> str:
-    with sqlite3.connect(path) as conn:
+def _sqlite(path: Path, raw: Raw) -> str:
+    with closing(sqlite3.connect(path)) as conn:
         for name, frame in raw.items():
             frame.to_sql(name, conn, index=False)
-    conn.close()
     return f"sqlite:///{path}"
 
 
-def test_a_sqlite_database_loads_like_the_csv_folder(tmp_path: Path) -> None:
-    uri = _sqlite(tmp_path / "book.db", read_text_tables())
-    from_sql = load_tables(uri, on_bad_rows="refuse")
-    from_csv = load_tables(write_csv(tmp_path / "csv"), on_bad_rows="refuse")
+def test_a_sqlite_database_loads_like_the_csv_folder(
+    csv_folder: Path, raw: Raw, tmp_path: Path
+) -> None:
+    from_sql = load_tables(_sqlite(tmp_path / "book.db", raw), on_bad_rows="refuse")
+    from_csv = load_tables(csv_folder, on_bad_rows="refuse")
     assert_same_tables(from_sql.tables, from_csv.tables)
 
 
-def test_a_sqlite_database_with_stored_types_validates(tmp_path: Path) -> None:
-    raw = typed(read_text_tables())
+def test_a_sqlite_database_with_stored_types_validates(raw: Raw, tmp_path: Path) -> None:
+    raw = typed(raw)
     raw["orders"] = raw["orders"].assign(
         order_date=raw["orders"]["order_date"].dt.tz_localize(None),
         return_date=raw["orders"]["return_date"].dt.tz_localize(None),
@@ -142,14 +138,18 @@ def test_a_missing_sqlite_file_is_named_and_not_created(tmp_path: Path) -> None:
     assert not path.exists()
 
 
-def test_a_sqlite_database_without_a_required_table_lists_its_tables(tmp_path: Path) -> None:
-    raw = read_text_tables()
+def test_a_sqlite_database_without_a_required_table_lists_its_tables(
+    raw: Raw, tmp_path: Path
+) -> None:
     del raw["orders"]
     uri = _sqlite(tmp_path / "partial.db", raw)
-    with pytest.raises(DataContractError, match=(
-        "Required table 'orders' not found in sqlite:///.*partial.db; "
-        "found tables: accounts, categories, interactions."
-    )):
+    with pytest.raises(
+        DataContractError,
+        match=(
+            "Required table 'orders' not found in sqlite:///.*partial.db; "
+            "found tables: accounts, categories, interactions."
+        ),
+    ):
         read_sql_tables(uri)
 
 
@@ -180,6 +180,5 @@ def test_an_unsupported_source_is_refused_with_the_supported_ones() -> None:
         read_source("mysql://host/db")
 
 
-def test_read_source_takes_a_folder_as_str_or_path(tmp_path: Path) -> None:
-    folder = write_csv(tmp_path)
-    assert sorted(read_source(str(folder))) == sorted(read_source(folder))
+def test_read_source_takes_a_folder_as_str_or_path(csv_folder: Path) -> None:
+    assert sorted(read_source(str(csv_folder))) == sorted(read_source(csv_folder))

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kam_ml.contract import BOOLEAN_SPELLINGS, RowRule
 from kam_ml.errors import BadRowsError, DataContractError
@@ -240,6 +242,35 @@ def test_quarantine_keeps_good_rows_and_every_input_row_is_accounted_for(raw: Ra
     assert set(result.tables.orders["order_id"]) == {f"O-{i}" for i in range(1, 9)}
 
 
+_CORRUPTIONS = {
+    "account_id": "A-404",
+    "quantity": "-1",
+    "amount": "free",
+    "order_date": "2024-13-01",
+    "returned": "perhaps",
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 7), st.sampled_from(sorted(_CORRUPTIONS)))))
+def test_any_corruption_of_orders_loses_no_row(
+    fresh_tables: Callable[[], Raw], breaks: list[tuple[int, str]]
+) -> None:
+    raw = fresh_tables()
+    orders = raw["orders"].copy()
+    for row, column in breaks:
+        orders.loc[row, column] = _CORRUPTIONS[column]
+    raw["orders"] = orders
+    bad_rows = {row for row, _ in breaks}
+    if len(bad_rows) == len(orders):
+        return  # nothing valid left is structural, tested below
+    result = validate_tables(raw)
+    quarantined = result.report.quarantined["orders"]
+    assert sorted(quarantined["row"] - 1) == sorted(bad_rows)
+    assert len(result.tables.orders) + len(quarantined) == len(orders)
+    assert sum(v.count for v in result.report.violations) >= len(bad_rows)
+
+
 def test_quarantined_rows_keep_raw_values_row_numbers_and_every_broken_rule(raw: Raw) -> None:
     order(raw, account_id="A-9", amount="-3", quantity="0")
     quarantined = validate_tables(raw).report.quarantined["orders"]
@@ -268,9 +299,12 @@ def test_a_quarantined_account_takes_its_orders_and_events_into_quarantine(raw: 
 
 
 def test_signup_after_first_order_is_moved_to_that_day_and_the_account_kept(raw: Raw) -> None:
-    set_value(raw, "accounts", "A-1", "signup_date", "2024-03-01")
-    accounts = validate_tables(raw).tables.accounts.set_index("account_id")
-    assert accounts.loc["A-1", "signup_date"] == pd.Timestamp("2024-01-05")
+    set_value(raw, "accounts", "A-3", "signup_date", "2024-03-01")
+    set_value(raw, "orders", "O-5", "order_date", "2024-02-14 16:45:00")
+    tables = validate_tables(raw).tables
+    accounts = tables.accounts.set_index("account_id")
+    assert accounts.loc["A-3", "signup_date"] == pd.Timestamp("2024-02-14")
+    assert (tables.orders["account_id"] == "A-3").sum() == 2
 
 
 def test_output_holds_the_tables_invariants(raw: Raw) -> None:
@@ -351,7 +385,10 @@ def test_timestamps_become_naive_utc(raw: Raw) -> None:
     order(raw, order_date="2024-06-01T12:00:00+02:00")
     order(raw, "O-10", order_date="2024-06-01T12:00:00Z")
     dates = validate_tables(raw, on_bad_rows="refuse").tables.orders["order_date"]
-    assert list(dates.iloc[-2:]) == [pd.Timestamp("2024-06-01 10:00"), pd.Timestamp("2024-06-01 12:00")]
+    assert list(dates.iloc[-2:]) == [
+        pd.Timestamp("2024-06-01 10:00"),
+        pd.Timestamp("2024-06-01 12:00"),
+    ]
 
 
 def test_tz_aware_timestamp_columns_become_naive_utc(raw: Raw) -> None:
@@ -386,8 +423,12 @@ def test_missing_required_table_is_refused_by_name(raw: Raw, table: str) -> None
 
 @pytest.mark.parametrize(
     ("table", "column"),
-    [("accounts", "signup_date"), ("orders", "quantity"), ("interactions", "event_type"),
-     ("categories", "margin_rate")],
+    [
+        ("accounts", "signup_date"),
+        ("orders", "quantity"),
+        ("interactions", "event_type"),
+        ("categories", "margin_rate"),
+    ],
 )
 def test_missing_required_column_is_refused_by_name(raw: Raw, table: str, column: str) -> None:
     raw[table] = raw[table].drop(columns=[column])
@@ -407,14 +448,23 @@ def test_a_column_where_no_value_parses_is_structural(raw: Raw) -> None:
 
 def test_a_column_of_an_impossible_dtype_is_structural(raw: Raw) -> None:
     raw["orders"] = raw["orders"].assign(amount=pd.Timestamp("2024-01-01"))
-    with pytest.raises(DataContractError, match=r"orders.amount must be a number: none of 8 "
-                       r"values parse \(examples: 2024-01-01 00:00:00; column dtype datetime64"):
+    with pytest.raises(
+        DataContractError,
+        match=r"orders.amount must be a number: none of 8 "
+        r"values parse \(examples: 2024-01-01 00:00:00; column dtype datetime64",
+    ):
         validate_tables(raw)
 
 
 def test_nothing_valid_left_is_structural(raw: Raw) -> None:
     raw["orders"] = raw["orders"].assign(account_id="A-9")
     with pytest.raises(DataContractError, match="orders has no valid rows: 8 of 8 rows"):
+        validate_tables(raw)
+
+
+def test_an_empty_required_table_is_structural(raw: Raw) -> None:
+    raw["orders"] = raw["orders"].iloc[:0]
+    with pytest.raises(DataContractError, match="orders has no rows; the contract needs"):
         validate_tables(raw)
 
 

@@ -1,0 +1,39 @@
+"""Demo data with planted truth, generated once per session for the model tests."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from kam_ml.definitions import ProblemDefinition
+from kam_ml.demo_data import DemoData, generate_demo_data
+from kam_ml.tables import Tables
+from kam_ml.validation import validate_tables
+
+MODEL_TEST_ACCOUNTS = 3000
+END_DATE = pd.Timestamp("2026-10-31")
+
+
+@pytest.fixture(scope="session")
+def demo() -> DemoData:
+    """Truth is recorded at the churn model's validation cutoffs for an as-of of END_DATE."""
+    cutoffs = ProblemDefinition().training_cutoff_dates(END_DATE, END_DATE - pd.DateOffset(years=3))
+    return generate_demo_data(
+        n_accounts=MODEL_TEST_ACCOUNTS, seed=3, end_date=END_DATE, truth_cutoffs=cutoffs[-4:]
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_tables(demo: DemoData) -> Tables:
+    raw = {
+        "accounts": demo.accounts,
+        "orders": demo.orders,
+        "interactions": demo.interactions,
+        "categories": demo.categories,
+    }
+    return validate_tables(raw, on_bad_rows="refuse").tables
+
+
+@pytest.fixture(scope="session")
+def demo_as_of() -> pd.Timestamp:
+    return END_DATE
