@@ -9,6 +9,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
+from kam_ml.path_contributions import path_explainer
+
 __all__ = ["ChurnModel"]
 
 
@@ -93,11 +95,25 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
-    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Per-row, per-feature contributions to the log-odds of churn (TreeSHAP)."""
+    def contributions(self, X: pd.DataFrame, method: str = "path") -> pd.DataFrame:
+        """Per-row, per-feature contributions to the booster's log-odds of churn.
+
+        ``method="path"`` (default) is decision-path attribution (``kam_ml.path_contributions``:
+        ~100x faster than TreeSHAP, exactly additive, the same for a row alone or in a
+        batch); ``method="treeshap"`` is LightGBM's exact TreeSHAP (~700 rows/s).
+        """
         check_is_fitted(self, "booster_")
-        values = self.booster_.predict(self._prepare(X), pred_contrib=True)
-        return pd.DataFrame(values[:, :-1], columns=self._features, index=X.index)
+        if method == "treeshap":
+            values = self.booster_.predict(self._prepare(X), pred_contrib=True)[:, :-1]
+        elif method == "path":
+            explainer = path_explainer(self.booster_.booster_)
+            values = explainer.contributions(explainer.leaves(self._prepare(X)))
+        else:
+            raise ValueError(
+                f"The 'method' of ChurnModel.contributions must be 'path' or 'treeshap'. "
+                f"Got {method!r} instead."
+            )
+        return pd.DataFrame(values, columns=self._features, index=X.index)
 
     @property
     def feature_importances_(self) -> pd.Series:

@@ -191,6 +191,41 @@ def score(
     console.print(f"Scores written to {out}")
 
 
+@app.command()
+@user_errors
+def nightly(
+    data: DataOption,
+    out: Annotated[Path, typer.Option("--out", help="Folder of nightly snapshots.")],
+    as_of: AsOfOption = None,
+    model: Annotated[
+        str, typer.Option("--model", help="Churn model: models:/ URI or bundle folder.")
+    ] = "models:/kam-churn@champion",
+    on_bad_rows: BadRowsOption = "quarantine",
+) -> None:
+    """Score every active account and write risk lists, a portfolio summary and the API
+    snapshot under OUT/<as-of>/."""
+    from kam_ml.nightly_cli import run_nightly_command
+
+    run_nightly_command(data, out, as_of, model, on_bad_rows, console)
+
+
+@app.command()
+@user_errors
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    nightly_dir: Annotated[
+        Path | None,
+        typer.Option("--nightly-dir", help="Nightly output folder (default: $KAM_NIGHTLY_DIR)."),
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
+) -> None:
+    """Serve the scoring API and the risk-list pages (API keys from $KAM_API_KEYS)."""
+    from serving.main import serve as run_server
+
+    run_server(host=host, port=port, nightly_dir=nightly_dir, workers=workers)
+
+
 def _load(source: Path, on_bad_rows: str, report_dir: Path | None) -> Any:
     from kam_ml.validation import load_tables
 

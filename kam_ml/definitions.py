@@ -83,39 +83,58 @@ class ProblemDefinition:
 
     def return_known_date(self, orders: pd.DataFrame) -> pd.Series:
         """When each line's return became known (NaT for lines never returned)."""
-        lagged = orders["order_date"] + pd.Timedelta(days=self.return_lag_days)
-        known = orders["return_date"].where(orders["return_date"].notna(), lagged)
-        return known.where(orders["returned"])
+        returned = orders["returned"].to_numpy(dtype=bool)
+        known = np.full(len(orders), np.datetime64("NaT"), dtype="datetime64[ns]")
+        known[returned] = self._return_known(orders, returned)
+        return pd.Series(known, index=orders.index)
 
     def history_at(self, tables: Tables, cutoff: pd.Timestamp) -> Tables:
         """The tables as they were known at the end of day ``cutoff``.
 
         Orders and interactions dated after T are dropped; a return not yet known at T is
-        shown as not returned (late-arriving fact), and its return_date is hidden.
+        shown as not returned (late-arriving fact), and its return_date is hidden. Frames
+        with nothing to drop or hide are passed on as they are, not copied.
         """
-        end = self.history_end(cutoff)
-        orders = tables.orders
-        orders = orders.loc[(orders["order_date"] < end).to_numpy()]
-        known = (self.return_known_date(orders) < end).to_numpy()
-        if not known.all() or orders["returned"].to_numpy().any():
+        end = _datetime64(self.history_end(cutoff))
+        orders = _rows_before(tables.orders, "order_date", end)
+        returned = orders["returned"].to_numpy(dtype=bool)
+        return_date = orders["return_date"].to_numpy(dtype="datetime64[ns]")
+        known = returned.copy()
+        known[returned] = self._return_known(orders, returned) < end
+        if (~known & (returned | ~np.isnat(return_date))).any():
             orders = orders.assign(
-                returned=known,
-                return_date=orders["return_date"].where(known),
+                returned=known, return_date=np.where(known, return_date, np.datetime64("NaT"))
             )
-        interactions = tables.interactions
-        interactions = interactions.loc[(interactions["event_date"] < end).to_numpy()]
+        interactions = _rows_before(tables.interactions, "event_date", end)
         accounts = tables.accounts  # signup dates after T simply give negative tenure
         return Tables(accounts, orders, interactions, tables.categories)
 
-    def age_days(self, dates: pd.Series, cutoff: pd.Timestamp) -> np.ndarray:
+    def age_days(self, dates: pd.Series | np.ndarray, cutoff: pd.Timestamp) -> np.ndarray:
         """Age in (fractional) days of each date at the end of day T; > 0 for known rows."""
-        end = self.history_end(cutoff)
-        return (end - dates).to_numpy(dtype="timedelta64[ns]") / np.timedelta64(1, "D")
+        end = _datetime64(self.history_end(cutoff))
+        return (end - _as_datetime64(dates)) / np.timedelta64(1, "D")
+
+    def _return_known(self, orders: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+        """When the return of each selected line became known; ``rows`` are returned lines
+        (a few percent of all), so 20M-line books skip the date arithmetic for the rest."""
+        return_date = _as_datetime64(orders["return_date"])[rows]
+        lagged = _as_datetime64(orders["order_date"])[rows] + np.timedelta64(
+            self.return_lag_days, "D"
+        )
+        return np.where(np.isnat(return_date), lagged, return_date)
 
     def label_window_orders(self, tables: Tables, cutoff: pd.Timestamp) -> pd.DataFrame:
         """Orders in (T, T + horizon]; only ``kam_ml.labels`` may look here."""
+        return self.window_orders(tables, cutoff, self.horizon_days)
+
+    def window_orders(self, tables: Tables, cutoff: pd.Timestamp, days: int) -> pd.DataFrame:
+        """Orders in (T, T + days], for targets with their own window (12-month revenue).
+
+        Only ``kam_ml.labels`` may look here; ``days`` follows the horizon's rule.
+        """
+        _require_positive_int("days", days)
         start = self.history_end(cutoff)
-        stop = start + pd.Timedelta(days=self.horizon_days)
+        stop = start + pd.Timedelta(days=days)
         dates = tables.orders["order_date"]
         return tables.orders.loc[((dates >= start) & (dates < stop)).to_numpy()]
 
@@ -155,3 +174,19 @@ def _require_positive_int(name: str, value: object) -> None:
         raise DefinitionError(
             f"The '{name}' of ProblemDefinition must be a positive int. Got {value!r} instead."
         )
+
+
+def _datetime64(when: pd.Timestamp) -> np.datetime64:
+    return pd.Timestamp(when).as_unit("ns").to_datetime64()
+
+
+def _as_datetime64(dates: pd.Series | np.ndarray) -> np.ndarray:
+    """Nanosecond datetimes as a NumPy array: 20M-row arithmetic without pandas overhead."""
+    if isinstance(dates, pd.Series):
+        return dates.to_numpy(dtype="datetime64[ns]")
+    return np.asarray(dates, dtype="datetime64[ns]")
+
+
+def _rows_before(frame: pd.DataFrame, date_column: str, end: np.datetime64) -> pd.DataFrame:
+    keep = _as_datetime64(frame[date_column]) < end
+    return frame if keep.all() else frame.loc[keep]

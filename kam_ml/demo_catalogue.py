@@ -72,9 +72,9 @@ class Segment:
 
 
 SEGMENTS: tuple[Segment, ...] = (
-    Segment("platinum", 0.15, 1.5, 1.6, 0.35, -0.5),
-    Segment("gold", 0.35, 1.05, 1.0, 0.15, 0.0),
-    Segment("silver", 0.50, 0.85, 0.7, 0.08, 0.35),
+    Segment("platinum", 0.15, 1.5, 1.6, 0.3, -0.5),
+    Segment("gold", 0.35, 1.05, 1.0, 0.1, 0.0),
+    Segment("silver", 0.50, 0.85, 0.7, 0.05, 0.35),
 )
 
 REGIONS: tuple[tuple[str, float], ...] = (("EMEA", 0.45), ("AMER", 0.32), ("APAC", 0.23))

@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 
 from kam_ml.bundle import ModelBundle, save_bundle
+from kam_ml.cards import ModelCard, attach_card, churn_model_card, write_card
 from kam_ml.definitions import ProblemDefinition
 from kam_ml.evaluation import churn_metrics
+from kam_ml.leakage import block_on_leakage, check_leakage
 from kam_ml.promotion import PromotionDecision, decide_promotion
 from kam_ml.reports import validation_kpis, write_churn_report
 from kam_ml.tables import Tables
@@ -34,6 +36,7 @@ class TrainOutcome:
     decision: PromotionDecision
     report_path: Path
     bundle_path: Path | None
+    card: ModelCard | None = None
 
 
 def train_and_register_churn(
@@ -44,12 +47,16 @@ def train_and_register_churn(
     models_dir: Path,
     report_dir: Path,
     on_cutoff_done: Callable[[pd.Timestamp], None] | None = None,
+    result: ChurnTrainingResult | None = None,
 ) -> TrainOutcome:
     """Train the churn model, log everything to MLflow, and promote it through the gate.
 
     A promoted version is exported to ``models_dir/kam-churn`` as a verified bundle.
+    ``result`` registers an already trained result (a notebook's challenger) instead.
     """
-    result = train_churn(tables, as_of, definition, on_cutoff_done=on_cutoff_done)
+    if result is None:
+        result = train_churn(tables, as_of, definition, on_cutoff_done=on_cutoff_done)
+    leakage = check_leakage(result, tables)  # an alarm blocks promotion below
     report_path = write_churn_report(result, report_dir)
     with store.run("kam-churn", run_name=f"churn-{result.as_of.date()}") as run_id:
         store.log_params(
@@ -81,7 +88,12 @@ def train_and_register_churn(
             run_id=run_id,
         )
         store.set_alias(CHURN_MODEL_NAME, CHALLENGER, logged.version)
-        decision = _gate(store, result)
+        decision = block_on_leakage(_gate(store, result), leakage)
+        card = churn_model_card(
+            result, leakage, model_name=CHURN_MODEL_NAME, version=logged.version
+        )
+        store.log_artifacts(write_card(card, report_dir / "card"), "card")
+        store.set_tags({"card.grade": card.grade, "leakage.fired": str(leakage.fired)})
         store.log_metrics(
             {"gate_challenger_roc_auc": decision.challenger_score}
             | (
@@ -102,9 +114,12 @@ def train_and_register_churn(
     bundle_path = None
     if decision.promote:
         bundle_path = save_bundle(
-            _bundle(result, version=logged.version), models_dir / CHURN_MODEL_NAME
+            attach_card(_bundle(result, version=logged.version), card),
+            models_dir / CHURN_MODEL_NAME,
         )
-    return TrainOutcome(result, logged.version, run_id, decision, report_path, bundle_path)
+    return TrainOutcome(
+        result, logged.version, run_id, decision, report_path, bundle_path, card=card
+    )
 
 
 def _gate(store: TrackingStore, result: ChurnTrainingResult) -> PromotionDecision:

@@ -57,16 +57,21 @@ class TrackingStore:
     # -- runs --------------------------------------------------------------------------
     @contextmanager
     def run(
-        self, experiment: str, run_name: str, tags: Mapping[str, str] | None = None
+        self,
+        experiment: str,
+        run_name: str,
+        tags: Mapping[str, str] | None = None,
+        nested: bool = False,
     ) -> Iterator[str]:
-        """Start a run in ``experiment`` (created next to a local store if missing)."""
+        """Start a run in ``experiment`` (created next to a local store if missing);
+        ``nested`` starts it inside the active run (a tuning trial under its study)."""
         mlflow.set_tracking_uri(self.tracking_uri)
         if self.client.get_experiment_by_name(experiment) is None:
             self.client.create_experiment(
                 experiment, artifact_location=self._artifact_root(experiment)
             )
         mlflow.set_experiment(experiment)
-        with mlflow.start_run(run_name=run_name, tags=dict(tags or {})) as active:
+        with mlflow.start_run(run_name=run_name, tags=dict(tags or {}), nested=nested) as active:
             yield active.info.run_id
 
     def log_params(self, params: Mapping[str, Any]) -> None:

@@ -1,14 +1,23 @@
-"""Per-account reductions over rows sorted by (account code, date).
+"""Per-account reductions over rows keyed by integer account codes.
 
 Integer codes plus ``np.bincount`` aggregate 20M rows in tens of milliseconds; hashing the
-account ids in a groupby would cost seconds per cutoff.
+account ids in a groupby would cost seconds per cutoff. ``first_value`` and ``last_value``
+need rows sorted by (account code, date); ``minimum`` and ``newest_value`` need no order.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["count", "first_value", "last_value", "total"]
+__all__ = [
+    "count",
+    "first_of_account",
+    "first_value",
+    "last_value",
+    "minimum",
+    "newest_value",
+    "total",
+]
 
 
 def total(codes: np.ndarray, values: np.ndarray, n_accounts: int) -> np.ndarray:
@@ -25,18 +34,48 @@ def count(codes: np.ndarray, n_accounts: int, mask: np.ndarray | None = None) ->
 def last_value(codes: np.ndarray, values: np.ndarray, n_accounts: int) -> np.ndarray:
     """Value of each account's last row in sort order (NaN where it has none)."""
     out = np.full(n_accounts, np.nan)
-    if len(codes):
-        is_last = np.ones(len(codes), dtype=bool)
-        is_last[:-1] = codes[1:] != codes[:-1]
-        out[codes[is_last]] = values[is_last]
+    is_last = np.ones(len(codes), dtype=bool)
+    is_last[:-1] = codes[1:] != codes[:-1]
+    out[codes[is_last]] = values[is_last]
     return out
 
 
 def first_value(codes: np.ndarray, values: np.ndarray, n_accounts: int) -> np.ndarray:
     """Value of each account's first row in sort order (NaN where it has none)."""
     out = np.full(n_accounts, np.nan)
-    if len(codes):
-        is_first = np.ones(len(codes), dtype=bool)
-        is_first[1:] = codes[1:] != codes[:-1]
-        out[codes[is_first]] = values[is_first]
+    is_first = first_of_account(codes)
+    out[codes[is_first]] = values[is_first]
+    return out
+
+
+def first_of_account(codes: np.ndarray) -> np.ndarray:
+    """Mask of the rows that start an account's segment of rows sorted by account."""
+    is_first = np.ones(len(codes), dtype=bool)
+    is_first[1:] = codes[1:] != codes[:-1]
+    return is_first
+
+
+def minimum(codes: np.ndarray, values: np.ndarray, n_accounts: int) -> np.ndarray:
+    """Smallest value per account (NaN where it has no rows); rows may come in any order."""
+    out = np.full(n_accounts, np.inf)
+    np.minimum.at(out, codes, values)
+    out[np.bincount(codes, minlength=n_accounts) == 0] = np.nan
+    return out
+
+
+def newest_value(
+    codes: np.ndarray, age: np.ndarray, values: np.ndarray, n_accounts: int
+) -> np.ndarray:
+    """Value of each account's youngest row (NaN where it has none); rows in any order.
+
+    Among rows of equal age the later row wins, as ``last_value`` picks on rows stably
+    sorted by (account, date): the order-free twin for tables that are not sorted.
+    """
+    youngest = minimum(codes, age, n_accounts)
+    candidates = np.flatnonzero(age == youngest[codes])
+    position = np.full(n_accounts, -1, dtype=np.intp)
+    np.maximum.at(position, codes[candidates], candidates)
+    out = np.full(n_accounts, np.nan)
+    found = position >= 0
+    out[found] = values[position[found]]
     return out

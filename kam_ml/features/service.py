@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from kam_ml.definitions import ProblemDefinition
-from kam_ml.features.aggregate import count, last_value, total
+from kam_ml.features.aggregate import count, minimum, newest_value, total
 from kam_ml.features.registry import FeatureSpec, register
 from kam_ml.tables import Tables, account_codes
 
@@ -43,16 +43,17 @@ register(
 def service_features(
     history: Tables, cutoff: pd.Timestamp, definition: ProblemDefinition
 ) -> dict[str, np.ndarray]:
+    """Service features for every account; interactions may come in any row order."""
     n = history.n_accounts
     events = history.interactions
     codes = account_codes(events).astype(np.intp)
     age = definition.age_days(events["event_date"], cutoff)
-    kind = events["event_type"].to_numpy(dtype=object)
+    kind = events["event_type"]  # compared as a Series: categorical codes, not strings
     value = events["value"].to_numpy(dtype=np.float64)
 
-    complaint = kind == "complaint"
-    ticket = (kind == "ticket") & ~np.isnan(value)
-    nps = (kind == "nps") & ~np.isnan(value)
+    complaint = (kind == "complaint").to_numpy(dtype=bool)
+    ticket = (kind == "ticket").to_numpy(dtype=bool) & ~np.isnan(value)
+    nps = (kind == "nps").to_numpy(dtype=bool) & ~np.isnan(value)
     recent = age <= 365
 
     ticket_count = count(codes, n, ticket & recent)
@@ -63,11 +64,11 @@ def service_features(
         return {
             "complaints_90d": count(codes, n, complaint & (age <= 90)),
             "complaints_365d": count(codes, n, complaint & recent),
-            "days_since_last_complaint": np.floor(last_value(codes[complaint], age[complaint], n)),
+            "days_since_last_complaint": np.floor(minimum(codes[complaint], age[complaint], n)),
             "tickets_365d": count(codes, n, ticket & recent),
             "ticket_hours_mean_365d": np.where(
                 ticket_count > 0, ticket_hours / ticket_count, np.nan
             ),
-            "nps_latest": last_value(codes[nps], value[nps], n),
+            "nps_latest": newest_value(codes[nps], age[nps], value[nps], n),
             "nps_mean_365d": np.where(nps_count > 0, nps_sum / nps_count, np.nan),
         }

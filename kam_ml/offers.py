@@ -1,0 +1,156 @@
+"""The next-best-offer ranker: LightGBM LambdaRank over (account, category) pairs.
+
+LambdaRank optimises NDCG within each query (one account at one cutoff) directly, which is
+what a manager's short list of offers is judged by. Its scores only order categories
+within a query, so a Platt map from score to the probability that the account buys the
+category in the horizon is fitted on the newest cutoff, which the booster never saw; the
+map is monotone, so it keeps every ranking while giving the expected-value rule (probability
+x spend x margin) a probability to work with.
+
+LightGBM needs the size of every query, in row order. The ranker derives those sizes from
+the (cutoff, account_id) index of ``X`` after sorting it itself, so no caller can pass rows
+and groups that disagree, and shuffled rows train the same model.
+"""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["QUERY_LEVELS", "OfferRanker", "query_groups", "sort_queries"]
+
+QUERY_LEVELS = ("cutoff", "account_id")
+
+
+def sort_queries(X: pd.DataFrame) -> np.ndarray:
+    """Row positions that sort ``X`` by its whole index (cutoff, account_id, then the rest).
+
+    The index must name the ``QUERY_LEVELS`` and be unique, so the order is total and does
+    not depend on the order the rows came in.
+    """
+    names = list(X.index.names)
+    missing = [level for level in QUERY_LEVELS if level not in names]
+    if missing:
+        raise ValueError(
+            f"The index of X must have levels {list(QUERY_LEVELS)} (one query per account "
+            f"and cutoff); it has {names}. Use frame.set_index(['cutoff', 'account_id', "
+            "'category'])."
+        )
+    if not X.index.is_unique:
+        duplicated = X.index[X.index.duplicated()][:3]
+        raise ValueError(
+            f"The index of X must be unique; {int(X.index.duplicated().sum())} rows repeat "
+            f"an earlier key (e.g. {list(duplicated)})."
+        )
+    levels = list(QUERY_LEVELS) + [n for n in names if n not in QUERY_LEVELS]
+    keys = [X.index.get_level_values(level) for level in reversed(levels)]
+    return np.lexsort([pd.factorize(key, sort=True)[0] for key in keys])
+
+
+def query_groups(index: pd.Index) -> np.ndarray:
+    """Sizes of the consecutive runs of equal (cutoff, account_id) in ``index``: LightGBM's
+    ``group``. ``index`` must already be sorted (see ``sort_queries``)."""
+    frame = pd.DataFrame({level: index.get_level_values(level) for level in QUERY_LEVELS})
+    codes = frame.groupby(list(QUERY_LEVELS), sort=False).ngroup().to_numpy()
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    if len(np.unique(codes)) != len(starts):
+        raise ValueError("The index is not sorted by (cutoff, account_id): a query is split.")
+    return np.diff(np.r_[starts, len(codes)])
+
+
+class OfferRanker(BaseEstimator):
+    """LambdaRank over offer pairs, with a Platt map to purchase probabilities."""
+
+    def __init__(
+        self,
+        *,
+        n_estimators: int = 200,
+        learning_rate: float = 0.05,
+        num_leaves: int = 15,
+        min_child_samples: int = 100,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        reg_lambda: float = 1.0,
+        random_state: int = 0,
+        n_jobs: int = 2,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> OfferRanker:
+        """Fit on pairs indexed by (cutoff, account_id[, category]); y = 1 if bought.
+
+        The newest cutoff calibrates; the older ones train the booster.
+        """
+        y = np.asarray(y).astype(int)
+        if len(y) != len(X):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y)}.")
+        order = sort_queries(X)
+        X, y = X.iloc[order], y[order]
+        cutoffs = X.index.get_level_values("cutoff")
+        calibration = np.asarray(cutoffs == cutoffs.max())
+        if calibration.all():
+            raise ValueError(
+                "OfferRanker.fit needs at least two cutoffs: the newest calibrates the "
+                f"probabilities, the older ones train the ranker. Got only {cutoffs.max()}."
+            )
+        # a query without a purchase carries no ranking information (LambdaRank's
+        # gradients vanish in it): the booster skips those, calibration keeps every row
+        keys = pd.MultiIndex.from_arrays([X.index.get_level_values(q) for q in QUERY_LEVELS])
+        bought = pd.Series(y, index=keys).groupby(level=[0, 1], sort=False).transform("max")
+        learn = ~calibration & (bought.to_numpy() > 0)
+        if not learn.any():
+            raise ValueError("OfferRanker.fit needs at least one purchase in the older cutoffs.")
+        train = X.loc[learn]
+        self.booster_ = lgb.LGBMRanker(
+            objective="lambdarank",
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            subsample=self.subsample,
+            subsample_freq=1,
+            colsample_bytree=self.colsample_bytree,
+            reg_lambda=self.reg_lambda,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
+            verbose=-1,
+        )
+        self.booster_.fit(train, y[learn], group=query_groups(train.index))
+        raw = self.booster_.predict(X.loc[calibration])
+        self.calibrator_ = LogisticRegression(C=1e6).fit(raw[:, None], y[calibration])
+        self.feature_names_in_ = np.array(X.columns, dtype=object)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        """Raw LambdaRank scores: they order categories within one account."""
+        check_is_fitted(self, "booster_")
+        return self.booster_.predict(X[list(self.feature_names_in_)])
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Columns: P(not bought in the horizon), P(bought)."""
+        check_is_fitted(self, "calibrator_")
+        bought = self.calibrator_.predict_proba(self.decision_function(X)[:, None])[:, 1]
+        return np.column_stack([1.0 - bought, bought])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """P(the account buys the category in the horizon); ranks like the raw scores."""
+        return self.predict_proba(X)[:, 1]
+
+    @property
+    def feature_importances_(self) -> pd.Series:
+        check_is_fitted(self, "booster_")
+        gain = self.booster_.booster_.feature_importance(importance_type="gain")
+        return pd.Series(gain, index=self.booster_.feature_name_).sort_values(ascending=False)
