@@ -21,12 +21,17 @@ demo: install
 	$(BIN)/kam-ml train --data $(DEMO)/data
 	$(BIN)/kam-ml score --data $(DEMO)/data --out $(DEMO)/scores.parquet
 	$(BIN)/kam-ml score --data $(DEMO)/data --out $(DEMO)/scores.csv
+	$(BIN)/kam-ml nightly --data $(DEMO)/data --out $(DEMO)/nightly
 	@echo
 	@echo "Done. Results:"
 	@echo "  scores         $(DEMO)/scores.parquet  (and .csv)"
 	@echo "  model report   reports/churn-*/report.html"
 	@echo "  model bundle   models/kam-churn/"
 	@echo "  MLflow UI      $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db  -> http://127.0.0.1:5000"
+	@echo "  risk lists     $(DEMO)/nightly/<as-of>/risk_lists/index.html  (CSV, Excel, HTML per manager)"
+	@echo "  portfolio      $(DEMO)/nightly/<as-of>/portfolio/portfolio.html  (and .xlsx)"
+	@echo "  scoring API    KAM_API_KEYS=change-me $(BIN)/kam-ml serve --nightly-dir $(DEMO)/nightly"
+	@echo "                 -> http://127.0.0.1:8000/docs  and  /risk-lists?key=change-me"
 
 test: install
 	$(BIN)/pytest

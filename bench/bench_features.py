@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
         result = measure_one_size(n_accounts, args.seed, args.repeats, args.threads, args.cache_dir)
         args.child_output.write_text(json.dumps(result), encoding="utf-8")
         return
-    console = Console()
+    console = Console(width=150)
     results = []
     for n_accounts in args.accounts:
         with console.status(f"{n_accounts:,} accounts ..."):

@@ -35,12 +35,12 @@ class ChampionSource:
 
     def churn_version(self) -> str | None:
         """The registry's current champion version (cheap: one registry call), if any."""
-        if self.tracking_uri is None or not self.churn_uri.startswith("models:/"):
+        if not _registry(self.tracking_uri) or not self.churn_uri.startswith("models:/"):
             return None
         from kam_ml.tracking import TrackingStore
 
         name, _, alias = self.churn_uri.removeprefix("models:/").partition("@")
-        return TrackingStore(self.tracking_uri).alias_version(name, alias or "champion")
+        return TrackingStore(str(self.tracking_uri)).alias_version(name, alias or "champion")
 
 
 def load_champions(source: ChampionSource) -> ScoringModels:
@@ -61,8 +61,10 @@ def score_with(
     models: ScoringModels,
     population: Any | None = None,
     k_offers: int = 3,
+    tables: Any | None = None,
 ) -> pd.DataFrame:
-    """``kam_ml.scoring.score_features`` called with the arguments its signature takes."""
+    """``kam_ml.scoring.score_features`` called with the arguments its signature takes
+    (``tables``: the history the features were built from; offers are ranked from it)."""
     parameters = inspect.signature(score_features).parameters
     if "models" in parameters:
         kwargs: dict[str, Any] = {"models": models}
@@ -70,16 +72,27 @@ def score_with(
             kwargs["k_offers"] = k_offers
         if "population" in parameters and population is not None:
             kwargs["population"] = population
+        if "tables" in parameters and tables is not None:
+            kwargs["tables"] = tables
         return score_features(features, **kwargs)
     return score_features(features, models.churn)
 
 
+def _registry(tracking_uri: str | None) -> bool:
+    """Whether there is a store to ask (a missing SQLite file would be created, empty)."""
+    if tracking_uri is None:
+        return False
+    if tracking_uri.startswith("sqlite:///"):
+        return Path(tracking_uri.removeprefix("sqlite:///")).is_file()
+    return True
+
+
 def _load(source: ChampionSource, name: str, uri: str) -> ModelBundle | None:
-    if source.tracking_uri is not None and uri.startswith("models:/"):
+    if _registry(source.tracking_uri) and uri.startswith("models:/"):
         from kam_ml.tracking import TrackingStore
 
         try:
-            return TrackingStore(source.tracking_uri).load_bundle(uri)
+            return TrackingStore(str(source.tracking_uri)).load_bundle(uri)
         except ModelNotFoundError:
             pass
     elif not uri.startswith("models:/"):

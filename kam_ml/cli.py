@@ -109,7 +109,8 @@ def train(
     horizon_days: HorizonOption = None,
     on_bad_rows: BadRowsOption = "quarantine",
 ) -> None:
-    """Train the churn model, track it in MLflow and promote it if it beats the champion."""
+    """Train the churn, offer and value models, track them in MLflow and promote each one
+    that beats its champion."""
     from kam_ml.definitions import ProblemDefinition
     from kam_ml.pipeline import train_and_register_churn
     from kam_ml.settings import Settings
@@ -148,10 +149,91 @@ def train(
     console.print(f"Report: {outcome.report_path}")
     if outcome.bundle_path:
         console.print(f"Bundle: {outcome.bundle_path}")
+    _train_offers_and_value(tables, as_of_date, definition, settings)
     console.print(
         f"MLflow: {settings.tracking_uri} (run {outcome.run_id}); "
         f"browse with: mlflow ui --backend-store-uri {settings.tracking_uri}"
     )
+
+
+def _train_offers_and_value(
+    tables: Any, as_of_date: pd.Timestamp, definition: Any, settings: Any
+) -> None:
+    """The offer ranker and the value model, each through its own gate (see ``train``)."""
+    from kam_ml.errors import NotEnoughHistoryError
+    from kam_ml.pipeline_offers import OFFERS_MODEL_NAME, train_and_register_offers
+    from kam_ml.pipeline_value import VALUE_MODEL_NAME, train_and_register_value
+    from kam_ml.tracking import TrackingStore
+    from kam_ml.value_training import value_layout
+
+    store = TrackingStore(settings.tracking_uri)
+    cutoffs = definition.training_cutoff_dates(as_of_date, tables.first_date())
+    with _progress() as progress:
+        task = progress.add_task("Building offer pairs per cutoff", total=len(cutoffs))
+        offers = train_and_register_offers(
+            tables,
+            as_of_date,
+            definition,
+            store,
+            models_dir=settings.models_dir,
+            report_dir=settings.reports_dir / f"offers-{as_of_date.date()}",
+            on_cutoff_done=lambda _: progress.advance(task),
+        )
+    k = offers.result.k
+    _print_outcome(
+        OFFERS_MODEL_NAME,
+        offers,
+        f"Offer ranker v{offers.version} vs baselines at k = {k} (validation cutoffs)",
+        {f"{m}_at_{k}": m for m in ("ndcg", "recall", "precision", "map", "hit_rate", "coverage")},
+    )
+    try:
+        value_cutoffs = value_layout(definition).training_cutoff_dates(
+            as_of_date, tables.first_date()
+        )
+    except NotEnoughHistoryError as error:
+        errors.print(f"[yellow]kam-value skipped:[/] {error}", highlight=False)
+        return
+    with _progress() as progress:
+        task = progress.add_task("Building value features per cutoff", total=len(value_cutoffs))
+        value = train_and_register_value(
+            tables,
+            as_of_date,
+            definition,
+            store,
+            models_dir=settings.models_dir,
+            report_dir=settings.reports_dir / f"value-{as_of_date.date()}",
+            on_cutoff_done=lambda _: progress.advance(task),
+        )
+    _print_outcome(
+        VALUE_MODEL_NAME,
+        value,
+        f"Value model v{value.version} vs last 12 months (validation cutoffs, stayers)",
+        {m: m for m in ("mae", "rmse", "spearman", "bias")},
+    )
+
+
+def _print_outcome(name: str, outcome: Any, title: str, columns: dict[str, str]) -> None:
+    """A metrics table (``columns``: metric key -> header), the gate's verdict and paths."""
+    table = Table(title=title)
+    table.add_column("scorer")
+    for header in columns.values():
+        table.add_column(header, justify="right")
+    for scorer, values in outcome.result.metrics.items():
+        cells = [values.get(c, float("nan")) for c in columns]
+        table.add_row(
+            scorer,
+            *(("–" if pd.isna(v) else f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3f}") for v in cells),
+        )
+    console.print(table)
+    verdict = (
+        "[green]promoted to champion[/]"
+        if outcome.decision.promote
+        else "[yellow]kept as challenger[/]"
+    )
+    console.print(f"{name} v{outcome.version} {verdict}: {outcome.decision.reason}")
+    console.print(f"Report: {outcome.report_path}")
+    if outcome.bundle_path:
+        console.print(f"Bundle: {outcome.bundle_path}")
 
 
 @app.command()
@@ -165,22 +247,31 @@ def score(
         str, typer.Option("--model", help="models:/ URI or bundle folder.")
     ] = "models:/kam-churn@champion",
     on_bad_rows: BadRowsOption = "quarantine",
+    k: Annotated[int, typer.Option("--k", min=1, help="Offers per account.")] = 3,
+    rank_offers_by: Annotated[
+        str,
+        typer.Option("--rank-offers-by", help="relevance or expected_value (x spend x margin)."),
+    ] = "relevance",
 ) -> None:
-    """Score every active account: calibrated churn probability, risk band and reasons."""
-    from kam_ml.model_source import load_churn_bundle
+    """Score every active account: churn probability, risk band, reasons, the next-best
+    offers, expected 12-month value and revenue at risk (offers and value when trained)."""
+    from kam_ml.model_source import load_scoring_models
+    from kam_ml.offer_rules import OfferRules
     from kam_ml.outputs import write_table
     from kam_ml.scoring import score_accounts
     from kam_ml.settings import Settings
 
     settings = Settings()
-    bundle = load_churn_bundle(model, settings, horizon_days)
+    rules = OfferRules(rank_by=rank_offers_by)  # type: ignore[arg-type]  # checked inside
+    models = load_scoring_models(model, settings, horizon_days)
     tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine").tables
     as_of_date = _as_of(as_of, tables)
     with console.status(f"Scoring accounts active at {as_of_date.date()}…"):
-        scores = score_accounts(tables, as_of_date, bundle)
+        scores = score_accounts(tables, as_of_date, models, k_offers=k, offer_rules=rules)
     write_table(scores, out)
     bands = scores["risk_band"].value_counts()
-    table = Table(title=f"{len(scores):,} accounts scored with kam-churn v{bundle.version}")
+    versions = ", ".join(f"kam-{n} v{v}" for n, v in models.versions().items() if v is not None)
+    table = Table(title=f"{len(scores):,} accounts scored with {versions}")
     for column in ("band", "accounts", "mean churn probability"):
         table.add_column(column, justify="right")
     for band in ("high", "medium", "low"):
@@ -188,6 +279,11 @@ def score(
         mean = scores.loc[members, "churn_probability"].mean() if members.any() else float("nan")
         table.add_row(band, f"{bands.get(band, 0):,}", f"{mean:.2f}")
     console.print(table)
+    if models.value is not None:
+        console.print(f"Revenue at risk: {scores['revenue_at_risk'].sum():,.0f}")
+    if models.offers is not None:
+        offered = int(scores["offers"].map(len).gt(0).sum())
+        console.print(f"Top {k} offers written for {offered:,} accounts")
     console.print(f"Scores written to {out}")
 
 
@@ -221,7 +317,7 @@ def serve(
     workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
 ) -> None:
     """Serve the scoring API and the risk-list pages (API keys from $KAM_API_KEYS)."""
-    from serving.main import serve as run_server
+    from serving.server import serve as run_server
 
     run_server(host=host, port=port, nightly_dir=nightly_dir, workers=workers)
 

@@ -8,17 +8,24 @@ account and the API for a posted history with the same function, so both agree.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
+from kam_ml.champions import score_with
 from kam_ml.features import FEATURES
+from kam_ml.scoring import ScoringModels
 
 __all__ = [
     "BANDS",
     "EXPLAINED_COLUMNS",
+    "Explained",
     "band_means",
     "explained_scores",
     "moved_by",
+    "score_and_explain",
 ]
 
 BANDS = ("low", "medium", "high")
@@ -46,6 +53,33 @@ EXPLAINED_COLUMNS = (
     "probability_change",
     "moved_by",
 )
+
+
+@dataclass(frozen=True)
+class Explained:
+    """The scoring path's output, the contributions behind the reasons, and the view."""
+
+    scores: pd.DataFrame
+    contributions: pd.DataFrame
+    explained: pd.DataFrame
+
+
+def score_and_explain(
+    features: pd.DataFrame,
+    models: ScoringModels,
+    accounts: pd.DataFrame,
+    population: Any | None = None,
+    previous: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    tables: Any | None = None,
+) -> Explained:
+    """Score feature rows with the one scoring path and explain them: the nightly job (all
+    accounts) and the API's from-history endpoint (one account) both call this."""
+    scores = score_with(features, models, population, tables=tables)
+    churn = models.churn
+    contributions = churn.model.contributions(features[churn.feature_names])
+    contributions = contributions.astype(np.float32).reset_index(drop=True)
+    explained = explained_scores(scores, features, contributions, accounts, previous=previous)
+    return Explained(scores, contributions, explained)
 
 
 def band_means(features: pd.DataFrame, risk_band: np.ndarray) -> pd.DataFrame:
@@ -166,7 +200,12 @@ def _changes(
 
 
 def _column(scores: pd.DataFrame, name: str, fallback: np.ndarray) -> np.ndarray:
-    return scores[name].to_numpy(dtype=float) if name in scores else fallback
+    """The scoring path's column where it has a value (e.g. with a value model), else the
+    fallback (revenue at risk without a value model: probability x last-year revenue)."""
+    if name not in scores:
+        return fallback
+    values = scores[name].to_numpy(dtype=float)
+    return np.where(np.isnan(values), fallback, values)
 
 
 def _as_list(value: object) -> list:

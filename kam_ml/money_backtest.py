@@ -32,7 +32,7 @@ __all__ = [
     "LEVELS",
     "TOP_N",
     "capture_table",
-    "money_backtest",
+    "lost_revenue_backtest",
     "replay_lists",
     "summarise_capture",
 ]
@@ -95,7 +95,7 @@ def replay_lists(
     return pd.concat(lists, ignore_index=True)
 
 
-def money_backtest(
+def lost_revenue_backtest(
     tables: Tables,
     as_of_dates: Sequence[pd.Timestamp],
     definition: ProblemDefinition,
@@ -116,7 +116,7 @@ def money_backtest(
 
 
 def capture_table(lists: pd.DataFrame, top_n: Sequence[int] = TOP_N) -> pd.DataFrame:
-    """``money_backtest`` on already replayed lists (see ``replay_lists``)."""
+    """``lost_revenue_backtest`` on already replayed lists (see ``replay_lists``)."""
     rows = []
     frame = lists.assign(all="all book")
     for ranking, score in RANKINGS.items():

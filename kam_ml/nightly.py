@@ -12,6 +12,7 @@ Reasons for every account come from decision-path contributions
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kam_ml.champions import ChampionSource, load_champions, score_with
-from kam_ml.explained import band_means, explained_scores
+from kam_ml.champions import ChampionSource, load_champions
+from kam_ml.explained import band_means, score_and_explain
 from kam_ml.features import build_features
 from kam_ml.labels import churn_labels
 from kam_ml.portfolio import portfolio_summary, write_portfolio
@@ -29,7 +30,7 @@ from kam_ml.scoring import ScoringModels
 from kam_ml.snapshot import MANIFEST, previous_night, publish, recover, staging_directory
 from kam_ml.stages import StageClock, StageTiming
 from kam_ml.tables import Tables
-from kam_ml.validation import OnBadRows, load_tables
+from kam_ml.validation import OnBadRows, load_tables, validate_tables
 
 __all__ = ["NightlyResult", "run_nightly"]
 
@@ -56,14 +57,15 @@ class NightlyResult:
 
 
 def run_nightly(
-    source: str | Path | Tables,
+    source: str | Path | Tables | Mapping[str, pd.DataFrame],
     out_dir: Path,
     models: ChampionSource | ScoringModels,
     as_of: pd.Timestamp | None = None,
     on_bad_rows: OnBadRows = "quarantine",
     clock: StageClock | None = None,
 ) -> NightlyResult:
-    """Run the whole job; ``source`` is a data folder/URI or already validated ``Tables``."""
+    """Run the whole job; ``source`` is a data folder/URI, raw contract frames (validated
+    here) or already validated ``Tables``."""
     clock = clock or StageClock()
     out_dir = Path(out_dir)
     with clock.stage("load models"):
@@ -72,6 +74,9 @@ def run_nightly(
         report = None
         if isinstance(source, Tables):
             tables = source
+        elif isinstance(source, Mapping):
+            validated = validate_tables(source, on_bad_rows=on_bad_rows)
+            tables, report = validated.tables, validated.report
         else:
             loaded = load_tables(str(source), on_bad_rows=on_bad_rows)
             tables, report = loaded.tables, loaded.report
@@ -87,21 +92,20 @@ def run_nightly(
         del both
     population = None
     with clock.stage("population statistics"):
-        population = _population(tables, as_of, definition)
-    with clock.stage("score"):
-        scores = score_with(features, scoring_models, population)
-    with clock.stage("contributions"):
-        churn = scoring_models.churn
-        contributions = churn.model.contributions(features[churn.feature_names])
-        contributions = contributions.astype(np.float32).reset_index(drop=True)
-    with clock.stage("explain"):
+        population = _population(tables, as_of, scoring_models)
+    with clock.stage("score and explain"):
         recover(out_dir)
-        means = band_means(features, scores["risk_band"].to_numpy())
         last = previous_night(out_dir, day)
-        previous = _previous(last)
-        explained = explained_scores(
-            scores, features, contributions, tables.accounts, previous=previous
+        result = score_and_explain(
+            features,
+            scoring_models,
+            tables.accounts,
+            population,
+            previous=_previous(last),
+            tables=tables,
         )
+        scores, contributions, explained = result.scores, result.contributions, result.explained
+        means = band_means(features, scores["risk_band"].to_numpy())
     with clock.stage("write snapshot"):
         staging = staging_directory(out_dir, day)
         scores.to_parquet(staging / "scores.parquet", index=False)
@@ -111,6 +115,7 @@ def run_nightly(
         )
         explained.to_parquet(staging / "explained.parquet", index=False)
         means.reset_index().to_parquet(staging / "band_means.parquet", index=False)
+        tables.categories.to_parquet(staging / "categories.parquet", index=False)
         if population is not None:
             population.to_parquet(staging / "population.parquet")
         if report is not None and not report.is_clean:
@@ -124,7 +129,9 @@ def run_nightly(
     with clock.stage("publish"):
         bands = {b: int((explained["risk_band"] == b).sum()) for b in ("high", "medium", "low")}
         basis = (
-            "scoring" if "revenue_at_risk" in scores else "churn_probability x revenue_365d"
+            "value model"
+            if scoring_models.value is not None
+            else "churn_probability x revenue_365d (no value model)"
         )
         manifest = _manifest(
             day, scoring_models, explained, summaries, bands, population, last, basis
@@ -143,17 +150,14 @@ def run_nightly(
     )
 
 
-def _population(tables: Tables, as_of: pd.Timestamp, definition: Any) -> Any | None:
-    """Population statistics, when the scoring path takes them (offers are scored)."""
-    import inspect
-
-    from kam_ml.scoring import score_features
-
-    if "population" not in inspect.signature(score_features).parameters:
+def _population(tables: Tables, as_of: pd.Timestamp, models: ScoringModels) -> Any | None:
+    """The book's category statistics, which offers are ranked with (None without an offers
+    model); stored with the night so the API ranks a posted history against the same book."""
+    if models.offers is None:
         return None
     from kam_ml.population import population_stats
 
-    return population_stats(tables, as_of, definition)
+    return population_stats(tables, as_of, models.offers.definition)
 
 
 def _previous(last: Path | None) -> tuple[pd.DataFrame, pd.DataFrame] | None:

@@ -4,8 +4,9 @@ The phrase names the strongest *fact* behind the offer, in this order: the accou
 habit in the category ("bought fine jewelry 4x last year, not since March"), what usually
 follows its last order ("often bought after watches, its last purchase"), what goes with
 what it buys ("often bought with handbags, which it buys"), an older habit, and for
-accounts without such facts what similar accounts buy ("popular with platinum accounts in
-APAC"). Facts, not model internals: every phrase can be checked against the history.
+accounts without such facts a regional trend ("handbags is gaining in APAC") or what
+similar accounts buy ("bought lately by 31% of platinum accounts in APAC"). Facts, not
+model internals: every phrase can be checked against the history.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ __all__ = ["offer_reasons"]
 RECENTLY_DAYS = 45  # bought within this many days: "most recently in May", else "not since"
 STRONG_HABIT_LINES = 2  # own purchases that outrank every other explanation
 AFFINITY_LIFT = 1.15  # a lift below this is no reason to say "often bought with"
+TRENDING_LOG_RATIO = 0.1  # recent over last-year share of the region's lines: +10%
 
 
 def offer_reasons(offers: pd.DataFrame) -> np.ndarray:
@@ -47,7 +49,10 @@ def offer_reasons(offers: pd.DataFrame) -> np.ndarray:
         + _display(offers["affinity_category"].fillna(""))
         + ", which it buys",
         "old_habit": "bought " + name + " before, not since " + month_year,
-        "similar": "popular with "
+        "trending": name + " is gaining in " + offers["region"].astype(str),
+        "similar": "bought lately by "
+        + (100 * offers["cat_popularity_segment_region"]).round().astype(int).astype(str)
+        + "% of "
         + offers["segment"].astype(str)
         + " accounts in "
         + offers["region"].astype(str),
@@ -69,6 +74,7 @@ def offer_reasons(offers: pd.DataFrame) -> np.ndarray:
         (bought_year & recent, "habit_recent"),
         (goes_with, "affinity"),
         (lines_ever > 0, "old_habit"),
+        (offers["cat_momentum_region"] >= TRENDING_LOG_RATIO, "trending"),
     ]
     chosen = np.select(
         [c.to_numpy(dtype=bool) for c, _ in conditions],

@@ -57,19 +57,25 @@ class PathExplainer:
 
     def raw_score(self, leaves: np.ndarray) -> np.ndarray:
         """The booster's raw score (log-odds) from the leaves: equal to ``predict(raw_score)``."""
+        by_tree = np.ascontiguousarray(leaves.T)
         raw = np.zeros(len(leaves))
         for t, tree in enumerate(self.trees_):
-            raw += tree.leaf_values[leaves[:, t]]
+            raw += tree.leaf_values[by_tree[t]]
         return raw
 
     def contributions(self, leaves: np.ndarray) -> np.ndarray:
-        """(rows, features) contributions to the log-odds; rows sum to raw score - bias."""
-        out = np.zeros((len(leaves), len(self.feature_names)))
+        """(rows, features) contributions to the log-odds; rows sum to raw score - bias.
+
+        Accumulates feature-major (each feature's row contiguous) from tree-major leaves:
+        one small-table gather per (tree, feature used by the tree), ~1 ns a row each.
+        """
+        by_tree = np.ascontiguousarray(leaves.T)
+        out = np.zeros((len(self.feature_names), len(leaves)))
         for t, tree in enumerate(self.trees_):
-            leaf = leaves[:, t]
+            leaf = by_tree[t]
             for feature, delta in zip(tree.features, tree.deltas, strict=True):
-                out[:, feature] += delta[leaf]
-        return out
+                out[feature] += delta[leaf]
+        return out.T
 
 
 _CACHE: weakref.WeakKeyDictionary[Any, PathExplainer] = weakref.WeakKeyDictionary()

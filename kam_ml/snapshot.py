@@ -9,6 +9,7 @@ Layout of one night (everything the API and the managers read)::
     explained.parquet      one row per account: scores, reasons, offers, change (API rows)
     band_means.parquet     each feature's average among low/medium/high-risk accounts
     population.parquet     the population statistics offers are scored with (when used)
+    categories.parquet     the offer catalogue (the API scores posted histories with it)
     risk_lists/            <manager>.csv/.xlsx/.html and index.html
     portfolio/             portfolio.html, portfolio.xlsx and plots
 

@@ -92,23 +92,32 @@ def _encoded(frame: pd.DataFrame, columns: tuple[str, ...], label: str) -> pd.Da
 def _sorted_by_account(orders: pd.DataFrame) -> pd.DataFrame:
     if len(orders) < 2:
         return orders
-    codes = account_codes(orders).astype(np.int64)
+    codes = account_codes(orders)
     dates = orders["order_date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    date_rises = np.diff(dates) >= 0
-    code_step = np.diff(codes)
-    if ((code_step > 0) | ((code_step == 0) & date_rises)).all():
+    if _in_account_date_order(codes, dates):
         return orders
-    order = _account_date_order(codes, dates, in_date_order=bool(date_rises.all()))
+    order = _account_date_order(codes, dates)
     taken = {name: _take(orders[name], order) for name in orders.columns if name != "account_id"}
     # Sorted codes are each account's code repeated by its row count: no gather needed.
-    counts = np.bincount(codes, minlength=len(orders["account_id"].cat.categories))
-    sorted_codes = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
-    account_id = pd.Categorical.from_codes(sorted_codes, dtype=orders["account_id"].dtype)
+    account_dtype = orders["account_id"].dtype
+    counts = np.bincount(codes, minlength=len(account_dtype.categories))
+    sorted_codes = np.repeat(np.arange(len(counts), dtype=codes.dtype), counts)
+    taken["account_id"] = pd.Categorical.from_codes(sorted_codes, dtype=account_dtype)
     # Fresh arrays: the frame neither copies nor consolidates them.
-    return pd.DataFrame({"account_id": account_id} | taken, copy=False)[list(orders.columns)]
+    return pd.DataFrame(taken, copy=False)[list(orders.columns)]
 
 
-def _account_date_order(codes: np.ndarray, dates: np.ndarray, in_date_order: bool) -> np.ndarray:
+def _in_account_date_order(codes: np.ndarray, dates: np.ndarray) -> bool:
+    head = min(len(codes), 1 << 16)  # unsorted input almost always shows it early
+    for stop in (head, len(codes)):
+        code_step = np.diff(codes[:stop])
+        rising = (code_step > 0) | ((code_step == 0) & (np.diff(dates[:stop]) >= 0))
+        if not rising.all():
+            return False
+    return True
+
+
+def _account_date_order(codes: np.ndarray, dates: np.ndarray) -> np.ndarray:
     """The permutation ``np.lexsort((dates, codes))`` returns, in a few linear passes.
 
     A stable date sort (skipped when rows already come in date order, as exports usually
@@ -116,7 +125,8 @@ def _account_date_order(codes: np.ndarray, dates: np.ndarray, in_date_order: boo
     stable argsort of 8- or 16-bit keys is a radix sort. A comparison sort of 20M rows
     took several seconds.
     """
-    order = None if in_date_order else np.argsort(dates, kind="stable")
+    order = None if (np.diff(dates) >= 0).all() else np.argsort(dates, kind="stable")
+    codes = codes.astype(np.int64, copy=False)
     n_bits = max(int(codes.max()).bit_length(), 1)
     for shift in range(0, n_bits, 16):
         digit_type = np.uint8 if n_bits - shift <= 8 else np.uint16

@@ -25,7 +25,11 @@ __all__ = ["ValueModel"]
 
 
 class ValueModel(RegressorMixin, BaseEstimator):
-    """Gradient-boosted regression of next-year revenue on point-in-time features."""
+    """Gradient-boosted regression of next-year revenue on point-in-time features.
+
+    ``n_jobs`` defaults to 1: LightGBM's OpenMP threads spin while they wait, and on a
+    shared machine two of them fitted these sizes several times slower than one.
+    """
 
     def __init__(
         self,
@@ -40,7 +44,7 @@ class ValueModel(RegressorMixin, BaseEstimator):
         colsample_bytree: float = 0.8,
         reg_lambda: float = 1.0,
         random_state: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int = 1,
     ) -> None:
         self.objective = objective
         self.tweedie_variance_power = tweedie_variance_power

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -46,29 +48,57 @@ def service_features(
     """Service features for every account; interactions may come in any row order."""
     n = history.n_accounts
     events = history.interactions
-    codes = account_codes(events).astype(np.intp)
-    age = definition.age_days(events["event_date"], cutoff)
-    kind = events["event_type"]  # compared as a Series: categorical codes, not strings
-    value = events["value"].to_numpy(dtype=np.float64)
-
-    complaint = (kind == "complaint").to_numpy(dtype=bool)
-    ticket = (kind == "ticket").to_numpy(dtype=bool) & ~np.isnan(value)
-    nps = (kind == "nps").to_numpy(dtype=bool) & ~np.isnan(value)
-    recent = age <= 365
-
-    ticket_count = count(codes, n, ticket & recent)
-    ticket_hours = total(codes, np.where(ticket & recent, value, 0.0), n)
-    nps_count = count(codes, n, nps & recent)
-    nps_sum = total(codes, np.where(nps & recent, value, 0.0), n)
+    complaints = _Events.of_kind(events, "complaint", cutoff, definition)
+    tickets = _Events.of_kind(events, "ticket", cutoff, definition, valued=True)
+    surveys = _Events.of_kind(events, "nps", cutoff, definition, valued=True)
+    year_tickets, year_surveys = tickets.within(365), surveys.within(365)
+    ticket_count = count(year_tickets.codes, n)
+    ticket_hours = total(year_tickets.codes, year_tickets.value, n)
+    nps_count = count(year_surveys.codes, n)
+    nps_sum = total(year_surveys.codes, year_surveys.value, n)
     with np.errstate(divide="ignore", invalid="ignore"):
         return {
-            "complaints_90d": count(codes, n, complaint & (age <= 90)),
-            "complaints_365d": count(codes, n, complaint & recent),
-            "days_since_last_complaint": np.floor(minimum(codes[complaint], age[complaint], n)),
-            "tickets_365d": count(codes, n, ticket & recent),
+            "complaints_90d": count(complaints.codes, n, complaints.age <= 90),
+            "complaints_365d": count(complaints.codes, n, complaints.age <= 365),
+            "days_since_last_complaint": np.floor(minimum(complaints.codes, complaints.age, n)),
+            "tickets_365d": ticket_count,
             "ticket_hours_mean_365d": np.where(
                 ticket_count > 0, ticket_hours / ticket_count, np.nan
             ),
-            "nps_latest": newest_value(codes[nps], age[nps], value[nps], n),
+            "nps_latest": newest_value(surveys.codes, surveys.age, surveys.value, n),
             "nps_mean_365d": np.where(nps_count > 0, nps_sum / nps_count, np.nan),
         }
+
+
+@dataclass(frozen=True)
+class _Events:
+    """The events of one type: account codes, ages at the cutoff and values.
+
+    Each feature reads one event type, so each type is taken out once and only its rows'
+    ages are computed; sums over a subset equal masked sums over all rows.
+    """
+
+    codes: np.ndarray
+    age: np.ndarray
+    value: np.ndarray
+
+    @classmethod
+    def of_kind(
+        cls,
+        events: pd.DataFrame,
+        kind: str,
+        cutoff: pd.Timestamp,
+        definition: ProblemDefinition,
+        valued: bool = False,
+    ) -> _Events:
+        value = events["value"].to_numpy(dtype=np.float64)
+        rows = (events["event_type"] == kind).to_numpy(dtype=bool)
+        if valued:
+            rows = rows & ~np.isnan(value)
+        dates = events["event_date"].to_numpy(dtype="datetime64[ns]")[rows]
+        codes = account_codes(events)[rows].astype(np.intp)
+        return cls(codes, definition.age_days(dates, cutoff), value[rows])
+
+    def within(self, days: int) -> _Events:
+        rows = self.age <= days
+        return _Events(self.codes[rows], self.age[rows], self.value[rows])

@@ -110,3 +110,16 @@ def test_horizon_mismatch_is_refused(workdir):
     )
     assert result.returncode == 1
     assert "predicts churn over 90 days" in result.stderr.replace("\n", " ")
+
+
+def test_train_registers_offers_and_value_and_score_writes_them(workdir):
+    client = MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
+    for name in ("kam-offers", "kam-value"):
+        assert str(client.get_model_version_by_alias(name, "champion").version) == "1", name
+        assert (workdir / "models" / name / "metadata.json").is_file(), name
+    run(["score", "--data", "data", "--out", "offers.parquet", "--k", "2"], workdir)
+    scores = pd.read_parquet(workdir / "offers.parquet")
+    assert scores["offers"].map(len).eq(2).all()
+    assert scores["offer_reasons"].map(lambda r: len(r) == 2 and all(r)).all()
+    assert scores["expected_value_12m"].notna().all() and scores["revenue_at_risk"].notna().all()
+    assert (scores["value_model_version"] == "1").all()

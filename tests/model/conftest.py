@@ -37,3 +37,19 @@ def demo_tables(demo: DemoData) -> Tables:
 @pytest.fixture(scope="session")
 def demo_as_of() -> pd.Timestamp:
     return END_DATE
+
+
+@pytest.fixture(scope="session")
+def offer_result(demo_tables: Tables, demo_as_of: pd.Timestamp):
+    """The offer ranker trained on the demo book (shared by the offer and scoring tests)."""
+    from kam_ml.offer_training import train_offers
+
+    return train_offers(demo_tables, demo_as_of, ProblemDefinition())
+
+
+@pytest.fixture(scope="session")
+def value_result(demo_tables: Tables, demo_as_of: pd.Timestamp):
+    """The value model trained on the demo book's 12-month backtest."""
+    from kam_ml.value_training import train_value
+
+    return train_value(demo_tables, demo_as_of, ProblemDefinition())

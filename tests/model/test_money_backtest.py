@@ -9,7 +9,7 @@ import pytest
 from kam_ml.churn import ChurnModel
 from kam_ml.definitions import ProblemDefinition
 from kam_ml.demo_data import generate_demo_data
-from kam_ml.money_backtest import capture_table, money_backtest, summarise_capture
+from kam_ml.money_backtest import capture_table, lost_revenue_backtest, summarise_capture
 from kam_ml.replay import training_frame_as_of
 from kam_ml.tables import Tables
 from kam_ml.validation import validate_tables
@@ -78,7 +78,7 @@ def test_replayed_model_never_sees_after_the_date(tables: Tables) -> None:
 
 def test_replay_beats_a_random_list(tables: Tables) -> None:
     dates = [T, pd.Timestamp("2026-05-31")]
-    capture = money_backtest(
+    capture = lost_revenue_backtest(
         tables, dates, DEFINITION, top_n=(25,), make_model=lambda: ChurnModel(n_estimators=60)
     )
     assert set(capture["level"]) == {"all", "region", "manager"}

@@ -1,0 +1,81 @@
+"""The app factory: routers, error mapping, metrics, and model/snapshot loading in the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from serving.errors import install_error_handlers
+from serving.metrics import Metrics, MetricsMiddleware
+from serving.routes import accounts, health, risk_lists, scores
+from serving.settings import ServingSettings, get_settings
+from serving.state import ServingState
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger("serving")
+
+DESCRIPTION = """Churn risk, reasons and next-best offers for key accounts.
+
+Scores by id are precomputed by the nightly job (`kam-ml nightly`) and served from memory;
+`/v1/scores/from-history` scores a posted history with the same code. Authenticate with an
+API key in the `X-API-Key` header (keys: `KAM_API_KEYS`). The latest nightly snapshot and a
+new `champion` model are picked up without a restart.
+"""
+
+
+def create_app(settings: ServingSettings | None = None) -> FastAPI:
+    """A new app; nothing is loaded until it starts (the lifespan)."""
+    settings = settings or get_settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = app.state.serving
+        await asyncio.to_thread(_refresh, state, metrics)
+        task = asyncio.create_task(_keep_fresh(state, metrics))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="kam-ml scoring API",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.serving = ServingState(settings)
+    app.state.metrics = metrics
+    app.dependency_overrides[get_settings] = lambda: settings
+    install_error_handlers(app)
+    for module in (scores, accounts, health, risk_lists):
+        app.include_router(module.router)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app
+
+
+def _refresh(state: ServingState, metrics: Metrics) -> None:
+    changed = state.refresh()
+    for what in changed:
+        metrics.reloads.labels(what).inc()
+    if "models" in changed and state.models is not None:
+        metrics.set_models(state.models.versions())
+    if "snapshot" in changed and state.snapshot is not None:
+        metrics.set_snapshot(state.snapshot.as_of, len(state.snapshot.records))
+
+
+async def _keep_fresh(state: ServingState, metrics: Metrics) -> None:
+    while True:
+        await asyncio.sleep(state.settings.reload_interval_seconds)
+        try:
+            await asyncio.to_thread(_refresh, state, metrics)
+        except Exception:  # never let the reloader die
+            logger.exception("reload failed")

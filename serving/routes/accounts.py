@@ -1,0 +1,33 @@
+"""GET /v1/accounts/{account_id}: one account's precomputed score, reasons and offers."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import Response
+
+from serving.deps import ApiKeyDep, SnapshotDep
+from serving.errors import UnknownAccount
+from serving.schemas import AccountScore
+
+router = APIRouter(prefix="/v1/accounts", tags=["scores"])
+
+
+@router.get(
+    "/{account_id}",
+    response_model=AccountScore,
+    responses={404: {"description": "unknown account: <id>"}},
+    summary="Score, reasons and offers of one account (from the latest nightly run)",
+)
+async def get_account(
+    account_id: Annotated[str, Path(min_length=1, max_length=200, description="The account id.")],
+    snapshot: SnapshotDep,
+    _: ApiKeyDep,
+) -> Response:
+    records = snapshot.records
+    row = records.index.get(account_id)
+    if row is None:
+        raise UnknownAccount(f"unknown account: {account_id}")
+    return Response(json.dumps(records.record(row)), media_type="application/json")

@@ -1,0 +1,154 @@
+"""Request and response bodies; every field is described for the OpenAPI docs at /docs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AccountIn",
+    "AccountScore",
+    "BandAverages",
+    "HistoryRequest",
+    "InteractionIn",
+    "Offer",
+    "OrderIn",
+    "Readiness",
+    "Reason",
+    "ScoresRequest",
+    "ScoresResponse",
+]
+
+AccountId = Field(min_length=1, max_length=200, description="The CRM's account id.")
+
+
+class ScoresRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_ids: list[str] = Field(
+        min_length=1,
+        max_length=1000,
+        description="Accounts to look up in the latest nightly snapshot (1 to 1,000).",
+        examples=[["A000001", "A000003"]],
+    )
+
+
+class BandAverages(BaseModel):
+    low: float | None = Field(description="Average of this feature among low-risk accounts.")
+    medium: float | None = Field(description="Average among medium-risk accounts.")
+    high: float | None = Field(description="Average among high-risk accounts.")
+
+
+class Reason(BaseModel):
+    feature: str = Field(description="Model feature behind the reason, e.g. overdue_ratio.")
+    text: str = Field(description="The reason in words, with the account's value.")
+    value: float | None = Field(description="The account's value of the feature.")
+    average_by_band: BandAverages | None = Field(
+        description="The feature's average among low/medium/high-risk accounts tonight."
+    )
+
+
+class Offer(BaseModel):
+    category: str = Field(description="Product category offered (next-best-offer).")
+    score: float | None = Field(description="Offer model score: likelihood of buying it.")
+    reason: str | list[str] | None = Field(description="Why the category is offered.")
+
+
+class AccountScore(BaseModel):
+    account_id: str = Field(description="The account.")
+    churn_probability: float = Field(
+        ge=0, le=1, description="Calibrated probability of no order within the churn horizon."
+    )
+    risk_band: Literal["low", "medium", "high"] = Field(
+        description="high >= 0.5 churn probability, medium >= 0.25, low below."
+    )
+    reasons: list[Reason] = Field(
+        description="Up to 3 features that push this account's risk up, strongest first."
+    )
+    offers: list[Offer] = Field(description="Next-best offers, best first (empty without an offer model).")
+    expected_value_12m: float | None = Field(
+        description="Expected revenue over the next 12 months (null without a value model)."
+    )
+    revenue_at_risk: float | None = Field(
+        description="Revenue at risk: from the value model when present, else churn "
+        "probability x revenue of the last 12 months."
+    )
+    manager: str | None = Field(description="Key account manager owning the account.")
+    previous_probability: float | None = Field(
+        description="Churn probability in the previous nightly run (null if new)."
+    )
+    moved_by: list[str] = Field(description="Features that changed the score most since then.")
+    model_versions: dict[str, str | None] = Field(
+        description="Registry versions of the churn, offers and value models used."
+    )
+    features_as_of: dt.date = Field(description="As-of date of the features scored (day T).")
+    source: Literal["nightly", "history"] = Field(
+        description="nightly: precomputed by the nightly run; history: scored from the posted history."
+    )
+
+
+class ScoresResponse(BaseModel):
+    scores: list[AccountScore] = Field(description="One entry per known account, in request order.")
+    unknown_account_ids: list[str] = Field(
+        description="Requested ids not in the snapshot (not active at its as-of date, or unknown)."
+    )
+    features_as_of: dt.date = Field(description="As-of date of the snapshot served.")
+
+
+class AccountIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    account_id: str = AccountId
+    signup_date: dt.date = Field(description="When the relationship started.")
+    manager: str | None = Field(default=None, description="Owner; empty means unassigned.")
+    region: str = Field(description="e.g. EMEA, AMER, APAC.")
+    segment: str | None = Field(default=None, description="e.g. platinum, gold, silver.")
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    order_id: str = Field(min_length=1, description="Several lines may share one order.")
+    order_date: dt.datetime = Field(description="Timestamp of the order (naive UTC).")
+    category: str = Field(min_length=1, description="Product category.")
+    product_id: str | None = Field(default=None, description="Optional product id.")
+    quantity: int = Field(description="Units; contract rule: > 0.")
+    amount: float = Field(description="Net line revenue; contract rule: >= 0.")
+    returned: bool | None = Field(default=None, description="Line was returned (default false).")
+    return_date: dt.datetime | None = Field(
+        default=None, description="When the return was registered."
+    )
+
+
+class InteractionIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    event_date: dt.datetime = Field(description="Timestamp of the event.")
+    event_type: str = Field(min_length=1, description="complaint, ticket or nps.")
+    value: float | None = Field(default=None, description="nps: 0-10 score; ticket: hours.")
+
+
+class HistoryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account: AccountIn = Field(description="The account row (data contract: accounts).")
+    orders: list[OrderIn] = Field(
+        min_length=1, max_length=50_000, description="The account's order lines (contract: orders)."
+    )
+    interactions: list[InteractionIn] = Field(
+        default_factory=list, max_length=50_000, description="Service events (contract: interactions)."
+    )
+    as_of: dt.date | None = Field(
+        default=None, description="Feature as-of date T; default: the nightly snapshot's date."
+    )
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    snapshot_as_of: dt.date | None = Field(description="As-of date of the snapshot served.")
+    snapshot_accounts: int | None = Field(description="Accounts in the snapshot.")
+    snapshot_directory: str | None
+    model_versions: dict[str, str | None] = Field(description="Loaded model versions.")
+    problems: list[str] = Field(description="Why the service is not ready, if it is not.")

@@ -1,0 +1,130 @@
+"""What the API serves, swapped atomically when a new night or a new champion appears.
+
+``ServingState.refresh`` (run at start-up and then in a background thread every few
+seconds) loads a new snapshot or new models completely *before* replacing the reference
+to the old one; a request reads the reference once, so requests in flight finish on the
+object they started with and none fails during a reload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kam_ml.champions import ChampionSource, load_champions
+from kam_ml.scoring import ScoringModels
+from kam_ml.snapshot import MANIFEST, load_snapshot, night_directories
+from serving.records import RecordTable
+from serving.settings import ServingSettings
+
+__all__ = ["ServedSnapshot", "ServingState"]
+
+logger = logging.getLogger("serving")
+
+
+@dataclass(frozen=True)
+class ServedSnapshot:
+    """One nightly snapshot in memory: records by id, risk-list summaries, catalogue."""
+
+    directory: Path
+    manifest: dict[str, Any]
+    manifest_digest: str
+    records: RecordTable
+    band_means: pd.DataFrame
+    categories: pd.DataFrame | None
+    population: Any | None
+
+    @property
+    def as_of(self) -> str:
+        return str(self.manifest["as_of"])
+
+    @property
+    def managers(self) -> list[dict[str, Any]]:
+        return list(self.manifest.get("risk_lists", []))
+
+
+@dataclass
+class ServingState:
+    settings: ServingSettings
+    snapshot: ServedSnapshot | None = None
+    models: ScoringModels | None = None
+    champion_version: str | None = None
+    problems: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def source(self) -> ChampionSource:
+        return ChampionSource(
+            tracking_uri=self.settings.tracking_uri,
+            models_dir=self.settings.models_dir,
+            churn_uri=self.settings.churn_model,
+        )
+
+    def refresh(self) -> list[str]:
+        """Load whatever changed; returns what was reloaded ("snapshot", "models")."""
+        with self._lock:  # one refresh at a time; readers never wait on it
+            changed, problems = [], []
+            try:
+                if self._refresh_models():
+                    changed.append("models")
+            except Exception as error:  # keep serving the old models
+                problems.append(f"models: {error}")
+                logger.warning("model reload failed: %s", error)
+            try:
+                if self._refresh_snapshot():
+                    changed.append("snapshot")
+            except Exception as error:  # keep serving the old snapshot
+                problems.append(f"snapshot: {error}")
+                logger.warning("snapshot reload failed: %s", error)
+            if self.settings.nightly_dir is None:
+                problems.append("no nightly directory configured (KAM_NIGHTLY_DIR)")
+            elif self.snapshot is None and not problems:
+                problems.append(f"no published night in {self.settings.nightly_dir}")
+            self.problems = problems
+            return changed
+
+    def _refresh_models(self) -> bool:
+        version = self.source.churn_version()
+        if self.models is not None and version == self.champion_version:
+            return False
+        models = load_champions(self.source)
+        self.models, self.champion_version = models, version
+        logger.info("loaded models %s", models.versions())
+        return True
+
+    def _refresh_snapshot(self) -> bool:
+        if self.settings.nightly_dir is None:
+            return False
+        nights = night_directories(self.settings.nightly_dir)
+        if not nights:
+            return False
+        latest = nights[-1]
+        digest = hashlib.sha256((latest / MANIFEST).read_bytes()).hexdigest()
+        current = self.snapshot
+        if current is not None and current.directory == latest and current.manifest_digest == digest:
+            return False
+        self.snapshot = _load(latest, digest)
+        logger.info("serving nightly snapshot %s", latest)
+        return True
+
+
+def _load(directory: Path, digest: str) -> ServedSnapshot:
+    snapshot = load_snapshot(directory)
+    means = snapshot.band_means.set_index("feature")
+    records = RecordTable.from_explained(snapshot.explained, means, snapshot.as_of, "nightly")
+    categories_path = directory / "categories.parquet"
+    categories = pd.read_parquet(categories_path) if categories_path.is_file() else None
+    population = None
+    if (directory / "population.parquet").is_file():
+        from kam_ml.population import PopulationStats
+
+        population = PopulationStats.from_parquet(directory / "population.parquet")
+    return ServedSnapshot(
+        directory, snapshot.manifest, digest, records, means, categories, population
+    )

@@ -1,0 +1,138 @@
+"""The one scoring path with all three models: offers, value and revenue at risk per account,
+and the API's case: one account scored alone with the book's population statistics."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kam_ml.churn import ChurnModel
+from kam_ml.definitions import ProblemDefinition
+from kam_ml.errors import DefinitionError
+from kam_ml.offer_rules import OfferRules
+from kam_ml.pipeline import _bundle as churn_bundle
+from kam_ml.pipeline_offers import offers_bundle
+from kam_ml.pipeline_value import value_bundle
+from kam_ml.population import PopulationStats, population_stats
+from kam_ml.scoring import ScoringModels, score_accounts
+from kam_ml.training import train_churn
+from kam_ml.validation import validate_tables
+
+OFFER_COLUMNS = ["offers", "offer_scores", "offer_reasons"]
+
+
+@pytest.fixture(scope="module")
+def models(demo_tables, demo_as_of, offer_result, value_result) -> ScoringModels:
+    churn = train_churn(
+        demo_tables, demo_as_of, ProblemDefinition(), model=ChurnModel(n_estimators=60, n_jobs=1)
+    )
+    return ScoringModels(
+        churn=churn_bundle(churn, version="c1"),
+        offers=offers_bundle(offer_result, version="o1"),
+        value=value_bundle(value_result, version="v1"),
+    )
+
+
+@pytest.fixture(scope="module")
+def population(demo_tables, demo_as_of, models) -> PopulationStats:
+    return population_stats(demo_tables, demo_as_of, models.offers.definition)
+
+
+@pytest.fixture(scope="module")
+def scores(demo_tables, demo_as_of, models) -> pd.DataFrame:
+    return score_accounts(demo_tables, demo_as_of, models)
+
+
+def test_every_active_account_gets_offers_value_and_revenue_at_risk(scores):
+    assert len(scores) > 1500 and scores["account_id"].is_unique
+    assert scores["offers"].map(len).eq(3).all()
+    assert scores["offers"].map(lambda o: len(set(o)) == 3).all()
+    assert scores["offer_scores"].map(lambda s: list(s) == sorted(s, reverse=True)).all()
+    assert scores["offer_reasons"].map(lambda r: len(r) == 3 and all(r)).all()
+    assert np.isfinite(scores["expected_value_12m"]).all()
+    assert (scores["expected_value_12m"] >= 0).all()
+    np.testing.assert_allclose(
+        scores["revenue_at_risk"], scores["churn_probability"] * scores["expected_value_12m"]
+    )
+    assert scores[
+        ["churn_model_version", "offers_model_version", "value_model_version"]
+    ].drop_duplicates().values.tolist() == [["c1", "o1", "v1"]]
+
+
+def _one_account(demo, account_id: str):
+    """The tables the API builds from one account's posted history (through validation)."""
+    raw = {
+        "accounts": demo.accounts[demo.accounts["account_id"] == account_id],
+        "orders": demo.orders[demo.orders["account_id"] == account_id],
+        "interactions": demo.interactions[demo.interactions["account_id"] == account_id],
+        "categories": demo.categories,
+    }
+    return validate_tables(raw, on_bad_rows="refuse").tables
+
+
+def _assert_same_rows(left: pd.DataFrame, right: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(
+        left.drop(columns=OFFER_COLUMNS + ["reasons"]).reset_index(drop=True),
+        right.drop(columns=OFFER_COLUMNS + ["reasons"]).reset_index(drop=True),
+        check_dtype=False,
+        check_categorical=False,
+    )
+    for column in OFFER_COLUMNS + ["reasons"]:
+        assert [list(v) for v in left[column]] == [list(v) for v in right[column]], column
+
+
+def test_one_account_scored_alone_equals_its_row_in_the_book(
+    demo, demo_as_of, models, scores, population, tmp_path
+):
+    sparse = scores["account_id"].isin(
+        demo.orders.groupby("account_id")["order_id"].nunique().loc[lambda n: n == 1].index
+    )
+    chosen = [
+        scores.sort_values("churn_probability")["account_id"].iloc[-1],  # highest risk
+        scores["account_id"].iloc[len(scores) // 2],
+        scores.loc[sparse, "account_id"].iloc[0],  # a one-order account
+    ]
+    stored = PopulationStats.from_parquet(population.to_parquet(tmp_path / "population.parquet"))
+    for account_id in chosen:
+        alone = score_accounts(
+            _one_account(demo, account_id), demo_as_of, models, population=stored
+        )
+        _assert_same_rows(alone, scores[scores["account_id"] == account_id])
+
+
+def test_scoring_without_offers_or_value_leaves_those_columns_empty(
+    demo_tables, demo_as_of, models
+):
+    churn_only = score_accounts(demo_tables, demo_as_of, ScoringModels(churn=models.churn))
+    assert churn_only["offers"].isna().all() and churn_only["offer_reasons"].isna().all()
+    assert churn_only["expected_value_12m"].isna().all()
+    assert churn_only["revenue_at_risk"].isna().all()
+    assert churn_only["offers_model_version"].isna().all()
+
+
+def test_k_rules_and_cold_start_reach_the_output(demo, demo_tables, demo_as_of, models, population):
+    rules = OfferRules(
+        rank_by="expected_value", exclude_bought_within_days=30, cold_start_max_orders=1
+    )
+    scored = score_accounts(
+        demo_tables, demo_as_of, models, k_offers=5, population=population, offer_rules=rules
+    )
+    assert scored["offers"].map(len).le(5).all() and scored["offers"].map(len).eq(5).mean() > 0.9
+    one_order = demo.orders.groupby("account_id")["order_id"].nunique().loc[lambda n: n == 1].index
+    cold = scored[scored["account_id"].isin(one_order)]
+    assert len(cold) > 5 and cold["offers"].map(len).eq(5).all()
+
+
+def test_models_trained_on_different_history_rules_are_refused(demo_tables, demo_as_of, models):
+    other = replace(models.offers, definition=replace(models.offers.definition, return_lag_days=7))
+    with pytest.raises(DefinitionError, match="return_lag_days=7"):
+        score_accounts(demo_tables, demo_as_of, replace(models, offers=other))
+
+
+def test_population_statistics_of_another_day_are_refused(demo_tables, demo_as_of, models):
+    stale = population_stats(demo_tables, demo_as_of - pd.Timedelta(days=1), ProblemDefinition())
+    with pytest.raises(ValueError, match="population statistics are as of"):
+        score_accounts(demo_tables, demo_as_of, models, population=stale)

@@ -1,0 +1,168 @@
+"""A real book, trained and scored once per session, and a real uvicorn server over it.
+
+Demo data (~800 accounts) -> ``train_and_register_churn`` into a temporary MLflow SQLite
+store -> two nightly runs (the day before and the last day, so the second has a previous
+night) -> the API served by uvicorn in a thread on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+import uvicorn
+
+from kam_ml.champions import ChampionSource
+from kam_ml.definitions import ProblemDefinition
+from kam_ml.demo_data import generate_demo_data
+from kam_ml.nightly import NightlyResult, run_nightly
+from kam_ml.pipeline import train_and_register_churn
+from kam_ml.tables import Tables
+from kam_ml.tracking import TrackingStore
+from kam_ml.validation import load_tables
+from serving.app import create_app
+from serving.settings import ServingSettings
+
+API_KEY = "test-key-1"
+OTHER_KEY = "test-key-2"
+
+
+@dataclass(frozen=True)
+class Book:
+    root: Path
+    data: Path
+    tables: Tables
+    tracking_uri: str
+    models_dir: Path
+    nightly_dir: Path
+    first: NightlyResult
+    second: NightlyResult
+
+    def settings(self, nightly_dir: Path | None = None, **changes: object) -> ServingSettings:
+        values = {
+            "api_keys": f"{API_KEY},{OTHER_KEY}",
+            "nightly_dir": nightly_dir or self.nightly_dir,
+            "tracking_uri": self.tracking_uri,
+            "models_dir": self.models_dir,
+            "reload_interval_seconds": 0.2,
+        } | changes
+        return ServingSettings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def book(tmp_path_factory: pytest.TempPathFactory) -> Book:
+    root = tmp_path_factory.mktemp("book")
+    data = root / "data"
+    generate_demo_data(n_accounts=800, seed=3).write(data)
+    tables = load_tables(str(data)).tables
+    tracking_uri = f"sqlite:///{root / 'mlflow.db'}"
+    as_of = tables.last_date()
+    train_and_register_churn(
+        tables,
+        as_of,
+        ProblemDefinition(),
+        TrackingStore(tracking_uri),
+        models_dir=root / "models",
+        report_dir=root / "reports",
+    )
+    source = ChampionSource(tracking_uri=tracking_uri, models_dir=root / "models")
+    nightly_dir = root / "nightly"
+    first = run_nightly(str(data), nightly_dir, source, as_of=as_of - pd.Timedelta(days=1))
+    second = run_nightly(str(data), nightly_dir, source, as_of=as_of)
+    return Book(root, data, tables, tracking_uri, root / "models", nightly_dir, first, second)
+
+
+class ThreadServer(uvicorn.Server):
+    """uvicorn in a background thread, bound to a socket we chose (a free port)."""
+
+    def install_signal_handlers(self) -> None:  # signals belong to the main thread
+        pass
+
+
+@contextmanager
+def running(settings: ServingSettings) -> Iterator[str]:
+    """Serve ``create_app(settings)`` until the block ends; yields the base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = ThreadServer(uvicorn.Config(create_app(settings), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+def base_url(book: Book) -> Iterator[str]:
+    with running(book.settings()) as url:
+        yield url
+
+
+@pytest.fixture
+def client(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, headers={"X-API-Key": API_KEY}, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+def anonymous(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        yield http
+
+
+def history_body(book: Book, account_id: str) -> dict:
+    """One account's contract rows as the from-history endpoint takes them."""
+    import json
+
+    raw = {name: pd.read_parquet(book.data / f"{name}.parquet") for name in ("accounts", "orders", "interactions")}
+    account = raw["accounts"].loc[raw["accounts"]["account_id"] == account_id].iloc[0]
+
+    def rows(name: str) -> list[dict]:
+        frame = raw[name].loc[raw[name]["account_id"] == account_id].drop(columns="account_id")
+        return json.loads(frame.to_json(orient="records", date_format="iso"))
+
+    return {
+        "account": {
+            "account_id": account_id,
+            "signup_date": str(pd.Timestamp(account["signup_date"]).date()),
+            "manager": account["manager"],
+            "region": account["region"],
+            "segment": account["segment"],
+        },
+        "orders": rows("orders"),
+        "interactions": rows("interactions"),
+    }
+
+
+@pytest.fixture(scope="session")
+def history_of(book: Book):  # type: ignore[no-untyped-def]
+    """``history_of(account_id)``: the from-history request body for one demo account."""
+    return lambda account_id: history_body(book, account_id)
+
+
+def copy_night(source: Path, out_dir: Path) -> Path:
+    """Publish a copy of a night into ``out_dir`` the way the job does (staging + rename)."""
+    staging = out_dir / f".{source.name}.staging-copy"
+    shutil.copytree(source, staging)
+    final = out_dir / source.name
+    staging.rename(final)
+    return final
