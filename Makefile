@@ -6,7 +6,7 @@ DEMO   ?= demo
 DEMO_ACCOUNTS ?= 3000
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench bench-cdnow clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/bench_features.py
+
+# The CDNOW real-data benchmark (downloads the lifetimes wheel with pip on first use; ~7 min)
+bench-cdnow: install
+	$(BIN)/python bench/bench_cdnow.py --fetch
 
 clean:
 	rm -rf $(DEMO) reports mlflow.db mlartifacts mlruns models/kam-*

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -85,14 +86,22 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
-def timed(run: Callable[[], Any], repeats: int) -> tuple[list[float], Any]:
-    """Wall seconds of each of ``repeats`` calls, and the last call's result."""
-    seconds, result = [], None
+def timed_alternately(
+    runs: dict[str, Callable[[], Any]], repeats: int
+) -> dict[str, tuple[list[float], Any]]:
+    """Wall seconds of each run per repeat, and its last result.
+
+    The runs take turns within each repeat, so that load from other jobs on a shared
+    machine falls on both sides alike instead of on whichever ran first.
+    """
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    results: dict[str, Any] = {}
     for _ in range(repeats):
-        start = time.perf_counter()
-        result = run()
-        seconds.append(time.perf_counter() - start)
-    return seconds, result
+        for name, run in runs.items():
+            start = time.perf_counter()
+            results[name] = run()
+            seconds[name].append(time.perf_counter() - start)
+    return {name: (seconds[name], results[name]) for name in runs}
 
 
 def check_same_rfm(ours: pd.DataFrame, reference: pd.DataFrame) -> None:
@@ -115,16 +124,20 @@ def measure_one_size(n_accounts: int, seed: int, repeats: int, threads: int, cac
     as_of = tables.last_date()
     rss_loaded = peak_rss_gib()
 
-    ours_s, ours = timed(lambda: build_features(tables, as_of, definition), repeats)
-    rss_ours = peak_rss_gib()
-
     connection = duckdb.connect(config={"threads": threads})
     connection.register("orders", tables.orders)  # once, outside the timings
     params = {
         "end": definition.history_end(as_of).to_pydatetime(),
         "active_days": definition.active_window_days,
     }
-    duck_s, reference = timed(lambda: connection.execute(RFM_SQL, params).df(), repeats)
+    timings = timed_alternately(
+        {
+            "ours": lambda: build_features(tables, as_of, definition),
+            "duckdb": lambda: connection.execute(RFM_SQL, params).df(),
+        },
+        repeats,
+    )
+    (ours_s, ours), (duck_s, reference) = timings["ours"], timings["duckdb"]
     check_same_rfm(ours, reference)
     return {
         "accounts": n_accounts,
@@ -141,8 +154,8 @@ def measure_one_size(n_accounts: int, seed: int, repeats: int, threads: int, cac
         "duckdb_median_s": statistics.median(duck_s),
         "ratio": statistics.median(ours_s) / statistics.median(duck_s),
         "peak_rss_loaded_gib": rss_loaded,
-        "peak_rss_after_ours_gib": rss_ours,
         "peak_rss_gib": peak_rss_gib(),
+        "load_average": os.getloadavg(),
     }
 
 
@@ -188,9 +201,7 @@ def render(results: list[dict], threads: int) -> Table:
     return table
 
 
-def machine() -> dict[str, str | int | None]:
-    import os
-
+def machine() -> dict[str, object]:
     return {
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
@@ -198,6 +209,7 @@ def machine() -> dict[str, str | int | None]:
         "numpy": np.__version__,
         "pandas": pd.__version__,
         "duckdb": duckdb.__version__,
+        "load_average_at_end": os.getloadavg(),  # other jobs on a shared machine
     }
 
 

@@ -243,7 +243,11 @@ def main(argv: list[str] | None = None) -> None:
         console.print(table)
     RESULTS_DIR.mkdir(exist_ok=True)
     path = RESULTS_DIR / f"train-score-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    machine = {"platform": platform.platform(), "cpus": os.cpu_count()}
+    machine = {
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average_at_end": os.getloadavg(),  # other jobs on a shared machine
+    }
     payload = {"machine": machine, "training": training, "scoring": scoring}
     path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
     console.print(f"Results written to {path}")

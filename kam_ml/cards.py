@@ -17,6 +17,7 @@ leakage alarm overrides any grade with ``blocked``.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ __all__ = [
     "attach_card",
     "churn_model_card",
     "grade",
+    "offers_grade",
+    "value_grade",
     "write_card",
 ]
 
@@ -225,6 +228,43 @@ def churn_model_card(
         "thresholds": {"a": thresholds.a, "b": thresholds.b, "metric": "roc_auc"},
     }
     return ModelCard(model_name, version, letter, _json_safe(content))
+
+
+def offers_grade(
+    metrics: Mapping[str, Mapping[str, float]],
+    *,
+    model_key: str = "ranker",
+    thresholds: GradeThresholds = GradeThresholds(),
+) -> tuple[str, str]:
+    """Grade of an offer ranker: NDCG@k against the best top-categories baseline.
+
+    Baselines are every other scorer in ``metrics`` (global / segment popularity, the
+    account's own most-bought categories ...); variants of the ranker itself are skipped.
+    """
+    model = metrics[model_key]
+    metric = next(name for name in model if name.startswith("ndcg_at_"))
+    baselines = {
+        name: values[metric]
+        for name, values in metrics.items()
+        if not name.startswith(model_key) and metric in values
+    }
+    best = max(baselines, key=lambda name: baselines[name])
+    letter = grade(model[metric], baselines[best], thresholds=thresholds)
+    return letter, f"{metric} {model[metric]:.3f} vs {baselines[best]:.3f} for {best}"
+
+
+def value_grade(
+    metrics: Mapping[str, Mapping[str, float]],
+    *,
+    model_key: str = "model",
+    baseline_key: str = "naive_last_12m",
+    thresholds: GradeThresholds = GradeThresholds(),
+) -> tuple[str, str]:
+    """Grade of a value model: relative MAE reduction against "last 12 months' revenue"."""
+    model, naive = metrics[model_key]["mae"], metrics[baseline_key]["mae"]
+    reduction = 1.0 - model / naive if naive > 0 else float("nan")
+    letter = grade(reduction, 0.0, thresholds=thresholds)
+    return letter, f"MAE {model:,.0f} vs {naive:,.0f} for {baseline_key}: {reduction:+.1%}"
 
 
 def write_card(card: ModelCard, directory: Path) -> Path:

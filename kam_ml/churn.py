@@ -106,8 +106,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         if method == "treeshap":
             values = self.booster_.predict(self._prepare(X), pred_contrib=True)[:, :-1]
         elif method == "path":
-            explainer = path_explainer(self.booster_.booster_)
-            values = explainer.contributions(explainer.leaves(self._prepare(X)))
+            values = path_explainer(self.booster_.booster_).explain(self._prepare(X))
         else:
             raise ValueError(
                 f"The 'method' of ChurnModel.contributions must be 'path' or 'treeshap'. "

@@ -106,7 +106,7 @@ def explained_scores(
     ids = scores["account_id"].to_numpy(dtype=object)
     profile = accounts.set_index("account_id").reindex(ids)
     reason_features, reason_values = _reason_features(contributions, features, n_reasons)
-    texts = scores["reasons"].map(_as_list).to_list() if n else []
+    texts = _lists(scores["reasons"])
     revenue = features["revenue_365d"].to_numpy(dtype=float)
     probability = scores["churn_probability"].to_numpy(dtype=float)
     out = {
@@ -125,9 +125,7 @@ def explained_scores(
         "reason_values": reason_values,
     }
     for column in _OFFER_COLUMNS:
-        out[column] = (
-            scores[column].map(_as_list).to_list() if column in scores else [[] for _ in range(n)]
-        )
+        out[column] = _lists(scores[column]) if column in scores else [[] for _ in range(n)]
     for model in ("churn", "offers", "value"):
         column = f"{model}_model_version"
         out[column] = (
@@ -206,6 +204,14 @@ def _column(scores: pd.DataFrame, name: str, fallback: np.ndarray) -> np.ndarray
         return fallback
     values = scores[name].to_numpy(dtype=float)
     return np.where(np.isnan(values), fallback, values)
+
+
+def _lists(column: pd.Series) -> list[list]:
+    """Cells as plain lists (empty for None); lists of plain strings pass through as they are."""
+    values = column.to_list()
+    if all(type(v) is list for v in values):
+        return values
+    return [_as_list(v) for v in values]
 
 
 def _as_list(value: object) -> list:

@@ -42,6 +42,4 @@ def score_history(
             f"Account {account} is not active at {pd.Timestamp(as_of).date()}: it has no order "
             f"in the {definition.active_window_days} days up to that date, so it is not scored."
         )
-    return score_and_explain(
-        features, models, tables.accounts, population, tables=tables
-    ).explained
+    return score_and_explain(features, models, tables.accounts, population, tables=tables).explained

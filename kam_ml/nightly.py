@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from kam_ml.champions import ChampionSource, load_champions
@@ -124,7 +123,9 @@ def run_nightly(
         summaries = write_risk_lists(explained, means, staging / "risk_lists", day)
     with clock.stage("portfolio"):
         retained = 1 - churn_labels(tables, features_before, definition)
-        portfolio = portfolio_summary(explained, features, features_before, retained, tables.accounts)
+        portfolio = portfolio_summary(
+            explained, features, features_before, retained, tables.accounts
+        )
         write_portfolio(portfolio, staging / "portfolio", day)
     with clock.stage("publish"):
         bands = {b: int((explained["risk_band"] == b).sum()) for b in ("high", "medium", "low")}
@@ -163,7 +164,9 @@ def _population(tables: Tables, as_of: pd.Timestamp, models: ScoringModels) -> A
 def _previous(last: Path | None) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     if last is None:
         return None
-    explained = pd.read_parquet(last / "explained.parquet", columns=["account_id", "churn_probability"])
+    explained = pd.read_parquet(
+        last / "explained.parquet", columns=["account_id", "churn_probability"]
+    )
     contributions = pd.read_parquet(last / "contributions.parquet")
     position = pd.Index(contributions["account_id"]).get_indexer(explained["account_id"])
     return explained, contributions.iloc[position].drop(columns="account_id").reset_index(drop=True)

@@ -40,7 +40,8 @@ def run_nightly_command(
 
     def done(timing: StageTiming) -> None:
         console.print(
-            f"  {timing.stage:<24} {timing.seconds:7.1f} s   peak {timing.peak_rss_gib:5.2f} GiB"
+            f"  {timing.stage:<24} {timing.seconds:7.1f} s   cpu {timing.cpu_seconds:7.1f} s   "
+            f"peak {timing.peak_rss_gib:5.2f} GiB"
         )
 
     console.print(f"Nightly run from {data} into {out}")

@@ -37,12 +37,15 @@ class OfferRules:
         days (None keeps them: the data contract counts re-purchases as hits).
     cold_start_max_orders: accounts with at most this many orders are too new or sparse
         for their own history; their probabilities are their segment x region's base rates
-        (share of similar accounts buying the category within a horizon). 0 turns it off.
+        (share of similar accounts buying the category within a horizon). 0 (the default)
+        turns it off: on the demo book the ranker beats segment x region popularity even
+        for one-order accounts (NDCG@3 0.516 vs 0.387), so the rule is for books where it
+        does not.
     """
 
     rank_by: RankBy = "relevance"
     exclude_bought_within_days: int | None = None
-    cold_start_max_orders: int = 1
+    cold_start_max_orders: int = 0
 
     def __post_init__(self) -> None:
         if self.rank_by not in ("expected_value", "relevance"):

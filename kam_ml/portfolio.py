@@ -85,7 +85,9 @@ def write_portfolio(portfolio: Portfolio, out_dir: Path, as_of: str) -> list[Pat
     sheets = [_sheet("Overall", portfolio.overall)]
     sheets += [_sheet(f"By {group}", table) for group, table in portfolio.kpis.items()]
     sheets.append(_matrix_sheet("Value x risk (accounts)", portfolio.matrix_accounts, "int"))
-    sheets.append(_matrix_sheet("Value x risk (at risk)", portfolio.matrix_revenue_at_risk, "money"))
+    sheets.append(
+        _matrix_sheet("Value x risk (at risk)", portfolio.matrix_revenue_at_risk, "money")
+    )
     (out_dir / "portfolio.xlsx").write_bytes(xlsx_bytes(sheets))
     html = render(
         "portfolio.html",
@@ -106,7 +108,10 @@ def _kpis(now: pd.DataFrame, before: pd.DataFrame, group: str) -> pd.DataFrame:
         {
             "accounts": current.size(),
             "revenue_at_risk": current["revenue_at_risk"].sum(),
-            **{band: current["risk_band"].agg(lambda b, band=band: int((b == band).sum())) for band in _BANDS},
+            **{
+                band: current["risk_band"].agg(lambda b, band=band: int((b == band).sum()))
+                for band in _BANDS
+            },
         }
     )
     revenue, orders = current["revenue_90d"].sum(), current["orders_90d"].sum()
@@ -144,14 +149,14 @@ _KPI_FORMATS = {
 
 def _sheet(name: str, table: pd.DataFrame) -> Sheet:
     key = table.columns[0]
-    columns = [Column(str(key).title(), 24)] + [
-        Column(*_KPI_FORMATS[c]) for c in table.columns[1:]
-    ]
+    columns = [Column(str(key).title(), 24)] + [Column(*_KPI_FORMATS[c]) for c in table.columns[1:]]
     return Sheet(name, columns, [[_plain(v) for v in row] for row in table.itertuples(index=False)])
 
 
 def _matrix_sheet(name: str, matrix: pd.DataFrame, fmt: str) -> Sheet:
-    columns = [Column("Value tier", 14)] + [Column(f"{band} risk", 12, fmt) for band in matrix.columns]
+    columns = [Column("Value tier", 14)] + [
+        Column(f"{band} risk", 12, fmt) for band in matrix.columns
+    ]
     rows = [[str(tier), *(_plain(v) for v in values)] for tier, values in matrix.iterrows()]
     return Sheet(name, columns, rows)
 
@@ -175,7 +180,9 @@ def _plots(portfolio: Portfolio) -> dict[str, Figure]:
     axes = figure.add_subplot()
     bottom = np.zeros(len(region))
     for band in _BANDS:
-        axes.bar(region.index.astype(str), region[band], bottom=bottom, color=colours[band], label=band)
+        axes.bar(
+            region.index.astype(str), region[band], bottom=bottom, color=colours[band], label=band
+        )
         bottom += region[band].to_numpy()
     axes.set_title("Active accounts per risk band, by region")
     axes.legend()
@@ -184,7 +191,9 @@ def _plots(portfolio: Portfolio) -> dict[str, Figure]:
     ax = heat.add_subplot()
     values = portfolio.matrix_revenue_at_risk.to_numpy(dtype=float)
     ax.imshow(values, cmap="Reds")
-    ax.set_xticks(range(values.shape[1]), [f"{b} risk" for b in portfolio.matrix_revenue_at_risk.columns])
+    ax.set_xticks(
+        range(values.shape[1]), [f"{b} risk" for b in portfolio.matrix_revenue_at_risk.columns]
+    )
     ax.set_yticks(range(values.shape[0]), list(portfolio.matrix_revenue_at_risk.index.astype(str)))
     for (i, j), v in np.ndenumerate(values):
         ax.text(j, i, f"{v:,.0f}", ha="center", va="center", fontsize=8)

@@ -21,6 +21,7 @@ class StageTiming:
     stage: str
     seconds: float
     peak_rss_gib: float
+    cpu_seconds: float = 0.0  # user + system CPU of this process: wall time on a busy machine
 
 
 @dataclass
@@ -41,14 +42,16 @@ class StageClock:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             yield
         finally:
             done.set()
             sampler.join()
             peak[0] = max(peak[0], _rss_bytes())
-            timing = StageTiming(name, time.perf_counter() - start, peak[0] / 2**30)
+            timing = StageTiming(
+                name, time.perf_counter() - start, peak[0] / 2**30, time.process_time() - cpu
+            )
             self.timings.append(timing)
             if self.on_stage_done is not None:
                 self.on_stage_done(timing)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-__all__ = ["Column", "Sheet", "write_xlsx", "xlsx_bytes"]
+__all__ = ["Column", "Sheet", "cell", "style_of", "write_xlsx", "xlsx_bytes"]
 
 _FIXED_TIME = (2000, 1, 1, 0, 0, 0)
 # number formats by name -> (numFmtId, custom code or None for built-ins)
@@ -50,7 +50,9 @@ class Sheet:
     rows: Sequence[Sequence[object]]
     color_scale_column: int | None = None
     color_scale_range: tuple[float, float] = (0.0, 1.0)
-    notes: list[str] = field(default_factory=list)
+    rendered_rows: str | None = (
+        None  # rows 2.. as ready <row> XML (see ``cell``), len(rows) of them
+    )
 
 
 def write_xlsx(path: Path, sheets: Sequence[Sheet]) -> Path:
@@ -87,6 +89,16 @@ def _column_letter(index: int) -> str:
     return letters
 
 
+def style_of(fmt: str) -> int:
+    """The style index of a number format name (for pre-rendered rows)."""
+    return _STYLE_INDEX.get(fmt, _STYLE_INDEX["text"])
+
+
+def cell(ref: str, value: object, style: int) -> str:
+    """One ``<c>`` element: number, boolean, inline string or empty."""
+    return _cell(ref, value, style)
+
+
 def _cell(ref: str, value: object, style: int) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return f'<c r="{ref}" s="{style}"/>'
@@ -119,7 +131,9 @@ def _sheet_xml(sheet: Sheet) -> str:
     for letter, column in zip(letters, sheet.columns, strict=True):
         parts.append(_cell(f"{letter}1", column.header, 1))
     parts.append("</row>")
-    for r, row in enumerate(sheet.rows, start=2):
+    if sheet.rendered_rows is not None:
+        parts.append(sheet.rendered_rows)
+    for r, row in enumerate(sheet.rows if sheet.rendered_rows is None else (), start=2):
         parts.append(f'<row r="{r}">')
         for letter, style, value in zip(letters, styles, row, strict=True):
             parts.append(_cell(f"{letter}{r}", value, style))

@@ -25,9 +25,7 @@ StateDep = Annotated[ServingState, Depends(_state)]
 
 def require_api_key(
     request: Request,
-    x_api_key: Annotated[
-        str | None, Header(description="An API key from KAM_API_KEYS.")
-    ] = None,
+    x_api_key: Annotated[str | None, Header(description="An API key from KAM_API_KEYS.")] = None,
 ) -> str:
     """401 unless X-API-Key (or, for the web pages, the kam_api_key cookie) is a known key."""
     key = x_api_key or request.cookies.get("kam_api_key")

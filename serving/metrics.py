@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import CONTENT_TYPE_LATEST as PROMETHEUS_CONTENT_TYPE
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 __all__ = ["PROMETHEUS_CONTENT_TYPE", "Metrics", "MetricsMiddleware"]
 
@@ -21,19 +21,28 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "kam_http_requests", "HTTP requests", ("method", "route", "status"),
+            "kam_http_requests",
+            "HTTP requests",
+            ("method", "route", "status"),
             registry=self.registry,
         )
         self.latency = Histogram(
-            "kam_http_request_duration_seconds", "Request latency", ("route",),
-            buckets=_BUCKETS, registry=self.registry,
+            "kam_http_request_duration_seconds",
+            "Request latency",
+            ("route",),
+            buckets=_BUCKETS,
+            registry=self.registry,
         )
         self.model = Gauge(
-            "kam_model_info", "Loaded model version (value 1)", ("model", "version"),
+            "kam_model_info",
+            "Loaded model version (value 1)",
+            ("model", "version"),
             registry=self.registry,
         )
         self.snapshot = Gauge(
-            "kam_snapshot_info", "Served nightly snapshot (value: accounts)", ("as_of",),
+            "kam_snapshot_info",
+            "Served nightly snapshot (value: accounts)",
+            ("as_of",),
             registry=self.registry,
         )
         self.reloads = Counter(

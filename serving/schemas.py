@@ -67,7 +67,9 @@ class AccountScore(BaseModel):
     reasons: list[Reason] = Field(
         description="Up to 3 features that push this account's risk up, strongest first."
     )
-    offers: list[Offer] = Field(description="Next-best offers, best first (empty without an offer model).")
+    offers: list[Offer] = Field(
+        description="Next-best offers, best first (empty without an offer model)."
+    )
     expected_value_12m: float | None = Field(
         description="Expected revenue over the next 12 months (null without a value model)."
     )
@@ -85,7 +87,8 @@ class AccountScore(BaseModel):
     )
     features_as_of: dt.date = Field(description="As-of date of the features scored (day T).")
     source: Literal["nightly", "history"] = Field(
-        description="nightly: precomputed by the nightly run; history: scored from the posted history."
+        description="nightly: precomputed by the nightly run; "
+        "history: scored from the posted history."
     )
 
 
@@ -138,7 +141,9 @@ class HistoryRequest(BaseModel):
         min_length=1, max_length=50_000, description="The account's order lines (contract: orders)."
     )
     interactions: list[InteractionIn] = Field(
-        default_factory=list, max_length=50_000, description="Service events (contract: interactions)."
+        default_factory=list,
+        max_length=50_000,
+        description="Service events (contract: interactions).",
     )
     as_of: dt.date | None = Field(
         default=None, description="Feature as-of date T; default: the nightly snapshot's date."

@@ -107,7 +107,11 @@ class ServingState:
         latest = nights[-1]
         digest = hashlib.sha256((latest / MANIFEST).read_bytes()).hexdigest()
         current = self.snapshot
-        if current is not None and current.directory == latest and current.manifest_digest == digest:
+        if (
+            current is not None
+            and current.directory == latest
+            and current.manifest_digest == digest
+        ):
             return False
         self.snapshot = _load(latest, digest)
         logger.info("serving nightly snapshot %s", latest)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from kam_ml.baselines import best_no_order_rule, no_order_rule
-from kam_ml.cards import GradeThresholds, churn_model_card, grade
+from kam_ml.cards import GradeThresholds, churn_model_card, grade, offers_grade, value_grade
 from kam_ml.churn import ChurnModel
 from kam_ml.definitions import ProblemDefinition
 from kam_ml.demo_data import generate_demo_data
@@ -100,3 +100,17 @@ def test_alarm_blocks_the_grade(small_result, small_tables) -> None:
     card = churn_model_card(leaky, check_leakage(leaky, small_tables))
     assert card.grade == "blocked"
     assert "ALARM" in card.to_markdown()
+
+
+def test_offers_and_value_grades() -> None:
+    offers = {
+        "ranker": {"ndcg_at_3": 0.47},
+        "ranker_expected_value": {"ndcg_at_3": 0.30},  # a ranker variant, not a baseline
+        "global_popularity": {"ndcg_at_3": 0.38},
+        "own_most_bought": {"ndcg_at_3": 0.44},
+    }
+    letter, basis = offers_grade(offers)
+    assert letter == "B" and basis == "ndcg_at_3 0.470 vs 0.440 for own_most_bought"
+    value = {"model": {"mae": 80.0}, "naive_last_12m": {"mae": 100.0}}
+    assert value_grade(value)[0] == "A"  # 20% lower error
+    assert value_grade({"model": {"mae": 99.0}, "naive_last_12m": {"mae": 100.0}})[0] == "C"

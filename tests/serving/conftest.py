@@ -133,7 +133,10 @@ def history_body(book: Book, account_id: str) -> dict:
     """One account's contract rows as the from-history endpoint takes them."""
     import json
 
-    raw = {name: pd.read_parquet(book.data / f"{name}.parquet") for name in ("accounts", "orders", "interactions")}
+    raw = {
+        name: pd.read_parquet(book.data / f"{name}.parquet")
+        for name in ("accounts", "orders", "interactions")
+    }
     account = raw["accounts"].loc[raw["accounts"]["account_id"] == account_id].iloc[0]
 
     def rows(name: str) -> list[dict]:

@@ -39,7 +39,9 @@ def test_requests_without_or_with_a_wrong_key_get_401(anonymous, method, path, b
 def test_every_configured_key_is_accepted(anonymous, scores):
     account = scores["account_id"].iloc[0]
     for key in (API_KEY, OTHER_KEY):
-        assert anonymous.get(f"/v1/accounts/{account}", headers={"X-API-Key": key}).status_code == 200
+        assert (
+            anonymous.get(f"/v1/accounts/{account}", headers={"X-API-Key": key}).status_code == 200
+        )
 
 
 def test_account_lookup_returns_the_nightly_score_explained(client, scores, book):
@@ -148,7 +150,10 @@ def test_from_history_type_errors_name_the_row_and_field(client, scores, history
 def test_metrics_count_requests_and_expose_the_model_version(client, anonymous):
     client.get("/v1/accounts/NOPE-2")
     text = anonymous.get("/metrics").text
-    assert 'kam_http_requests_total{method="GET",route="/v1/accounts/{account_id}",status="404"}' in text
+    assert (
+        'kam_http_requests_total{method="GET",route="/v1/accounts/{account_id}",status="404"}'
+        in text
+    )
     assert "kam_http_request_duration_seconds_bucket" in text
     assert 'kam_model_info{model="churn",version="1"} 1.0' in text
 
@@ -165,7 +170,11 @@ def test_openapi_docs_describe_every_response_field(anonymous):
     ("method", "path", "kwargs"),
     [
         ("get", "/v1/accounts/%00%ff", {}),
-        ("post", "/v1/scores", {"content": b"\xff\xfe", "headers": {"content-type": "application/json"}}),
+        (
+            "post",
+            "/v1/scores",
+            {"content": b"\xff\xfe", "headers": {"content-type": "application/json"}},
+        ),
         ("post", "/v1/scores/from-history", {"json": {"account": {}, "orders": []}}),
         ("post", "/v1/scores/from-history", {"json": []}),
         ("get", "/risk-lists/%2e%2e%2fmanifest.json", {}),

@@ -31,7 +31,9 @@ def test_new_night_and_new_champion_load_while_requests_keep_succeeding(book, hi
                 i = 0
                 while not stop.is_set():
                     statuses.append(http.get(f"/v1/accounts/{account}").status_code)
-                    statuses.append(http.post("/v1/scores", json={"account_ids": [account]}).status_code)
+                    statuses.append(
+                        http.post("/v1/scores", json={"account_ids": [account]}).status_code
+                    )
                     if i % 10 == 0:
                         statuses.append(http.post("/v1/scores/from-history", json=body).status_code)
                     i += 1
@@ -52,10 +54,9 @@ def test_new_night_and_new_champion_load_while_requests_keep_succeeding(book, hi
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 ready = http.get("/ready").json()
-                if (
-                    ready["snapshot_as_of"] == str(book.second.as_of.date())
-                    and ready["model_versions"]["churn"] == str(v2.version)
-                ):
+                if ready["snapshot_as_of"] == str(book.second.as_of.date()) and ready[
+                    "model_versions"
+                ]["churn"] == str(v2.version):
                     break
                 time.sleep(0.1)
             time.sleep(0.5)  # requests on the new state too

@@ -46,9 +46,11 @@ def test_risk_list_csv_is_ranked_by_revenue_at_risk_with_reasons_and_change(book
     assert frame["Revenue at risk"].is_monotonic_decreasing
     assert frame["Rank"].tolist() == list(range(1, len(frame) + 1))
     at_risk = frame.loc[frame["Risk band"] == "high"]
-    assert at_risk["Reasons (account vs avg low / medium / high risk)"].str.contains(
-        r"\(avg low .* · medium .* · high .*\)"
-    ).all()
+    assert (
+        at_risk["Reasons (account vs avg low / medium / high risk)"]
+        .str.contains(r"\(avg low .* · medium .* · high .*\)")
+        .all()
+    )
     assert frame["Change since last night"].notna().all()  # every account was scored the day before
 
 

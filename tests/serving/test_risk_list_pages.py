@@ -43,4 +43,7 @@ def test_manager_page_shows_that_managers_accounts_ranked_by_revenue_at_risk(cli
 
 def test_unknown_manager_is_a_404(client):
     response = client.get("/risk-lists/nobody-at-all")
-    assert (response.status_code, response.json()) == (404, {"detail": "unknown manager: nobody-at-all"})
+    assert (response.status_code, response.json()) == (
+        404,
+        {"detail": "unknown manager: nobody-at-all"},
+    )

@@ -1,0 +1,328 @@
+"""Benchmark the scoring API against two references, in one run, on loopback.
+
+Servers (each alone while measured, one uvicorn worker, on 127.0.0.1):
+  api        ``uvicorn serving.main:app`` over a nightly snapshot: GET /v1/accounts/{id}
+             (reasons and offers included) and POST /v1/scores with 100 ids;
+  minimal    ``bench/minimal_app.py``: FastAPI calling the LightGBM booster on one row
+             (no auth, no reasons): the ceiling for "FastAPI + model";
+  mlflow     ``mlflow models serve`` of the same champion version (one row per request).
+Load comes from a second process: ``wrk`` (20 connections = 20 concurrent clients, 2
+threads, fixed duration) when installed, else a bounded asyncio httpx generator.
+
+The demo workdir (3,000 accounts, trained champion, nightly snapshot) is built once under
+``bench/.cache/serving-demo``. Run on demand::
+
+    .venv/bin/python bench/bench_serving.py --duration 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+BIN = Path(sys.executable).parent
+KEY = "bench-key"
+
+
+def prepare(workdir: Path) -> None:
+    """demo data -> train (registers the champion) -> nightly, via the real CLI."""
+    if (workdir / "nightly").is_dir() and any((workdir / "nightly").glob("20*")):
+        return
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = os.environ | {"MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}"}
+    for args in (
+        ["demo-data", "--out", "data", "--accounts", "3000", "--seed", "7"],
+        ["train", "--data", "data"],
+        ["nightly", "--data", "data", "--out", "nightly"],
+    ):
+        subprocess.run([str(BIN / "kam-ml"), *args], cwd=workdir, env=env, check=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(
+    command: list[str], env: dict, url: str, cwd: Path, timeout: float = 180
+) -> subprocess.Popen:
+    log = open(tempfile.mktemp(prefix="bench-server-", suffix=".log"), "w")  # noqa: SIM115
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{command[0]} exited; see {log.name}")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    process.terminate()
+    raise RuntimeError(f"{command} did not come up; see {log.name}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+_LUA = """
+local bodies = {BODIES}
+local paths = {PATHS}
+local i = 0
+request = function()
+  i = i + 1
+  local k = (i % #paths) + 1
+  return wrk.format("{METHOD}", paths[k], {{["X-API-Key"] = "{KEY}",
+    ["Content-Type"] = "application/json"}}, bodies[(i % #bodies) + 1])
+end
+"""
+
+
+def _lua_list(values: list[str]) -> str:
+    return "{" + ",".join(json.dumps(v) for v in values) + "}"
+
+
+def wrk(url: str, method: str, paths: list[str], bodies: list[str], duration: int) -> dict:
+    script = Path(tempfile.mktemp(suffix=".lua"))
+    script.write_text(
+        _LUA.replace("{BODIES}", _lua_list(bodies or [""]))
+        .replace("{PATHS}", _lua_list(paths))
+        .replace("{METHOD}", method)
+        .replace("{KEY}", KEY)
+    )
+    output = subprocess.run(
+        ["wrk", "-t2", "-c20", f"-d{duration}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    script.unlink()
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    latency = {
+        p: _ms(v, unit)
+        for p, v, unit in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)", output, re.M)
+    }
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    return {
+        "requests_per_s": rate,
+        "p50_ms": latency.get("50"),
+        "p99_ms": latency.get("99"),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else None,
+    }
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def load(url: str, method: str, paths: list[str], bodies: list[str], duration: int) -> dict:
+    if shutil.which("wrk"):
+        return wrk(url, method, paths, bodies, duration)
+    return asyncio_load(url, method, paths, bodies, duration)
+
+
+def asyncio_load(url: str, method: str, paths: list[str], bodies: list[str], duration: int) -> dict:
+    """Fallback generator: 20 concurrent clients for ``duration`` s, in a child process."""
+    code = f"""
+import asyncio, json, time, httpx, statistics
+paths, bodies = {paths!r}, {bodies or [""]!r}
+async def client(http, stop, lat, errors):
+    i = 0
+    while time.monotonic() < stop:
+        i += 1
+        t = time.perf_counter()
+        r = await http.request({method!r}, paths[i % len(paths)], content=bodies[i % len(bodies)],
+            headers={{"X-API-Key": {KEY!r}, "Content-Type": "application/json"}})
+        lat.append(time.perf_counter() - t)
+        errors += r.status_code >= 300
+async def main():
+    lat = []
+    async with httpx.AsyncClient(base_url={url!r}, limits=httpx.Limits(max_connections=20)) as http:
+        stop = time.monotonic() + {duration}
+        start = time.monotonic()
+        await asyncio.gather(*(client(http, stop, lat, 0) for _ in range(20)))
+        wall = time.monotonic() - start
+    lat.sort()
+    print(json.dumps({{"requests_per_s": len(lat) / wall, "p50_ms": lat[len(lat)//2]*1e3,
+        "p99_ms": lat[int(len(lat)*0.99)]*1e3, "non_2xx": None, "socket_errors": None}}))
+asyncio.run(main())
+"""
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return json.loads(output.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workdir", type=Path, default=HERE / ".cache" / "serving-demo")
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--skip-mlflow", action="store_true")
+    args = parser.parse_args()
+    workdir = args.workdir.resolve()
+    prepare(workdir)
+    nightly = workdir / "nightly"
+    night = sorted(p for p in nightly.iterdir() if p.name.startswith("20"))[-1]
+    explained = pd.read_parquet(night / "explained.parquet")
+    ids = explained["account_id"].tolist()
+    rng = random.Random(0)
+    tracking = f"sqlite:///{workdir / 'mlflow.db'}"
+    env = os.environ | {
+        "KAM_API_KEYS": KEY,
+        "KAM_NIGHTLY_DIR": str(nightly),
+        "MLFLOW_TRACKING_URI": tracking,
+        "KAM_MODELS_DIR": str(workdir / "models"),
+        "KAM_RELOAD_INTERVAL_SECONDS": "30",
+        "PYTHONPATH": str(ROOT),
+    }
+    results: dict = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count()}}
+    results["load_generator"] = "wrk -t2 -c20" if shutil.which("wrk") else "asyncio httpx x20"
+
+    port = free_port()
+    api = start(
+        [
+            str(BIN / "uvicorn"),
+            "serving.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env,
+        f"http://127.0.0.1:{port}/ready",
+        ROOT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        one = [f"/v1/accounts/{rng.choice(ids)}" for _ in range(500)]
+        results["api_single"] = load(base, "GET", one, [], args.duration)
+        batches = [json.dumps({"account_ids": rng.sample(ids, 100)}) for _ in range(50)]
+        results["api_batch_100"] = load(base, "POST", ["/v1/scores"], batches, args.duration)
+    finally:
+        stop(api)
+
+    from kam_ml.bundle import load_bundle
+    from kam_ml.features import build_features  # noqa: F401  (import cost outside timings)
+
+    features = pd.read_parquet(night / "features.parquet")
+    bundle = load_bundle(workdir / "models" / "kam-churn", trusted_root=workdir / "models")
+    X = bundle.model._prepare(features[bundle.feature_names].head(200))
+    rows = X.assign(**{c: X[c].cat.codes for c in X.select_dtypes("category")}).to_numpy(float)
+    port = free_port()
+    minimal = start(
+        [
+            str(BIN / "uvicorn"),
+            "minimal_app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env
+        | {
+            "KAM_BENCH_BUNDLE": str(workdir / "models" / "kam-churn"),
+            "PYTHONPATH": f"{HERE}:{ROOT}",
+        },
+        f"http://127.0.0.1:{port}/docs",
+        HERE,
+    )
+    try:
+        bodies = [json.dumps({"features": [None if v != v else v for v in r]}) for r in rows]
+        results["minimal_fastapi_lightgbm"] = load(
+            f"http://127.0.0.1:{port}", "POST", ["/predict"], bodies, args.duration
+        )
+    finally:
+        stop(minimal)
+
+    if not args.skip_mlflow:
+        port = free_port()
+        version = json.loads((night / "manifest.json").read_text())["model_versions"]["churn"]
+        server = start(
+            [
+                str(BIN / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                f"models:/kam-churn/{version}",
+                "--env-manager",
+                "local",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env,
+            f"http://127.0.0.1:{port}/ping",
+            workdir,
+            timeout=300,
+        )
+        try:
+            raw = (
+                features[bundle.feature_names]
+                .head(200)
+                .astype({c: str for c in ("region", "segment")})
+            )
+            bodies = [
+                json.dumps({"dataframe_split": json.loads(raw.iloc[[i]].to_json(orient="split"))})
+                for i in range(len(raw))
+            ]
+            check = httpx.post(
+                f"http://127.0.0.1:{port}/invocations",
+                content=bodies[0],
+                headers={"Content-Type": "application/json"},
+                timeout=30,
+            )
+            check.raise_for_status()
+            results["mlflow_models_serve"] = load(
+                f"http://127.0.0.1:{port}", "POST", ["/invocations"], bodies, args.duration
+            )
+        finally:
+            stop(server)
+
+    single = results["api_single"]["requests_per_s"]
+    results["ratios"] = {
+        "api_vs_minimal": single / results["minimal_fastapi_lightgbm"]["requests_per_s"],
+    }
+    if "mlflow_models_serve" in results:
+        results["ratios"]["api_vs_mlflow_serve"] = (
+            single / results["mlflow_models_serve"]["requests_per_s"]
+        )
+    print(json.dumps(results, indent=2))
+    out = HERE / "results" / f"serving-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"results: {out}")
+
+
+if __name__ == "__main__":
+    main()

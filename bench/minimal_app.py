@@ -1,0 +1,39 @@
+"""Reference for bench_serving.py: the smallest FastAPI endpoint calling the LightGBM booster.
+
+No auth, no reasons, no offers, no metrics: one row in, one probability out. Run by the
+benchmark as ``uvicorn minimal_app:app`` with ``KAM_BENCH_BUNDLE`` naming a bundle folder.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import numpy as np
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from kam_ml.bundle import load_bundle
+
+STATE: dict = {}
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+    folder = Path(os.environ["KAM_BENCH_BUNDLE"])
+    STATE["booster"] = load_bundle(folder, trusted_root=folder.parent).model.booster_.booster_
+    yield
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+class Row(BaseModel):
+    features: list[float]
+
+
+@app.post("/predict")
+async def predict(row: Row) -> dict[str, float]:
+    value = STATE["booster"].predict(np.asarray([row.features]), raw_score=False)
+    return {"probability": float(value[0])}
