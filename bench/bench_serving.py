@@ -198,6 +198,7 @@ def main() -> None:
         "KAM_MODELS_DIR": str(workdir / "models"),
         "KAM_RELOAD_INTERVAL_SECONDS": "30",
         "PYTHONPATH": str(ROOT),
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # mlflow execs uvicorn
     }
     results: dict = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count()}}
     results["load_generator"] = "wrk -t2 -c20" if shutil.which("wrk") else "asyncio httpx x20"

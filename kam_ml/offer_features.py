@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from kam_ml.aggregate import count
 from kam_ml.definitions import ProblemDefinition
 from kam_ml.features import build_features
-from kam_ml.features.aggregate import count
 from kam_ml.population import PopulationStats, population_stats
 from kam_ml.spine import active_account_positions
 from kam_ml.tables import Tables, account_codes, sorted_for_features

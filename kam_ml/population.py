@@ -24,7 +24,6 @@ import pyarrow.parquet as pq
 
 from kam_ml.definitions import ProblemDefinition
 from kam_ml.errors import DataContractError
-from kam_ml.features import aggregate as _  # noqa: F401  (before kam_ml.spine: import cycle)
 from kam_ml.spine import active_account_positions
 from kam_ml.tables import Tables, account_codes, sorted_for_features
 

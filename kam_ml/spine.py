@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kam_ml.aggregate import last_value
 from kam_ml.definitions import ProblemDefinition
-from kam_ml.features.aggregate import last_value
 from kam_ml.tables import Tables, account_codes
 
 __all__ = ["active_account_positions"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kam_ml.aggregate import count, first_of_account, first_value, last_value, total
 from kam_ml.definitions import ProblemDefinition
-from kam_ml.features.aggregate import count, first_of_account, first_value, last_value, total
 from kam_ml.features.registry import FeatureSpec, register
 from kam_ml.tables import Tables, account_codes
 

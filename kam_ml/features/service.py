@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kam_ml.aggregate import count, minimum, newest_value, total
 from kam_ml.definitions import ProblemDefinition
-from kam_ml.features.aggregate import count, minimum, newest_value, total
 from kam_ml.features.registry import FeatureSpec, register
 from kam_ml.tables import Tables, account_codes
 
