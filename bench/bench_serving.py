@@ -94,8 +94,10 @@ local i = 0
 request = function()
   i = i + 1
   local k = (i % #paths) + 1
-  return wrk.format("{METHOD}", paths[k], {{["X-API-Key"] = "{KEY}",
-    ["Content-Type"] = "application/json"}}, bodies[(i % #bodies) + 1])
+  local body = bodies[(i % #bodies) + 1]
+  if body == "" then body = nil end
+  return wrk.format("{METHOD}", paths[k], {["X-API-Key"] = "{KEY}",
+    ["Content-Type"] = "application/json"}, body)
 end
 """
 
@@ -140,6 +142,15 @@ def _ms(value: str, unit: str) -> float:
 
 
 def load(url: str, method: str, paths: list[str], bodies: list[str], duration: int) -> dict:
+    check = httpx.request(
+        method,
+        url + paths[0],
+        content=(bodies or [""])[0] or None,
+        timeout=60,
+        headers={"X-API-Key": KEY, "Content-Type": "application/json"},
+    )
+    if check.status_code != 200:
+        raise RuntimeError(f"{method} {paths[0]} answered {check.status_code}: {check.text[:300]}")
     if shutil.which("wrk"):
         return wrk(url, method, paths, bodies, duration)
     return asyncio_load(url, method, paths, bodies, duration)

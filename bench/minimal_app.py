@@ -30,10 +30,11 @@ app = FastAPI(lifespan=lifespan)
 
 
 class Row(BaseModel):
-    features: list[float]
+    features: list[float | None]
 
 
 @app.post("/predict")
 async def predict(row: Row) -> dict[str, float]:
-    value = STATE["booster"].predict(np.asarray([row.features]), raw_score=False)
+    values = np.asarray([[np.nan if v is None else v for v in row.features]], dtype=float)
+    value = STATE["booster"].predict(values, num_threads=1)
     return {"probability": float(value[0])}

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from kam_ml.bundle import ModelBundle, save_bundle
@@ -14,10 +13,11 @@ from kam_ml.cards import ModelCard, attach_card, churn_model_card, write_card
 from kam_ml.definitions import ProblemDefinition
 from kam_ml.evaluation import churn_metrics
 from kam_ml.leakage import block_on_leakage, check_leakage
-from kam_ml.promotion import PromotionDecision, decide_promotion
+from kam_ml.promotion import PromotionDecision
+from kam_ml.registration import log_training_run, register_through_gate
 from kam_ml.reports import validation_kpis, write_churn_report
 from kam_ml.tables import Tables
-from kam_ml.tracking import CHALLENGER, CHAMPION, TrackingStore
+from kam_ml.tracking import TrackingStore
 from kam_ml.training import ChurnTrainingResult, train_churn
 
 __all__ = ["CHURN_MODEL_NAME", "TrainOutcome", "train_and_register_churn"]
@@ -59,58 +59,34 @@ def train_and_register_churn(
     leakage = check_leakage(result, tables)  # an alarm blocks promotion below
     report_path = write_churn_report(result, report_dir)
     with store.run("kam-churn", run_name=f"churn-{result.as_of.date()}") as run_id:
-        store.log_params(
-            {f"definition.{k}": v for k, v in definition.to_dict().items()}
-            | {f"model.{k}": v for k, v in result.hyperparameters.items()}
-            | {f"data.{k}": v for k, v in result.fingerprint.items()}
-            | {
-                "train_cutoffs": [str(c.date()) for c in result.split.train_cutoffs],
-                "validation_cutoffs": [str(c.date()) for c in result.split.validation_cutoffs],
-                "features": result.feature_names,
-            }
-        )
-        store.log_metrics(
-            {
-                f"{scorer}_{name}": value
-                for scorer, values in result.metrics.items()
-                for name, value in values.items()
-            }
-            | {f"kpi_{name}": value for name, value in validation_kpis(result).items()}
+        log_training_run(
+            store,
+            definition,
+            result.hyperparameters,
+            result.fingerprint,
+            result.split,
+            result.feature_names,
+            result.metrics,
+            extra_metrics={f"kpi_{k}": v for k, v in validation_kpis(result).items()},
         )
         store.log_artifacts(report_dir, "report")
         example = result.validation_features[result.feature_names].head(5)
-        logged = store.log_model(
-            result.model,
-            CHURN_MODEL_NAME,
-            bundle_metadata=_bundle(result, version="pending").metadata(),
+        logged, decision = register_through_gate(
+            store,
+            _bundle(result, version="pending"),
             input_example=example,
             output_example=result.model.predict_proba(example)[:, 1],
             run_id=run_id,
+            gate_metric=GATE_METRIC,
+            challenger_score=result.metrics["model"][GATE_METRIC],
+            score_champion=lambda champion: _roc_auc(champion, result),
+            veto=lambda decision: block_on_leakage(decision, leakage),
         )
-        store.set_alias(CHURN_MODEL_NAME, CHALLENGER, logged.version)
-        decision = block_on_leakage(_gate(store, result), leakage)
         card = churn_model_card(
             result, leakage, model_name=CHURN_MODEL_NAME, version=logged.version
         )
         store.log_artifacts(write_card(card, report_dir / "card"), "card")
         store.set_tags({"card.grade": card.grade, "leakage.fired": str(leakage.fired)})
-        store.log_metrics(
-            {"gate_challenger_roc_auc": decision.challenger_score}
-            | (
-                {"gate_champion_roc_auc": decision.champion_score}
-                if decision.champion_score is not None
-                else {}
-            )
-        )
-        store.set_tags(
-            {
-                "gate.decision": "promoted" if decision.promote else "rejected",
-                "gate.reason": decision.reason,
-                "gate.champion_version_before": decision.champion_version or "none",
-            }
-        )
-        if decision.promote:
-            store.set_alias(CHURN_MODEL_NAME, CHAMPION, logged.version)
     bundle_path = None
     if decision.promote:
         bundle_path = save_bundle(
@@ -122,25 +98,14 @@ def train_and_register_churn(
     )
 
 
-def _gate(store: TrackingStore, result: ChurnTrainingResult) -> PromotionDecision:
-    """Score the current champion on the challenger's validation rows and compare."""
-    challenger = result.metrics["model"][GATE_METRIC]
-    champion_version = store.alias_version(CHURN_MODEL_NAME, CHAMPION)
-    champion_score = None
-    if champion_version is not None:
-        champion = store.load_bundle(f"models:/{CHURN_MODEL_NAME}/{champion_version}")
-        missing = set(champion.feature_names) - set(result.validation_features.columns)
-        if not missing:
-            probability = champion.model.predict_proba(
-                result.validation_features[champion.feature_names]
-            )[:, 1]
-            labels = result.validation["churned"].to_numpy()
-            champion_score = churn_metrics(labels, probability, is_probability=True)[GATE_METRIC]
-        else:  # the champion needs features this build no longer makes: it cannot compete
-            champion_score = float("-inf")
-    if champion_score is not None and not np.isfinite(champion_score):
-        champion_score = float("-inf")
-    return decide_promotion(GATE_METRIC, challenger, champion_score, champion_version)
+def _roc_auc(champion: ModelBundle, result: ChurnTrainingResult) -> float:
+    """The champion's ROC-AUC on the challenger's validation rows (KeyError if it needs
+    features these rows lack)."""
+    probability = champion.model.predict_proba(result.validation_features[champion.feature_names])[
+        :, 1
+    ]
+    labels = result.validation["churned"].to_numpy()
+    return churn_metrics(labels, probability, is_probability=True)[GATE_METRIC]
 
 
 def _bundle(result: ChurnTrainingResult, version: str) -> ModelBundle:

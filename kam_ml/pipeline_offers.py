@@ -12,7 +12,7 @@ from kam_ml.definitions import ProblemDefinition
 from kam_ml.offer_report import write_offer_report
 from kam_ml.offer_training import KEYS, QUERY, OfferTrainingResult, train_offers
 from kam_ml.ranking_metrics import ranking_metrics
-from kam_ml.registration import RegistrationOutcome, register_through_gate
+from kam_ml.registration import RegistrationOutcome, log_training_run, register_through_gate
 from kam_ml.tables import Tables
 from kam_ml.tracking import TrackingStore
 
@@ -54,24 +54,18 @@ def register_offers(
     gate_metric = f"ndcg_at_{result.k}"
     report_path = write_offer_report(result, report_dir)
     with store.run(OFFERS_MODEL_NAME, run_name=f"offers-{result.as_of.date()}") as run_id:
-        store.log_params(
-            {f"definition.{k}": v for k, v in definition.to_dict().items()}
-            | {f"model.{k}": v for k, v in result.hyperparameters.items()}
-            | {f"data.{k}": v for k, v in result.fingerprint.items()}
-            | {
+        log_training_run(
+            store,
+            definition,
+            result.hyperparameters,
+            result.fingerprint,
+            result.split,
+            result.feature_names,
+            result.metrics,
+            extra_params={
                 "k": result.k,
                 "catalogue": list(result.catalogue),
-                "train_cutoffs": [str(c.date()) for c in result.split.train_cutoffs],
-                "validation_cutoffs": [str(c.date()) for c in result.split.validation_cutoffs],
-                "features": result.feature_names,
-            }
-        )
-        store.log_metrics(
-            {
-                f"{scorer}_{name}": value
-                for scorer, values in result.metrics.items()
-                for name, value in values.items()
-            }
+            },
         )
         store.log_artifacts(report_dir, "report")
         example = result.validation_pairs[result.feature_names].head(5)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from kam_ml.bundle import ModelBundle, save_bundle
 from kam_ml.definitions import ProblemDefinition
-from kam_ml.registration import RegistrationOutcome, register_through_gate
+from kam_ml.registration import RegistrationOutcome, log_training_run, register_through_gate
 from kam_ml.tables import Tables
 from kam_ml.tracking import TrackingStore
 from kam_ml.value_report import write_value_report
@@ -55,23 +55,17 @@ def register_value(
     definition = result.definition
     report_path = write_value_report(result, report_dir)
     with store.run(VALUE_MODEL_NAME, run_name=f"value-{result.as_of.date()}") as run_id:
-        store.log_params(
-            {f"definition.{k}": v for k, v in definition.to_dict().items()}
-            | {f"model.{k}": v for k, v in result.hyperparameters.items()}
-            | {f"data.{k}": v for k, v in result.fingerprint.items()}
-            | {
+        log_training_run(
+            store,
+            definition,
+            result.hyperparameters,
+            result.fingerprint,
+            result.split,
+            result.feature_names,
+            result.metrics,
+            extra_params={
                 "value_window_days": VALUE_WINDOW_DAYS,
-                "train_cutoffs": [str(c.date()) for c in result.split.train_cutoffs],
-                "validation_cutoffs": [str(c.date()) for c in result.split.validation_cutoffs],
-                "features": result.feature_names,
-            }
-        )
-        store.log_metrics(
-            {
-                f"{scorer}_{name}": value
-                for scorer, values in result.metrics.items()
-                for name, value in values.items()
-            }
+            },
         )
         store.log_artifacts(report_dir, "report")
         example = result.validation_features[result.feature_names].head(5)

@@ -1,14 +1,14 @@
 """Register a trained model as the challenger and move ``champion`` only through the gate.
 
-Shared by the offer and value jobs (the churn job in ``kam_ml.pipeline`` does the same
-steps inline): log the model with its bundle metadata, alias the new version
-``challenger``, score the current champion on the challenger's own validation rows, let
-``kam_ml.promotion`` decide, log the evidence, and move ``champion`` if it wins.
+Shared by the churn, offer and value jobs: log the model with its bundle metadata,
+alias the new version ``challenger``, score the current champion on the challenger's own
+validation rows, let ``kam_ml.promotion`` decide, log the evidence, and move ``champion``
+if it wins.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from kam_ml.bundle import ModelBundle
+from kam_ml.definitions import ProblemDefinition
 from kam_ml.promotion import PromotionDecision, decide_promotion
 from kam_ml.tracking import CHALLENGER, CHAMPION, LoggedModel, TrackingStore
 
-__all__ = ["RegistrationOutcome", "register_through_gate"]
+__all__ = ["RegistrationOutcome", "log_training_run", "register_through_gate"]
 
 R = TypeVar("R")
 
@@ -37,6 +38,40 @@ class RegistrationOutcome(Generic[R]):
     bundle_path: Path | None
 
 
+def log_training_run(
+    store: TrackingStore,
+    definition: ProblemDefinition,
+    hyperparameters: Mapping[str, Any],
+    fingerprint: Mapping[str, Any],
+    split: Any,
+    features: list[str],
+    metrics: Mapping[str, Mapping[str, float]],
+    extra_params: Mapping[str, Any] | None = None,
+    extra_metrics: Mapping[str, float] | None = None,
+) -> None:
+    """Inside an active run: log what every model job logs (definition, hyperparameters,
+    data fingerprint, cutoffs, features) and each scorer's metrics as ``<scorer>_<metric>``."""
+    store.log_params(
+        {f"definition.{k}": v for k, v in definition.to_dict().items()}
+        | {f"model.{k}": v for k, v in hyperparameters.items()}
+        | {f"data.{k}": v for k, v in fingerprint.items()}
+        | {
+            "train_cutoffs": [str(c.date()) for c in split.train_cutoffs],
+            "validation_cutoffs": [str(c.date()) for c in split.validation_cutoffs],
+            "features": features,
+        }
+        | dict(extra_params or {})
+    )
+    store.log_metrics(
+        {
+            f"{scorer}_{name}": value
+            for scorer, values in metrics.items()
+            for name, value in values.items()
+        }
+        | dict(extra_metrics or {})
+    )
+
+
 def register_through_gate(
     store: TrackingStore,
     bundle: ModelBundle,
@@ -47,12 +82,14 @@ def register_through_gate(
     challenger_score: float,
     score_champion: Callable[[ModelBundle], float],
     higher_is_better: bool = True,
+    veto: Callable[[PromotionDecision], PromotionDecision] | None = None,
 ) -> tuple[LoggedModel, PromotionDecision]:
     """Inside an active run: register ``bundle.model`` and apply the champion gate.
 
     ``score_champion`` computes the gate metric of a champion bundle on the challenger's
     validation rows; a champion that cannot be scored (it needs features this build no
-    longer makes) cannot compete.
+    longer makes) cannot compete. ``veto`` may overrule a promotion (the leakage alarm)
+    before the decision is logged and acted on.
     """
     name = bundle.model_name
     logged = store.log_model(
@@ -78,6 +115,8 @@ def register_through_gate(
     decision = decide_promotion(
         gate_metric, challenger_score, champion_score, champion_version, higher_is_better
     )
+    if veto is not None:
+        decision = veto(decision)
     gate_metrics = {f"gate_challenger_{gate_metric}": challenger_score}
     if champion_score is not None and np.isfinite(champion_score):
         gate_metrics[f"gate_champion_{gate_metric}"] = champion_score
