@@ -132,23 +132,12 @@ def train(
             report_dir=settings.reports_dir / f"churn-{as_of_date.date()}",
             on_cutoff_done=lambda _: progress.advance(task),
         )
-    metrics = pd.DataFrame(outcome.result.metrics).T
-    table = Table(title=f"Churn model v{outcome.version} on validation cutoffs")
-    table.add_column("scorer")
-    for column in metrics.columns:
-        table.add_column(column, justify="right")
-    for scorer, row in metrics.iterrows():
-        table.add_row(str(scorer), *(f"{v:.3f}" if pd.notna(v) else "–" for v in row))
-    console.print(table)
-    verdict = (
-        "[green]promoted to champion[/]"
-        if outcome.decision.promote
-        else "[yellow]kept as challenger[/]"
+    _print_outcome(
+        "kam-churn",
+        outcome,
+        f"Churn model v{outcome.version} vs baselines (validation cutoffs)",
+        {m: m for m in ("roc_auc", "pr_auc", "top_decile_lift", "brier", "log_loss")},
     )
-    console.print(f"kam-churn v{outcome.version} {verdict}: {outcome.decision.reason}")
-    console.print(f"Report: {outcome.report_path}")
-    if outcome.bundle_path:
-        console.print(f"Bundle: {outcome.bundle_path}")
     _train_offers_and_value(tables, as_of_date, definition, settings)
     console.print(
         f"MLflow: {settings.tracking_uri} (run {outcome.run_id}); "
@@ -231,6 +220,9 @@ def _print_outcome(name: str, outcome: Any, title: str, columns: dict[str, str])
         else "[yellow]kept as challenger[/]"
     )
     console.print(f"{name} v{outcome.version} {verdict}: {outcome.decision.reason}")
+    card = getattr(outcome, "card", None)
+    if card is not None:
+        console.print(f"Model card grade: [bold]{card.grade}[/] (see the run's card/ artifact)")
     console.print(f"Report: {outcome.report_path}")
     if outcome.bundle_path:
         console.print(f"Bundle: {outcome.bundle_path}")

@@ -1,4 +1,8 @@
-"""Request dependencies: settings, the serving state, the API key and a ready snapshot."""
+"""Request dependencies: settings, the serving state, the API key and a ready snapshot.
+
+All are ``async def``: FastAPI runs plain ``def`` dependencies in a worker thread, and
+three thread hops per request cost more than the lookup they guard.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +12,36 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from serving.errors import NotAuthenticated, NotReady
-from serving.settings import ServingSettings, get_settings
+from serving.settings import ServingSettings
 from serving.state import ServedSnapshot, ServingState
 
 __all__ = ["ApiKeyDep", "ModelsDep", "SettingsDep", "SnapshotDep", "StateDep"]
 
-SettingsDep = Annotated[ServingSettings, Depends(get_settings)]
+async def app_settings(request: Request) -> ServingSettings:
+    """The settings the app was created with (``create_app(settings)``; by default
+    ``get_settings()`` from the environment)."""
+    return request.app.state.serving.settings
 
 
-def _state(request: Request) -> ServingState:
+SettingsDep = Annotated[ServingSettings, Depends(app_settings)]
+
+
+async def _state(request: Request) -> ServingState:
     return request.app.state.serving
 
 
 StateDep = Annotated[ServingState, Depends(_state)]
 
 
-def require_api_key(
+async def api_key(
     request: Request,
     x_api_key: Annotated[str | None, Header(description="An API key from KAM_API_KEYS.")] = None,
 ) -> str:
     """401 unless X-API-Key (or, for the web pages, the kam_api_key cookie) is a known key."""
+    return require_api_key(request, x_api_key)
+
+
+def require_api_key(request: Request, x_api_key: str | None) -> str:
     key = x_api_key or request.cookies.get("kam_api_key")
     if not key:
         raise NotAuthenticated("missing API key")
@@ -37,10 +51,10 @@ def require_api_key(
     return key
 
 
-ApiKeyDep = Annotated[str, Depends(require_api_key)]
+ApiKeyDep = Annotated[str, Depends(api_key)]
 
 
-def ready_snapshot(state: StateDep) -> ServedSnapshot:
+async def ready_snapshot(state: StateDep) -> ServedSnapshot:
     snapshot = state.snapshot  # read the reference once: a reload may swap it any time
     if snapshot is None:
         raise NotReady("not ready: no nightly snapshot loaded")
@@ -50,7 +64,7 @@ def ready_snapshot(state: StateDep) -> ServedSnapshot:
 SnapshotDep = Annotated[ServedSnapshot, Depends(ready_snapshot)]
 
 
-def ready_models(state: StateDep):  # type: ignore[no-untyped-def]
+async def ready_models(state: StateDep):  # type: ignore[no-untyped-def]
     models = state.models
     if models is None:
         raise NotReady("not ready: no models loaded")
