@@ -64,6 +64,43 @@ def model_bundle(cache: Path) -> ModelBundle:
     return load_bundle(folder, trusted_root=cache)
 
 
+def champion_models(cache: Path) -> ScoringModels:
+    """Churn, offers and value champions trained on 3,000 demo accounts by the real
+    pipelines into a cached MLflow store (what ``kam-ml train`` registers)."""
+    from kam_ml.champions import ChampionSource, load_champions
+    from kam_ml.pipeline import train_and_register_churn
+    from kam_ml.pipeline_offers import train_and_register_offers
+    from kam_ml.pipeline_value import train_and_register_value
+    from kam_ml.tracking import TrackingStore
+
+    folder = (cache / "champions-3000").resolve()
+    source = ChampionSource(
+        tracking_uri=f"sqlite:///{folder / 'mlflow.db'}", models_dir=folder / "models"
+    )
+    if not (folder / "done").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        demo = generate_demo_data(3000, seed=7)
+        tables = validate_tables(
+            {n: getattr(demo, n) for n in ("accounts", "orders", "interactions", "categories")}
+        ).tables
+        store = TrackingStore(str(source.tracking_uri))
+        for train in (
+            train_and_register_churn,
+            train_and_register_offers,
+            train_and_register_value,
+        ):
+            train(
+                tables,
+                tables.last_date(),
+                ProblemDefinition(),
+                store,
+                folder / "models",
+                folder / "reports" / train.__name__,
+            )
+        (folder / "done").write_text("ok")
+    return load_champions(source)
+
+
 def raw_frames(tables) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
     """Validated tables back as contract frames: plain string account ids."""
     raw = {"accounts": tables.accounts, "categories": tables.categories}
@@ -100,9 +137,17 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=HERE / ".cache")
     parser.add_argument("--out", type=Path, default=None, help="nightly output (default: tmp)")
     parser.add_argument("--skip-agreement", action="store_true")
+    parser.add_argument(
+        "--churn-only", action="store_true", help="score churn only (no offers/value models)"
+    )
     args = parser.parse_args()
 
-    bundle = model_bundle(args.cache)
+    models = (
+        ScoringModels(churn=model_bundle(args.cache))
+        if args.churn_only
+        else (champion_models(args.cache))
+    )
+    bundle = models.churn
     prepared = cached_tables(args.accounts, args.seed, args.cache)
     tables = prepared.tables
     print(
@@ -125,7 +170,7 @@ def main() -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="nightly-out-", dir=args.cache))
     clock = StageClock(show)
     start = time.perf_counter()
-    result = run_nightly(raw, out, ScoringModels(churn=bundle), clock=clock)
+    result = run_nightly(raw, out, models, clock=clock)
     wall = time.perf_counter() - start
     cpu = sum(t.cpu_seconds for t in clock.timings)
     print(
@@ -138,6 +183,7 @@ def main() -> None:
         "accounts": args.accounts,
         "order_lines": int(len(raw["orders"])),
         "scored_accounts": result.accounts,
+        "models": result.model_versions,
         "managers": result.managers,
         "risk_list_files": files,
         "wall_s": wall,

@@ -17,6 +17,7 @@ from serving.state import ServedSnapshot, ServingState
 
 __all__ = ["ApiKeyDep", "ModelsDep", "SettingsDep", "SnapshotDep", "StateDep"]
 
+
 async def app_settings(request: Request) -> ServingSettings:
     """The settings the app was created with (``create_app(settings)``; by default
     ``get_settings()`` from the environment)."""

@@ -151,9 +151,14 @@ class HistoryRequest(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: Literal["ready", "not ready"]
+    status: Literal["ready", "not ready"] = Field(
+        description="ready: models and a nightly snapshot are loaded."
+    )
     snapshot_as_of: dt.date | None = Field(description="As-of date of the snapshot served.")
     snapshot_accounts: int | None = Field(description="Accounts in the snapshot.")
-    snapshot_directory: str | None
+    snapshot_directory: str | None = Field(description="Folder of the night served.")
     model_versions: dict[str, str | None] = Field(description="Loaded model versions.")
+    models_trained_as_of: dict[str, str | None] = Field(
+        description="As-of date of the data each loaded model was trained on."
+    )
     problems: list[str] = Field(description="Why the service is not ready, if it is not.")

@@ -34,6 +34,7 @@ async def ready(state: StateDep) -> JSONResponse:
         snapshot_accounts=len(snapshot.records) if snapshot else None,
         snapshot_directory=str(snapshot.directory) if snapshot else None,
         model_versions=models.versions() if models else {},
+        models_trained_as_of=_trained_as_of(models),
         problems=problems if snapshot is None or models is None else [],
     )
     return JSONResponse(body.model_dump(mode="json"), 200 if body.status == "ready" else 503)
@@ -42,3 +43,13 @@ async def ready(state: StateDep) -> JSONResponse:
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
     return Response(request.app.state.metrics.render(), media_type=PROMETHEUS_CONTENT_TYPE)
+
+
+def _trained_as_of(models) -> dict[str, str | None]:  # type: ignore[no-untyped-def]
+    if models is None:
+        return {}
+    bundles = {"churn": models.churn, "offers": models.offers, "value": models.value}
+    return {
+        name: (str(b.extra.get("as_of")) if b is not None and b.extra.get("as_of") else None)
+        for name, b in bundles.items()
+    }

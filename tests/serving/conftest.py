@@ -1,12 +1,14 @@
 """A real book, trained and scored once per session, and a real uvicorn server over it.
 
-Demo data (~800 accounts) -> ``train_and_register_churn`` into a temporary MLflow SQLite
-store -> two nightly runs (the day before and the last day, so the second has a previous
-night) -> the API served by uvicorn in a thread on a free loopback port.
+Demo data (~800 accounts) -> the churn, offers and value training pipelines into a
+temporary MLflow SQLite store -> two nightly runs (the day before and the last day, so
+the second has a previous night) -> the API served by uvicorn in a thread on a free
+loopback port.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 import socket
 import threading
@@ -26,6 +28,8 @@ from kam_ml.definitions import ProblemDefinition
 from kam_ml.demo_data import generate_demo_data
 from kam_ml.nightly import NightlyResult, run_nightly
 from kam_ml.pipeline import train_and_register_churn
+from kam_ml.pipeline_offers import train_and_register_offers
+from kam_ml.pipeline_value import train_and_register_value
 from kam_ml.tables import Tables
 from kam_ml.tracking import TrackingStore
 from kam_ml.validation import load_tables
@@ -66,14 +70,16 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Book:
     tables = load_tables(str(data)).tables
     tracking_uri = f"sqlite:///{root / 'mlflow.db'}"
     as_of = tables.last_date()
-    train_and_register_churn(
-        tables,
-        as_of,
-        ProblemDefinition(),
-        TrackingStore(tracking_uri),
-        models_dir=root / "models",
-        report_dir=root / "reports",
-    )
+    store = TrackingStore(tracking_uri)
+    for train in (train_and_register_churn, train_and_register_offers, train_and_register_value):
+        train(
+            tables,
+            as_of,
+            ProblemDefinition(),
+            store,
+            models_dir=root / "models",
+            report_dir=root / "reports" / train.__name__,
+        )
     source = ChampionSource(tracking_uri=tracking_uri, models_dir=root / "models")
     nightly_dir = root / "nightly"
     first = run_nightly(str(data), nightly_dir, source, as_of=as_of - pd.Timedelta(days=1))
@@ -130,9 +136,8 @@ def anonymous(base_url: str) -> Iterator[httpx.Client]:
 
 
 def history_body(book: Book, account_id: str) -> dict:
-    """One account's contract rows as the from-history endpoint takes them."""
-    import json
-
+    """One account's contract rows as the from-history endpoint takes them (floats exact:
+    ``to_json`` would round them to 10 digits and the reasons' values would differ)."""
     raw = {
         name: pd.read_parquet(book.data / f"{name}.parquet")
         for name in ("accounts", "orders", "interactions")
@@ -141,19 +146,29 @@ def history_body(book: Book, account_id: str) -> dict:
 
     def rows(name: str) -> list[dict]:
         frame = raw[name].loc[raw[name]["account_id"] == account_id].drop(columns="account_id")
-        return json.loads(frame.to_json(orient="records", date_format="iso"))
+        return [{k: _json_value(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
     return {
         "account": {
             "account_id": account_id,
             "signup_date": str(pd.Timestamp(account["signup_date"]).date()),
-            "manager": account["manager"],
+            "manager": _json_value(account["manager"]),
             "region": account["region"],
-            "segment": account["segment"],
+            "segment": _json_value(account["segment"]),
         },
         "orders": rows("orders"),
         "interactions": rows("interactions"),
     }
+
+
+def _json_value(value: object) -> object:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
 
 
 @pytest.fixture(scope="session")

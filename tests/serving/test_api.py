@@ -22,6 +22,7 @@ def test_health_and_ready_need_no_key_and_report_versions_and_date(anonymous, bo
     assert body["snapshot_as_of"] == str(book.second.as_of.date())
     assert body["model_versions"]["churn"] == "1"
     assert body["snapshot_accounts"] == book.second.accounts
+    assert body["models_trained_as_of"]["churn"] == str(book.second.as_of.date())
 
 
 @pytest.mark.parametrize(
@@ -53,7 +54,9 @@ def test_account_lookup_returns_the_nightly_score_explained(client, scores, book
     assert body["reasons"], "a high-risk account has reasons"
     first = body["reasons"][0]
     assert set(first["average_by_band"]) == {"low", "medium", "high"}
-    assert body["model_versions"] == {"churn": "1", "offers": None, "value": None}
+    assert body["model_versions"] == {"churn": "1", "offers": "1", "value": "1"}
+    assert body["offers"] and {"category", "score", "reason"} <= set(body["offers"][0])
+    assert body["expected_value_12m"] > 0
     assert body["features_as_of"] == str(book.second.as_of.date())
     assert body["revenue_at_risk"] > 0
     assert body["source"] == "nightly"
@@ -119,7 +122,14 @@ def test_from_history_equals_the_nightly_score_for_the_same_history(client, scor
         fresh = response.json()
         assert fresh["source"] == "history"
         assert fresh["churn_probability"] == pytest.approx(nightly["churn_probability"], abs=1e-9)
-        for field in ("risk_band", "reasons", "offers", "revenue_at_risk", "features_as_of"):
+        for field in (
+            "risk_band",
+            "reasons",
+            "offers",
+            "expected_value_12m",
+            "revenue_at_risk",
+            "features_as_of",
+        ):
             assert fresh[field] == nightly[field], field
 
 
@@ -161,8 +171,10 @@ def test_metrics_count_requests_and_expose_the_model_version(client, anonymous):
 def test_openapi_docs_describe_every_response_field(anonymous):
     assert anonymous.get("/docs").status_code == 200
     schemas = anonymous.get("/openapi.json").json()["components"]["schemas"]
-    for name in ("AccountScore", "ScoresResponse", "Reason", "HistoryRequest", "OrderIn"):
-        for field, spec in schemas[name]["properties"].items():
+    ours = [n for n in schemas if n not in ("HTTPValidationError", "ValidationError")]
+    assert {"AccountScore", "ScoresResponse", "Reason", "HistoryRequest", "Readiness"} <= set(ours)
+    for name in ours:
+        for field, spec in schemas[name].get("properties", {}).items():
             assert spec.get("description"), f"{name}.{field} has no description"
 
 
