@@ -17,7 +17,7 @@ class Settings(BaseSettings):
     be used without kam-ml specific configuration.
     """
 
-    model_config = SettingsConfigDict(env_prefix="KAM_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="KAM_", extra="ignore", populate_by_name=True)
 
     tracking_uri: str = Field(default="sqlite:///mlflow.db", validation_alias="MLFLOW_TRACKING_URI")
     models_dir: Path = Path("models")

@@ -21,11 +21,11 @@ WINDOWS = (30, 90, 365)
 register(
     FeatureSpec("days_since_last_order", "Days since the last order", "No order for {value} days"),
     FeatureSpec(
-        "days_since_first_order", "Days since the first order", "Customer for {value} days"
+        "days_since_first_order", "Days since the first order", "First ordered {value} days ago"
     ),
     *(
         FeatureSpec(
-            f"orders_{w}d", f"Orders in the last {w} days", f"Only {{value}} orders in {w} days"
+            f"orders_{w}d", f"Orders in the last {w} days", f"Only {{value}} order(s) in {w} days"
         )
         for w in WINDOWS
     ),

@@ -264,6 +264,10 @@ def test_any_corruption_of_orders_loses_no_row(
     bad_rows = {row for row, _ in breaks}
     if len(bad_rows) == len(orders):
         return  # nothing valid left is structural, tested below
+    for column in {column for _, column in breaks} & {"amount", "order_date", "returned"}:
+        present = orders[column].dropna()
+        if len(present) and (present == _CORRUPTIONS[column]).all():
+            return  # a column none of whose values parse is structural, tested below
     result = validate_tables(raw)
     quarantined = result.report.quarantined["orders"]
     assert sorted(quarantined["row"] - 1) == sorted(bad_rows)
