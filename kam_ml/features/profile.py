@@ -14,7 +14,9 @@ __all__ = ["CATEGORICAL_FEATURES", "profile_features"]
 CATEGORICAL_FEATURES = ("region", "segment")
 
 register(
-    FeatureSpec("tenure_days", "Days since the relationship started", "Account opened {value} days ago"),
+    FeatureSpec(
+        "tenure_days", "Days since the relationship started", "Account opened {value} days ago"
+    ),
     FeatureSpec("region", "Sales region", "Region {value}", categorical=True),
     FeatureSpec("segment", "Customer segment", "Segment {value}", categorical=True),
 )
