@@ -20,7 +20,7 @@ import pandas as pd
 from kam_ml.aggregate import count
 from kam_ml.definitions import ProblemDefinition
 from kam_ml.features import build_features
-from kam_ml.population import PopulationStats, population_stats
+from kam_ml.population import PopulationStats, label_positions, population_stats
 from kam_ml.spine import active_account_positions
 from kam_ml.tables import Tables, account_codes, sorted_for_features
 
@@ -150,7 +150,7 @@ def _pairs_at(
     orders = history.orders
     row_of = np.full(history.n_accounts, -1, dtype=np.int64)
     row_of[active] = np.arange(n_active)
-    category = pd.Categorical(orders["category"].astype(str), categories=stats.categories).codes
+    category = label_positions(stats.categories, orders["category"])
     rows = row_of[account_codes(orders)]
     keep = (rows >= 0) & (category >= 0)
     row, cat = rows[keep], category[keep].astype(np.int64)

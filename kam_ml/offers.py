@@ -14,6 +14,8 @@ and groups that disagree, and shuffled rows train the same model.
 
 from __future__ import annotations
 
+import os
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -141,7 +143,9 @@ class OfferRanker(BaseEstimator):
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Raw LambdaRank scores: they order categories within one account."""
         check_is_fitted(self, "booster_")
-        return self.booster_.predict(X[list(self.feature_names_in_)])
+        return self.booster_.predict(
+            X[list(self.feature_names_in_)], num_threads=_prediction_threads()
+        )
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Columns: P(not bought in the horizon), P(bought)."""
@@ -158,3 +162,16 @@ class OfferRanker(BaseEstimator):
         check_is_fitted(self, "booster_")
         gain = self.booster_.booster_.feature_importance(importance_type="gain")
         return pd.Series(gain, index=self.booster_.feature_name_).sort_values(ascending=False)
+
+
+def _prediction_threads() -> int:
+    """Threads for scoring: every CPU this process may run on.
+
+    Unlike fitting (see ``OfferRanker``), prediction splits the rows between threads and
+    scores each row alone, so the scores are identical for any thread count, and the
+    nightly run's millions of pairs score about twice as fast on two cores.
+    """
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

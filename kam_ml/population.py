@@ -27,7 +27,7 @@ from kam_ml.errors import DataContractError
 from kam_ml.spine import active_account_positions
 from kam_ml.tables import Tables, account_codes, sorted_for_features
 
-__all__ = ["PopulationStats", "population_stats"]
+__all__ = ["PopulationStats", "label_positions", "population_stats"]
 
 _FORMAT = 1
 _METADATA_KEY = b"kam_ml.population"
@@ -241,7 +241,7 @@ def population_stats(
     c, s, r = len(categories), len(segments), len(regions)
 
     orders = history.orders
-    category = pd.Categorical(orders["category"].astype(str), categories=categories).codes
+    category = label_positions(categories, orders["category"])
     known = category >= 0
     codes = account_codes(orders).astype(np.int64)[known]
     category = category[known].astype(np.int64)
@@ -251,8 +251,8 @@ def population_stats(
     recent = age <= definition.horizon_days
     long = age <= definition.active_window_days
 
-    segment_of = pd.Index(segments).get_indexer(history.accounts["segment"].astype(str))
-    region_of = pd.Index(regions).get_indexer(history.accounts["region"].astype(str))
+    segment_of = label_positions(segments, history.accounts["segment"])
+    region_of = label_positions(regions, history.accounts["region"])
     active = active_account_positions(history, as_of, definition)
     is_active = np.zeros(history.n_accounts, dtype=bool)
     is_active[active] = True
@@ -326,6 +326,25 @@ def population_stats(
         transition_lift=transitions,
         similarity=similarity,
     )
+
+
+def label_positions(labels: tuple[str, ...], values: pd.Series) -> np.ndarray:
+    """Position of each value's text in ``labels`` (-1 if absent), as
+    ``pd.Index(labels).get_indexer(values.astype(str))`` gives.
+
+    Order lines and accounts repeat a handful of categories, segments and regions millions
+    of times; turning every cell into a Python string cost seconds per call at 1M accounts,
+    so only the distinct values are converted and looked up (missing cells, which
+    ``factorize`` leaves out, are converted as they are).
+    """
+    index = pd.Index(labels)
+    codes, uniques = pd.factorize(values)
+    found = index.get_indexer(pd.Series(uniques).astype(str))
+    positions = found[codes] if len(found) else np.full(len(codes), -1, dtype=np.intp)
+    missing = codes < 0
+    if missing.any():
+        positions[missing] = index.get_indexer(pd.Series(values)[missing].astype(str))
+    return positions.astype(np.int64)
 
 
 def _bought(codes: np.ndarray, category: np.ndarray) -> pd.Series:

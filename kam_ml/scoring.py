@@ -15,7 +15,7 @@ from kam_ml.offer_features import build_offer_pairs
 from kam_ml.offer_rules import OfferRules
 from kam_ml.population import PopulationStats, population_stats
 from kam_ml.recommend import recommend_offers
-from kam_ml.tables import Tables
+from kam_ml.tables import Tables, sorted_for_features
 
 __all__ = ["RiskBands", "ScoringModels", "score_accounts", "score_features"]
 
@@ -149,6 +149,9 @@ def _offers(
         raise ValueError(f"Offers are scored at one date; the features hold {len(cutoffs)}.")
     as_of = pd.Timestamp(cutoffs[0])
     definition = models.offers.definition
+    # population_stats and build_offer_pairs each sort and encode the order lines they get;
+    # given them once sorted, both find them in order and skip it (seconds at 20M lines)
+    tables = sorted_for_features(tables)
     if population is None:
         population = population_stats(tables, as_of, definition)
     pairs = build_offer_pairs(
