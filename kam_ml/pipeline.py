@@ -14,7 +14,7 @@ from kam_ml.definitions import ProblemDefinition
 from kam_ml.evaluation import churn_metrics
 from kam_ml.leakage import block_on_leakage, check_leakage
 from kam_ml.promotion import PromotionDecision
-from kam_ml.registration import log_training_run, register_through_gate
+from kam_ml.registration import log_training_run, register_through_gate, result_bundle
 from kam_ml.reports import validation_kpis, write_churn_report
 from kam_ml.tables import Tables
 from kam_ml.tracking import TrackingStore
@@ -109,14 +109,4 @@ def _roc_auc(champion: ModelBundle, result: ChurnTrainingResult) -> float:
 
 
 def _bundle(result: ChurnTrainingResult, version: str) -> ModelBundle:
-    return ModelBundle(
-        model=result.model,
-        model_name=CHURN_MODEL_NAME,
-        version=version,
-        feature_names=result.feature_names,
-        definition=result.definition,
-        training_cutoffs=[str(c.date()) for c in result.split.train_cutoffs],
-        validation_cutoffs=[str(c.date()) for c in result.split.validation_cutoffs],
-        metrics=result.metrics["model"],
-        extra={"as_of": str(result.as_of.date()), "data": result.fingerprint},
-    )
+    return result_bundle(result, CHURN_MODEL_NAME, version, result.metrics["model"])

@@ -12,7 +12,12 @@ from kam_ml.definitions import ProblemDefinition
 from kam_ml.offer_report import write_offer_report
 from kam_ml.offer_training import KEYS, QUERY, OfferTrainingResult, train_offers
 from kam_ml.ranking_metrics import ranking_metrics
-from kam_ml.registration import RegistrationOutcome, log_training_run, register_through_gate
+from kam_ml.registration import (
+    RegistrationOutcome,
+    log_training_run,
+    register_through_gate,
+    result_bundle,
+)
 from kam_ml.tables import Tables
 from kam_ml.tracking import TrackingStore
 
@@ -98,20 +103,6 @@ def _ndcg(champion: ModelBundle, result: OfferTrainingResult) -> float:
 
 
 def offers_bundle(result: OfferTrainingResult, version: str) -> ModelBundle:
-    return ModelBundle(
-        model=result.model,
-        model_name=OFFERS_MODEL_NAME,
-        version=version,
-        feature_names=result.feature_names,
-        definition=result.definition,
-        training_cutoffs=[str(c.date()) for c in result.split.train_cutoffs],
-        validation_cutoffs=[str(c.date()) for c in result.split.validation_cutoffs],
-        metrics=result.metrics["ranker"],
-        extra={
-            "as_of": str(result.as_of.date()),
-            "k": result.k,
-            "catalogue": list(result.catalogue),
-            "baselines": {k: v for k, v in result.metrics.items() if k != "ranker"},
-            "data": result.fingerprint,
-        },
-    )
+    baselines = {k: v for k, v in result.metrics.items() if k != "ranker"}
+    extra = {"k": result.k, "catalogue": list(result.catalogue), "baselines": baselines}
+    return result_bundle(result, OFFERS_MODEL_NAME, version, result.metrics["ranker"], extra)

@@ -9,7 +9,12 @@ import pandas as pd
 
 from kam_ml.bundle import ModelBundle, save_bundle
 from kam_ml.definitions import ProblemDefinition
-from kam_ml.registration import RegistrationOutcome, log_training_run, register_through_gate
+from kam_ml.registration import (
+    RegistrationOutcome,
+    log_training_run,
+    register_through_gate,
+    result_bundle,
+)
 from kam_ml.tables import Tables
 from kam_ml.tracking import TrackingStore
 from kam_ml.value_report import write_value_report
@@ -96,19 +101,8 @@ def _mae(champion: ModelBundle, result: ValueTrainingResult) -> float:
 
 
 def value_bundle(result: ValueTrainingResult, version: str) -> ModelBundle:
-    return ModelBundle(
-        model=result.model,
-        model_name=VALUE_MODEL_NAME,
-        version=version,
-        feature_names=result.feature_names,
-        definition=result.definition,
-        training_cutoffs=[str(c.date()) for c in result.split.train_cutoffs],
-        validation_cutoffs=[str(c.date()) for c in result.split.validation_cutoffs],
-        metrics=result.metrics["model"],
-        extra={
-            "as_of": str(result.as_of.date()),
-            "value_window_days": VALUE_WINDOW_DAYS,
-            "naive_last_12m": result.metrics["naive_last_12m"],
-            "data": result.fingerprint,
-        },
-    )
+    extra = {
+        "value_window_days": VALUE_WINDOW_DAYS,
+        "naive_last_12m": result.metrics["naive_last_12m"],
+    }
+    return result_bundle(result, VALUE_MODEL_NAME, version, result.metrics["model"], extra)

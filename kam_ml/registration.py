@@ -21,7 +21,7 @@ from kam_ml.definitions import ProblemDefinition
 from kam_ml.promotion import PromotionDecision, decide_promotion
 from kam_ml.tracking import CHALLENGER, CHAMPION, LoggedModel, TrackingStore
 
-__all__ = ["RegistrationOutcome", "log_training_run", "register_through_gate"]
+__all__ = ["RegistrationOutcome", "log_training_run", "register_through_gate", "result_bundle"]
 
 R = TypeVar("R")
 
@@ -36,6 +36,28 @@ class RegistrationOutcome(Generic[R]):
     decision: PromotionDecision
     report_path: Path
     bundle_path: Path | None
+
+
+def result_bundle(
+    result: Any,
+    model_name: str,
+    version: str,
+    metrics: Mapping[str, float],
+    extra: Mapping[str, Any] | None = None,
+) -> ModelBundle:
+    """The bundle of a training result: model, features, definition, cutoffs, metrics and
+    the data fingerprint, plus what ``extra`` adds for one model kind."""
+    return ModelBundle(
+        model=result.model,
+        model_name=model_name,
+        version=version,
+        feature_names=result.feature_names,
+        definition=result.definition,
+        training_cutoffs=[str(c.date()) for c in result.split.train_cutoffs],
+        validation_cutoffs=[str(c.date()) for c in result.split.validation_cutoffs],
+        metrics=dict(metrics),
+        extra={"as_of": str(result.as_of.date()), "data": result.fingerprint} | dict(extra or {}),
+    )
 
 
 def log_training_run(
