@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -363,7 +362,3 @@ def _print_counts(title: str, frames: dict[str, pd.DataFrame]) -> None:
     for name, frame in frames.items():
         table.add_row(name, f"{len(frame):,}")
     console.print(table)
-
-
-def main() -> None:  # pragma: no cover - console script entry
-    sys.exit(app())
