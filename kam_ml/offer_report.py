@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from kam_ml.html_report import figures_html, save_figures, table_html, write_page
 from kam_ml.offer_training import KEYS, QUERY, OfferTrainingResult
+from kam_ml.plots import importance_plot
 from kam_ml.ranking_metrics import ranking_metrics, top_k
 
 __all__ = ["offer_plots", "write_offer_report"]
@@ -82,7 +83,9 @@ def offer_plots(result: OfferTrainingResult, curves: pd.DataFrame) -> dict[str, 
         "recall_by_k": _curve(curves, "recall"),
         "calibration": _calibration(result.validation),
         "category_mix": _mix(result),
-        "feature_importance": _importance(result.model.feature_importances_),
+        "feature_importance": importance_plot(
+            result.model.feature_importances_, "Offer ranker feature importance (gain)"
+        ),
     }
 
 
@@ -130,15 +133,5 @@ def _mix(result: OfferTrainingResult) -> Figure:
     axes.set_xticks(x, names, rotation=45, ha="right")
     axes.set_title("Category mix: offers vs purchases")
     axes.legend()
-    figure.tight_layout()
-    return figure
-
-
-def _importance(importance: pd.Series, top: int = 20) -> Figure:
-    shown = importance.head(top).iloc[::-1]
-    figure = Figure(figsize=(6, 0.3 * len(shown) + 1.2), dpi=100)
-    axes = figure.add_subplot()
-    axes.barh(shown.index, shown.to_numpy())
-    axes.set_title("Offer ranker feature importance (gain)")
     figure.tight_layout()
     return figure

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-__all__ = ["churn_plots"]
+__all__ = ["churn_plots", "importance_plot"]
 
 
 def churn_plots(validation: pd.DataFrame, importance: pd.Series) -> dict[str, Figure]:
@@ -23,7 +23,7 @@ def churn_plots(validation: pd.DataFrame, importance: pd.Series) -> dict[str, Fi
         "pr_curve": _pr(y, scores),
         "calibration": _calibration(y, scores["model"]),
         "lift_curve": _lift(y, scores),
-        "feature_importance": _importance(importance),
+        "feature_importance": importance_plot(importance),
     }
 
 
@@ -80,11 +80,14 @@ def _lift(y: np.ndarray, scores: dict[str, np.ndarray]) -> Figure:
     return figure
 
 
-def _importance(importance: pd.Series, top: int = 20) -> Figure:
+def importance_plot(
+    importance: pd.Series, title: str = "Feature importance (gain)", top: int = 20
+) -> Figure:
+    """Horizontal bars of the ``top`` features by gain; shared by every model report."""
     shown = importance.head(top).iloc[::-1]
     figure = Figure(figsize=(6, 0.3 * len(shown) + 1.2), dpi=100)
     axes = figure.add_subplot()
     axes.barh(shown.index, shown.to_numpy())
-    axes.set_title("Feature importance (gain)")
+    axes.set_title(title)
     figure.tight_layout()
     return figure

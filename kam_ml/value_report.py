@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from kam_ml.html_report import figures_html, save_figures, table_html, write_page
+from kam_ml.plots import importance_plot
 from kam_ml.value_training import VALUE_WINDOW_DAYS, ValueTrainingResult
 
 __all__ = ["value_plots", "write_value_report"]
@@ -62,7 +63,9 @@ def value_plots(result: ValueTrainingResult, deciles: pd.DataFrame) -> dict[str,
     return {
         "predicted_vs_actual": _scatter(result.validation),
         "decile_calibration": _deciles(deciles),
-        "feature_importance": _importance(result.model.feature_importances_),
+        "feature_importance": importance_plot(
+            result.model.feature_importances_, "Value model feature importance (gain)"
+        ),
     }
 
 
@@ -95,14 +98,4 @@ def _deciles(deciles: pd.DataFrame) -> Figure:
     axes.set_ylabel("Mean revenue")
     axes.set_title("Calibration by decile")
     axes.legend()
-    return figure
-
-
-def _importance(importance: pd.Series, top: int = 20) -> Figure:
-    shown = importance.head(top).iloc[::-1]
-    figure = Figure(figsize=(6, 0.3 * len(shown) + 1.2), dpi=100)
-    axes = figure.add_subplot()
-    axes.barh(shown.index, shown.to_numpy())
-    axes.set_title("Value model feature importance (gain)")
-    figure.tight_layout()
     return figure
