@@ -11,10 +11,16 @@ import sys
 import time
 from pathlib import Path
 
-from kam_ml.cdnow import CDNOW_END, CDNOW_SAMPLE, cached_cdnow, fetch_cdnow, load_cdnow_tables
-from kam_ml.cdnow_benchmark import benchmark_markdown, fhl2005_check, run_churn_benchmark
-from kam_ml.definitions import ProblemDefinition
-from kam_ml.training import train_churn
+from kam_ml.churn.training import train_churn
+from kam_ml.problem.definition import ProblemDefinition
+from kam_ml.science.cdnow import (
+    CDNOW_END,
+    CDNOW_SAMPLE,
+    cached_cdnow,
+    fetch_cdnow,
+    load_cdnow_tables,
+)
+from kam_ml.science.cdnow_benchmark import benchmark_markdown, fhl2005_check, run_churn_benchmark
 
 
 def main() -> int:

@@ -38,8 +38,8 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cached_tables import cached_tables  # noqa: E402
 
-from kam_ml.definitions import ProblemDefinition  # noqa: E402
 from kam_ml.features import build_features  # noqa: E402
+from kam_ml.problem.definition import ProblemDefinition  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

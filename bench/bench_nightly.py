@@ -27,15 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cached_tables import cached_tables  # noqa: E402
 
-from kam_ml.bundle import ModelBundle, load_bundle, save_bundle  # noqa: E402
-from kam_ml.definitions import ProblemDefinition  # noqa: E402
-from kam_ml.demo_data import generate_demo_data  # noqa: E402
+from kam_ml.churn.training import train_churn  # noqa: E402
+from kam_ml.data.validation import validate_tables  # noqa: E402
+from kam_ml.demo.generate import generate_demo_data  # noqa: E402
 from kam_ml.features import build_features  # noqa: E402
-from kam_ml.nightly import run_nightly  # noqa: E402
-from kam_ml.scoring import ScoringModels  # noqa: E402
-from kam_ml.stages import StageClock, StageTiming  # noqa: E402
-from kam_ml.training import train_churn  # noqa: E402
-from kam_ml.validation import validate_tables  # noqa: E402
+from kam_ml.nightly.job import run_nightly  # noqa: E402
+from kam_ml.nightly.stages import StageClock, StageTiming  # noqa: E402
+from kam_ml.problem.definition import ProblemDefinition  # noqa: E402
+from kam_ml.registry.bundle import ModelBundle, load_bundle, save_bundle  # noqa: E402
+from kam_ml.scoring.score import ScoringModels  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -67,11 +67,11 @@ def model_bundle(cache: Path) -> ModelBundle:
 def champion_models(cache: Path) -> ScoringModels:
     """Churn, offers and value champions trained on 3,000 demo accounts by the real
     pipelines into a cached MLflow store (what ``kam-ml train`` registers)."""
-    from kam_ml.champions import ChampionSource, load_champions
-    from kam_ml.pipeline import train_and_register_churn
-    from kam_ml.pipeline_offers import train_and_register_offers
-    from kam_ml.pipeline_value import train_and_register_value
-    from kam_ml.tracking import TrackingStore
+    from kam_ml.churn.job import train_and_register_churn
+    from kam_ml.offers.job import train_and_register_offers
+    from kam_ml.registry.champions import ChampionSource, load_champions
+    from kam_ml.registry.tracking import TrackingStore
+    from kam_ml.value.job import train_and_register_value
 
     folder = (cache / "champions-3000").resolve()
     source = ChampionSource(

@@ -240,8 +240,8 @@ def main() -> None:
     finally:
         stop(api)
 
-    from kam_ml.bundle import load_bundle
     from kam_ml.features import build_features  # noqa: F401  (import cost outside timings)
+    from kam_ml.registry.bundle import load_bundle
 
     features = pd.read_parquet(night / "features.parquet")
     bundle = load_bundle(workdir / "models" / "kam-churn", trusted_root=workdir / "models")

@@ -34,14 +34,14 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cached_tables import cached_tables  # noqa: E402
 
-from kam_ml.bundle import ModelBundle, load_bundle, save_bundle  # noqa: E402
-from kam_ml.definitions import ProblemDefinition  # noqa: E402
-from kam_ml.explain import top_reasons  # noqa: E402
+from kam_ml.churn.training import train_churn  # noqa: E402
+from kam_ml.data.tables import Tables  # noqa: E402
+from kam_ml.data.validation import validate_tables  # noqa: E402
 from kam_ml.features import build_features  # noqa: E402
-from kam_ml.scoring import ScoringModels, score_accounts  # noqa: E402
-from kam_ml.tables import Tables  # noqa: E402
-from kam_ml.training import train_churn  # noqa: E402
-from kam_ml.validation import validate_tables  # noqa: E402
+from kam_ml.problem.definition import ProblemDefinition  # noqa: E402
+from kam_ml.registry.bundle import ModelBundle, load_bundle, save_bundle  # noqa: E402
+from kam_ml.scoring.explain import top_reasons  # noqa: E402
+from kam_ml.scoring.score import ScoringModels, score_accounts  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

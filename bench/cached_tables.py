@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from kam_ml.demo_data import generate_demo_data
-from kam_ml.tables import Tables
-from kam_ml.validation import validate_tables
+from kam_ml.data.tables import Tables
+from kam_ml.data.validation import validate_tables
+from kam_ml.demo.generate import generate_demo_data
 
 __all__ = ["Prepared", "cached_tables"]
 

@@ -14,7 +14,7 @@ import numpy as np
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from kam_ml.bundle import load_bundle
+from kam_ml.registry.bundle import load_bundle
 
 STATE: dict = {}
 

@@ -1,6 +1,6 @@
 """A churn model restricted to a subset of the features, for feature-variant experiments.
 
-``kam_ml.training`` hands every model the full feature frame; this subclass keeps only the
+``kam_ml.churn.training`` hands every model the full feature frame; this subclass keeps only the
 columns it was asked for, so a variant trains, validates, registers and scores through the
 same path as the default model (its ``feature_names_in_`` is the subset, which bundles and
 the scoring path already honour).
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from kam_ml.churn import ChurnModel
+from kam_ml.churn.model import ChurnModel
 
 __all__ = ["FeatureSubsetChurnModel"]
 

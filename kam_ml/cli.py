@@ -61,7 +61,7 @@ def demo_data(
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
 ) -> None:
     """Generate a seeded demo account book that follows the data contract."""
-    from kam_ml.demo_data import generate_demo_data
+    from kam_ml.demo.generate import generate_demo_data
 
     with console.status(f"Generating {accounts:,} demo accounts…"):
         data = generate_demo_data(n_accounts=accounts, seed=seed)
@@ -110,10 +110,10 @@ def train(
 ) -> None:
     """Train the churn, offer and value models, track them in MLflow and promote each one
     that beats its champion."""
-    from kam_ml.definitions import ProblemDefinition
-    from kam_ml.pipeline import train_and_register_churn
+    from kam_ml.churn.job import train_and_register_churn
+    from kam_ml.problem.definition import ProblemDefinition
+    from kam_ml.registry.tracking import TrackingStore
     from kam_ml.settings import Settings
-    from kam_ml.tracking import TrackingStore
 
     settings = Settings()
     tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine").tables
@@ -149,10 +149,10 @@ def _train_offers_and_value(
 ) -> None:
     """The offer ranker and the value model, each through its own gate (see ``train``)."""
     from kam_ml.errors import NotEnoughHistoryError
-    from kam_ml.pipeline_offers import OFFERS_MODEL_NAME, train_and_register_offers
-    from kam_ml.pipeline_value import VALUE_MODEL_NAME, train_and_register_value
-    from kam_ml.tracking import TrackingStore
-    from kam_ml.value_training import value_layout
+    from kam_ml.offers.job import OFFERS_MODEL_NAME, train_and_register_offers
+    from kam_ml.registry.tracking import TrackingStore
+    from kam_ml.value.job import VALUE_MODEL_NAME, train_and_register_value
+    from kam_ml.value.training import value_layout
 
     store = TrackingStore(settings.tracking_uri)
     cutoffs = definition.training_cutoff_dates(as_of_date, tables.first_date())
@@ -246,10 +246,10 @@ def score(
 ) -> None:
     """Score every active account: churn probability, risk band, reasons, the next-best
     offers, expected 12-month value and revenue at risk (offers and value when trained)."""
-    from kam_ml.model_source import load_scoring_models
-    from kam_ml.offer_rules import OfferRules
-    from kam_ml.outputs import write_table
-    from kam_ml.scoring import score_accounts
+    from kam_ml.offers.rules import OfferRules
+    from kam_ml.registry.model_source import load_scoring_models
+    from kam_ml.reporting.files import write_table
+    from kam_ml.scoring.score import score_accounts
     from kam_ml.settings import Settings
 
     settings = Settings()
@@ -291,9 +291,39 @@ def nightly(
 ) -> None:
     """Score every active account and write risk lists, a portfolio summary and the API
     snapshot under OUT/<as-of>/."""
-    from kam_ml.nightly_cli import run_nightly_command
+    from kam_ml.nightly.job import run_nightly
+    from kam_ml.nightly.stages import StageClock, StageTiming
+    from kam_ml.registry.champions import ChampionSource
+    from kam_ml.settings import Settings
 
-    run_nightly_command(data, out, as_of, model, on_bad_rows, console)
+    settings = Settings()
+    mode = _bad_rows_mode(on_bad_rows)
+    as_of_date = _parse_as_of(as_of)
+    source = ChampionSource(
+        tracking_uri=settings.tracking_uri, models_dir=settings.models_dir, churn_uri=model
+    )
+
+    def done(timing: StageTiming) -> None:
+        console.print(
+            f"  {timing.stage:<24} {timing.seconds:7.1f} s   cpu {timing.cpu_seconds:7.1f} s   "
+            f"peak {timing.peak_rss_gib:5.2f} GiB"
+        )
+
+    console.print(f"Nightly run from {data} into {out}")
+    result = run_nightly(
+        str(data), out, source, as_of=as_of_date, on_bad_rows=mode, clock=StageClock(done)
+    )
+    table = Table(title=f"{result.accounts:,} accounts scored as of {result.as_of.date()}")
+    for column in ("risk band", "accounts"):
+        table.add_column(column, justify="right")
+    for band, count in result.bands.items():
+        table.add_row(band, f"{count:,}")
+    console.print(table)
+    versions = ", ".join(f"{k} v{v}" for k, v in result.model_versions.items() if v)
+    console.print(f"Models: {versions}")
+    console.print(f"Risk lists ({result.managers} managers): {result.risk_lists}")
+    console.print(f"Portfolio summary: {result.portfolio}")
+    console.print(f"API snapshot: {result.directory}")
 
 
 @app.command()
@@ -314,11 +344,9 @@ def serve(
 
 
 def _load(source: Path, on_bad_rows: str, report_dir: Path | None) -> Any:
-    from kam_ml.validation import load_tables
+    from kam_ml.data.validation import load_tables
 
-    if on_bad_rows not in {"quarantine", "refuse"}:
-        raise KamMLError(f"--on-bad-rows must be 'quarantine' or 'refuse'; got {on_bad_rows!r}.")
-    mode: Literal["quarantine", "refuse"] = "refuse" if on_bad_rows == "refuse" else "quarantine"
+    mode = _bad_rows_mode(on_bad_rows)
     with console.status(f"Loading and validating {source}…"):
         loaded = load_tables(str(source), on_bad_rows=mode)
     if not loaded.report.is_clean:
@@ -330,12 +358,23 @@ def _load(source: Path, on_bad_rows: str, report_dir: Path | None) -> Any:
 
 
 def _as_of(as_of: str | None, tables: Any) -> pd.Timestamp:
+    parsed = _parse_as_of(as_of)
+    return tables.last_date() if parsed is None else parsed
+
+
+def _parse_as_of(as_of: str | None) -> pd.Timestamp | None:
     if as_of is None:
-        return tables.last_date()
+        return None
     try:
         return pd.Timestamp(as_of).normalize()
     except ValueError:
         raise KamMLError(f"--as-of must be a date like 2026-10-31; got {as_of!r}.") from None
+
+
+def _bad_rows_mode(on_bad_rows: str) -> Literal["quarantine", "refuse"]:
+    if on_bad_rows not in {"quarantine", "refuse"}:
+        raise KamMLError(f"--on-bad-rows must be 'quarantine' or 'refuse'; got {on_bad_rows!r}.")
+    return "refuse" if on_bad_rows == "refuse" else "quarantine"
 
 
 def _format(fmt: str) -> Literal["parquet", "csv"]:

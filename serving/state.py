@@ -17,9 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from kam_ml.champions import ChampionSource, load_champions
-from kam_ml.scoring import ScoringModels
-from kam_ml.snapshot import MANIFEST, load_snapshot, night_directories
+from kam_ml.nightly.snapshot import MANIFEST, load_snapshot, night_directories
+from kam_ml.registry.champions import ChampionSource, load_champions
+from kam_ml.scoring.score import ScoringModels
 from serving.records import RecordTable
 from serving.settings import ServingSettings
 
@@ -126,7 +126,7 @@ def _load(directory: Path, digest: str) -> ServedSnapshot:
     categories = pd.read_parquet(categories_path) if categories_path.is_file() else None
     population = None
     if (directory / "population.parquet").is_file():
-        from kam_ml.population import PopulationStats
+        from kam_ml.offers.population import PopulationStats
 
         population = PopulationStats.from_parquet(directory / "population.parquet")
     return ServedSnapshot(

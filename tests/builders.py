@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kam_ml.tables import Tables
-from kam_ml.validation import validate_tables
+from kam_ml.data.tables import Tables
+from kam_ml.data.validation import validate_tables
 
 
 def tables_from_rows(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kam_ml.definitions import ProblemDefinition
-from kam_ml.tables import Tables
-from kam_ml.validation import validate_tables
+from kam_ml.data.tables import Tables
+from kam_ml.data.validation import validate_tables
+from kam_ml.problem.definition import ProblemDefinition
 
 T = pd.Timestamp("2026-03-31")
 DEFINITION = ProblemDefinition()

@@ -7,14 +7,14 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from kam_ml.definitions import ProblemDefinition
+from kam_ml.data.tables import Tables, sorted_for_features
 from kam_ml.features.orders import order_features
 from kam_ml.features.profile import CATEGORICAL_FEATURES, profile_features
 from kam_ml.features.registry import FEATURES
 from kam_ml.features.returns import return_features
 from kam_ml.features.service import service_features
-from kam_ml.spine import active_account_positions
-from kam_ml.tables import Tables, sorted_for_features
+from kam_ml.problem.definition import ProblemDefinition
+from kam_ml.problem.spine import active_account_positions
 
 __all__ = ["FEATURE_COLUMNS", "KEY_COLUMNS", "build_features"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kam_ml.definitions import ProblemDefinition
+from kam_ml.data.tables import Tables
 from kam_ml.features.registry import FeatureSpec, register
-from kam_ml.tables import Tables
+from kam_ml.problem.definition import ProblemDefinition
 
 __all__ = ["CATEGORICAL_FEATURES", "profile_features"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kam_ml.aggregate import count, total
-from kam_ml.definitions import ProblemDefinition
+from kam_ml.data.aggregate import count, total
+from kam_ml.data.tables import Tables, account_codes
 from kam_ml.features.registry import FeatureSpec, register
-from kam_ml.tables import Tables, account_codes
+from kam_ml.problem.definition import ProblemDefinition
 
 __all__ = ["return_features"]
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kam_ml.aggregate import count, minimum, newest_value, total
-from kam_ml.definitions import ProblemDefinition
+from kam_ml.data.aggregate import count, minimum, newest_value, total
+from kam_ml.data.tables import Tables, account_codes
 from kam_ml.features.registry import FeatureSpec, register
-from kam_ml.tables import Tables, account_codes
+from kam_ml.problem.definition import ProblemDefinition
 
 __all__ = ["service_features"]
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from kam_ml.errors import DataContractError
-from kam_ml.history_scoring import score_history
+from kam_ml.scoring.history import score_history
 from serving.deps import ApiKeyDep, ModelsDep, SettingsDep, SnapshotDep
 from serving.errors import InvalidHistory
 from serving.records import RecordTable

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from kam_ml.aggregate import last_value, newest_value
-from kam_ml.tables import _account_date_order
+from kam_ml.data.aggregate import last_value, newest_value
+from kam_ml.data.tables import _account_date_order
 
 
 @settings(max_examples=60, deadline=None)

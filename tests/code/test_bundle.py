@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from kam_ml.bundle import ModelBundle, load_bundle, save_bundle
-from kam_ml.definitions import ProblemDefinition
 from kam_ml.errors import BundleError
+from kam_ml.problem.definition import ProblemDefinition
+from kam_ml.registry.bundle import ModelBundle, load_bundle, save_bundle
 
 
 @pytest.fixture

@@ -6,8 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kam_ml.definitions import ProblemDefinition
-from kam_ml.exploration import book_overview, cohort_retention, order_gaps, pre_churn_trajectories
+from kam_ml.problem.definition import ProblemDefinition
+from kam_ml.science.exploration import (
+    book_overview,
+    cohort_retention,
+    order_gaps,
+    pre_churn_trajectories,
+)
 from tests.builders import tables_from_rows
 
 

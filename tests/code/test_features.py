@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kam_ml.definitions import ProblemDefinition
 from kam_ml.features import FEATURE_COLUMNS, FEATURES, build_features
+from kam_ml.problem.definition import ProblemDefinition
 from tests.builders import tables_from_rows
 
 T = pd.Timestamp("2026-06-30")

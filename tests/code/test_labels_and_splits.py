@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from kam_ml.definitions import ProblemDefinition
 from kam_ml.errors import DefinitionError, NotEnoughHistoryError
 from kam_ml.features import build_features
-from kam_ml.labels import churn_labels
-from kam_ml.splits import split_by_cutoff
+from kam_ml.problem.definition import ProblemDefinition
+from kam_ml.problem.labels import churn_labels
+from kam_ml.problem.splits import split_by_cutoff
 from tests.builders import tables_from_rows
 
 T = pd.Timestamp("2026-03-31")

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kam_ml.labels import offer_labels, revenue_labels
-from kam_ml.offer_features import OFFER_FEATURE_COLUMNS, PAIR_FEATURES, build_offer_pairs
-from kam_ml.population import PopulationStats, population_stats
+from kam_ml.offers.pairs import OFFER_FEATURE_COLUMNS, PAIR_FEATURES, build_offer_pairs
+from kam_ml.offers.population import PopulationStats, population_stats
+from kam_ml.problem.labels import offer_labels, revenue_labels
 from tests.offer_builders import DEFINITION, FUTURE, PAST, T, book
 
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from kam_ml.offers import OfferRanker, query_groups, sort_queries
-from kam_ml.ranking_metrics import ndcg_at_k
+from kam_ml.evaluation.ranking import ndcg_at_k
+from kam_ml.offers.ranker import OfferRanker, query_groups, sort_queries
 
 CUTOFFS = pd.to_datetime(["2026-01-31", "2026-03-02", "2026-04-01"])
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from kam_ml.errors import DefinitionError
-from kam_ml.offer_features import build_offer_pairs
-from kam_ml.offer_reasons import offer_reasons
-from kam_ml.offer_rules import OfferRules, apply_offer_rules, top_offers
+from kam_ml.offers.pairs import build_offer_pairs
+from kam_ml.offers.reasons import offer_reasons
+from kam_ml.offers.rules import OfferRules, apply_offer_rules, top_offers
 from tests.offer_builders import DEFINITION, PAST, T, book
 
 

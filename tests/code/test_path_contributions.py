@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kam_ml.churn import ChurnModel
-from kam_ml.path_contributions import path_explainer
+from kam_ml.churn.contributions import path_explainer
+from kam_ml.churn.model import ChurnModel
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import ndcg_score
 
-from kam_ml.ranking_metrics import (
+from kam_ml.evaluation.ranking import (
     catalogue_coverage,
     hit_rate_at_k,
     map_at_k,

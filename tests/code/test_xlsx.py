@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openpyxl import load_workbook
 
-from kam_ml.xlsx import Column, Sheet, write_xlsx, xlsx_bytes
+from kam_ml.reporting.xlsx import Column, Sheet, write_xlsx, xlsx_bytes
 
 COLUMNS = [
     Column("Account", 12),

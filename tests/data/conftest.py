@@ -44,7 +44,7 @@ watches,0.25
 
 
 def read_text_tables() -> dict[str, pd.DataFrame]:
-    """The dataset exactly as ``kam_ml.sources`` reads CSV: strings, blanks as NaN."""
+    """The dataset exactly as ``kam_ml.data.sources`` reads CSV: strings, blanks as NaN."""
     return {
         name: pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=True)
         for name, text in CSV.items()

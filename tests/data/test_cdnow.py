@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kam_ml.cdnow import (
+from kam_ml.errors import DataContractError
+from kam_ml.science.cdnow import (
     CDNOW_MASTER,
     cached_cdnow,
     fetch_cdnow,
@@ -16,7 +17,6 @@ from kam_ml.cdnow import (
     load_cdnow_tables,
     read_cdnow_transactions,
 )
-from kam_ml.errors import DataContractError
 
 MASTER = """customer_id  date number_of_cds  dollar_value
  00001 19970101  1   11.77
@@ -95,7 +95,7 @@ def test_real_cdnow_master_if_cached() -> None:
     """Opt-in: runs only when ``fetch_cdnow()`` already put the file in the user cache."""
     path = cached_cdnow()
     if path is None:
-        pytest.skip("CDNOW is not cached; run kam_ml.cdnow.fetch_cdnow() to enable")
+        pytest.skip("CDNOW is not cached; run kam_ml.science.cdnow.fetch_cdnow() to enable")
     tables = load_cdnow_tables(path)
     assert tables.n_accounts == 23570
     assert len(tables.orders) == 69659

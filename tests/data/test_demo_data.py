@@ -10,7 +10,7 @@ import pytest
 from pandas.api import types
 from sklearn.metrics import roc_auc_score
 
-from kam_ml.demo_data import DemoData, generate_demo_data
+from kam_ml.demo.generate import DemoData, generate_demo_data
 
 HORIZON_DAYS = 90
 DAY = pd.Timedelta(days=1)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from kam_ml.data.sources import read_raw_tables, read_source, read_sql_tables
+from kam_ml.data.tables import Tables
+from kam_ml.data.validation import load_tables, validate_tables
 from kam_ml.errors import DataContractError
-from kam_ml.sources import read_raw_tables, read_source, read_sql_tables
-from kam_ml.tables import Tables
-from kam_ml.validation import load_tables, validate_tables
 
 Raw = dict[str, pd.DataFrame]
 

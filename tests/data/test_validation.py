@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kam_ml.contract import BOOLEAN_SPELLINGS, RowRule
+from kam_ml.data.contract import BOOLEAN_SPELLINGS, RowRule
+from kam_ml.data.validation import QuarantineReport, validate_tables
 from kam_ml.errors import BadRowsError, DataContractError
-from kam_ml.validation import QuarantineReport, validate_tables
 
 Raw = dict[str, pd.DataFrame]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from kam_ml.definitions import ProblemDefinition
-from kam_ml.demo_data import DemoData, generate_demo_data
-from kam_ml.tables import Tables
-from kam_ml.validation import validate_tables
+from kam_ml.data.tables import Tables
+from kam_ml.data.validation import validate_tables
+from kam_ml.demo.generate import DemoData, generate_demo_data
+from kam_ml.problem.definition import ProblemDefinition
 
 MODEL_TEST_ACCOUNTS = 3000
 END_DATE = pd.Timestamp("2026-10-31")
@@ -42,7 +42,7 @@ def demo_as_of() -> pd.Timestamp:
 @pytest.fixture(scope="session")
 def offer_result(demo_tables: Tables, demo_as_of: pd.Timestamp):
     """The offer ranker trained on the demo book (shared by the offer and scoring tests)."""
-    from kam_ml.offer_training import train_offers
+    from kam_ml.offers.training import train_offers
 
     return train_offers(demo_tables, demo_as_of, ProblemDefinition())
 
@@ -50,6 +50,6 @@ def offer_result(demo_tables: Tables, demo_as_of: pd.Timestamp):
 @pytest.fixture(scope="session")
 def value_result(demo_tables: Tables, demo_as_of: pd.Timestamp):
     """The value model trained on the demo book's 12-month backtest."""
-    from kam_ml.value_training import train_value
+    from kam_ml.value.training import train_value
 
     return train_value(demo_tables, demo_as_of, ProblemDefinition())

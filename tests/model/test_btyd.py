@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kam_ml.btyd import BetaGeoModel, BGNBDParams, rfm_summary
-from kam_ml.cdnow import CDNOW_SAMPLE, cached_cdnow, load_cdnow_tables
-from kam_ml.definitions import ProblemDefinition
+from kam_ml.problem.definition import ProblemDefinition
+from kam_ml.science.btyd import BetaGeoModel, BGNBDParams, rfm_summary
+from kam_ml.science.cdnow import CDNOW_SAMPLE, cached_cdnow, load_cdnow_tables
 from tests.builders import tables_from_rows
 
 
@@ -129,7 +129,8 @@ def test_reproduces_fader_hardie_lee_2005_if_cached() -> None:
     path = cached_cdnow(name=CDNOW_SAMPLE)
     if path is None:
         pytest.skip(
-            "CDNOW sample is not cached; run kam_ml.cdnow.fetch_cdnow(name='CDNOW_sample.txt')"
+            "CDNOW sample is not cached; run "
+            "kam_ml.science.cdnow.fetch_cdnow(name='CDNOW_sample.txt')"
         )
     tables = load_cdnow_tables(path)
     summary = rfm_summary(tables, pd.Timestamp("1997-09-30"), ProblemDefinition())

@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kam_ml.baselines import best_no_order_rule, no_order_rule
-from kam_ml.cards import GradeThresholds, churn_model_card, grade, offers_grade, value_grade
-from kam_ml.churn import ChurnModel
-from kam_ml.definitions import ProblemDefinition
-from kam_ml.demo_data import generate_demo_data
-from kam_ml.leakage import check_leakage
-from kam_ml.tables import Tables
-from kam_ml.training import ChurnTrainingResult, train_churn
-from kam_ml.validation import validate_tables
+from kam_ml.churn.baselines import best_no_order_rule, no_order_rule
+from kam_ml.churn.card import GradeThresholds, churn_model_card, grade, offers_grade, value_grade
+from kam_ml.churn.leakage import check_leakage
+from kam_ml.churn.model import ChurnModel
+from kam_ml.churn.training import ChurnTrainingResult, train_churn
+from kam_ml.data.tables import Tables
+from kam_ml.data.validation import validate_tables
+from kam_ml.demo.generate import generate_demo_data
+from kam_ml.problem.definition import ProblemDefinition
 
 END = pd.Timestamp("2026-10-31")
 

@@ -6,16 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kam_ml.cdnow_benchmark import (
+from kam_ml.churn.model import ChurnModel
+from kam_ml.data.tables import Tables
+from kam_ml.data.validation import validate_tables
+from kam_ml.science.cdnow_benchmark import (
     SCORERS,
     BenchmarkSetting,
     benchmark_markdown,
     paired_auc_difference,
     run_churn_benchmark,
 )
-from kam_ml.churn import ChurnModel
-from kam_ml.tables import Tables
-from kam_ml.validation import validate_tables
 
 
 def _simulated_cohort(n: int, seed: int) -> Tables:

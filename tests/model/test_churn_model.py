@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from kam_ml.definitions import ProblemDefinition
+from kam_ml.churn.training import ChurnTrainingResult, train_churn
 from kam_ml.features import build_features
-from kam_ml.labels import churn_labels
-from kam_ml.scoring import score_features
-from kam_ml.training import ChurnTrainingResult, train_churn
+from kam_ml.problem.definition import ProblemDefinition
+from kam_ml.problem.labels import churn_labels
+from kam_ml.scoring.score import score_features
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_slices_cover_segments_regions_and_managers(trained):
 
 
 def _bundle(trained):
-    from kam_ml.pipeline import _bundle as make_bundle
+    from kam_ml.churn.job import _bundle as make_bundle
 
     return make_bundle(trained, version="test")
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kam_ml import experiment as ex
-from kam_ml.definitions import ProblemDefinition
-from kam_ml.demo_data import generate_demo_data
-from kam_ml.tables import Tables
-from kam_ml.tracking import TrackingStore
-from kam_ml.validation import validate_tables
+from kam_ml.science import experiment as ex
+from kam_ml.data.tables import Tables
+from kam_ml.data.validation import validate_tables
+from kam_ml.demo.generate import generate_demo_data
+from kam_ml.problem.definition import ProblemDefinition
+from kam_ml.registry.tracking import TrackingStore
 
 END = pd.Timestamp("2026-10-31")
 DEFINITION = ProblemDefinition(training_cutoffs=6)
@@ -81,7 +81,7 @@ def test_workflow_end_to_end(tables: Tables, store: TrackingStore, tmp_path: Pat
 
 def test_tune_nests_trials_under_a_study(tables: Tables, store: TrackingStore) -> None:
     pytest.importorskip("optuna")
-    from kam_ml.tuning import tune
+    from kam_ml.science.tuning import tune
 
     space = {
         "num_leaves": lambda trial: trial.suggest_int("num_leaves", 4, 8),

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kam_ml.churn import ChurnModel
-from kam_ml.definitions import ProblemDefinition
-from kam_ml.demo_data import generate_demo_data
-from kam_ml.money_backtest import capture_table, lost_revenue_backtest, summarise_capture
-from kam_ml.replay import training_frame_as_of
-from kam_ml.tables import Tables
-from kam_ml.validation import validate_tables
+from kam_ml.churn.model import ChurnModel
+from kam_ml.data.tables import Tables
+from kam_ml.data.validation import validate_tables
+from kam_ml.demo.generate import generate_demo_data
+from kam_ml.problem.definition import ProblemDefinition
+from kam_ml.science.backtest import capture_table, lost_revenue_backtest, summarise_capture
+from kam_ml.science.replay import training_frame_as_of
 
 T = pd.Timestamp("2026-03-31")
 

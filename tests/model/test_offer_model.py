@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kam_ml.offer_features import build_offer_pairs
-from kam_ml.tables import Tables
+from kam_ml.data.tables import Tables
+from kam_ml.offers.pairs import build_offer_pairs
 
 BASELINES = ("global_popularity", "segment_popularity", "own_most_bought", "item_to_item")
 
@@ -26,7 +26,7 @@ def test_every_metric_is_measured_on_the_same_accounts(offer_result):
 
 
 def test_ranker_finds_the_planted_effects(offer_result):
-    """Complements follow the last order; segments have tastes (``kam_ml.demo_offers``)."""
+    """Complements follow the last order; segments have tastes (``kam_ml.demo.offers``)."""
     top = list(offer_result.model.feature_importances_.index[:5])
     assert "sequence_affinity" in top[:2], top
     assert {"cat_popularity_segment", "cat_popularity_segment_region"} & set(top), top

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from mlflow.tracking import MlflowClient
 
-from kam_ml.bundle import load_bundle
-from kam_ml.pipeline_offers import register_offers
-from kam_ml.pipeline_value import register_value
-from kam_ml.tracking import TrackingStore
+from kam_ml.offers.job import register_offers
+from kam_ml.registry.bundle import load_bundle
+from kam_ml.registry.tracking import TrackingStore
+from kam_ml.value.job import register_value
 
 
 def test_offers_and_value_are_registered_gated_and_exported(offer_result, value_result, tmp_path):

@@ -9,17 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kam_ml.churn import ChurnModel
-from kam_ml.definitions import ProblemDefinition
+from kam_ml.churn.job import _bundle as churn_bundle
+from kam_ml.churn.model import ChurnModel
+from kam_ml.churn.training import train_churn
+from kam_ml.data.validation import validate_tables
 from kam_ml.errors import DefinitionError
-from kam_ml.offer_rules import OfferRules
-from kam_ml.pipeline import _bundle as churn_bundle
-from kam_ml.pipeline_offers import offers_bundle
-from kam_ml.pipeline_value import value_bundle
-from kam_ml.population import PopulationStats, population_stats
-from kam_ml.scoring import ScoringModels, score_accounts
-from kam_ml.training import train_churn
-from kam_ml.validation import validate_tables
+from kam_ml.offers.job import offers_bundle
+from kam_ml.offers.population import PopulationStats, population_stats
+from kam_ml.offers.rules import OfferRules
+from kam_ml.problem.definition import ProblemDefinition
+from kam_ml.scoring.score import ScoringModels, score_accounts
+from kam_ml.value.job import value_bundle
 
 OFFER_COLUMNS = ["offers", "offer_scores", "offer_reasons"]
 

@@ -7,14 +7,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kam_ml import pipeline
-from kam_ml.bundle import load_bundle
-from kam_ml.definitions import ProblemDefinition
-from kam_ml.demo_data import generate_demo_data
-from kam_ml.leakage import LeakageReport
-from kam_ml.tables import Tables
-from kam_ml.tracking import CHAMPION, TrackingStore
-from kam_ml.validation import validate_tables
+from kam_ml.churn import job as pipeline
+from kam_ml.churn.leakage import LeakageReport
+from kam_ml.data.tables import Tables
+from kam_ml.data.validation import validate_tables
+from kam_ml.demo.generate import generate_demo_data
+from kam_ml.problem.definition import ProblemDefinition
+from kam_ml.registry.bundle import load_bundle
+from kam_ml.registry.tracking import CHAMPION, TrackingStore
 
 END = pd.Timestamp("2026-10-31")
 DEFINITION = ProblemDefinition(training_cutoffs=6)

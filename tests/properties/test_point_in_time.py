@@ -6,8 +6,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kam_ml.definitions import ProblemDefinition
 from kam_ml.features import build_features
+from kam_ml.problem.definition import ProblemDefinition
 from tests.builders import tables_from_rows
 
 T = pd.Timestamp("2026-03-31")

@@ -23,16 +23,16 @@ import pandas as pd
 import pytest
 import uvicorn
 
-from kam_ml.champions import ChampionSource
-from kam_ml.definitions import ProblemDefinition
-from kam_ml.demo_data import generate_demo_data
-from kam_ml.nightly import NightlyResult, run_nightly
-from kam_ml.pipeline import train_and_register_churn
-from kam_ml.pipeline_offers import train_and_register_offers
-from kam_ml.pipeline_value import train_and_register_value
-from kam_ml.tables import Tables
-from kam_ml.tracking import TrackingStore
-from kam_ml.validation import load_tables
+from kam_ml.churn.job import train_and_register_churn
+from kam_ml.data.tables import Tables
+from kam_ml.data.validation import load_tables
+from kam_ml.demo.generate import generate_demo_data
+from kam_ml.nightly.job import NightlyResult, run_nightly
+from kam_ml.offers.job import train_and_register_offers
+from kam_ml.problem.definition import ProblemDefinition
+from kam_ml.registry.champions import ChampionSource
+from kam_ml.registry.tracking import TrackingStore
+from kam_ml.value.job import train_and_register_value
 from serving.app import create_app
 from serving.settings import ServingSettings
 

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from kam_ml.champions import ChampionSource, load_champions
-from kam_ml.nightly import run_nightly
-from kam_ml.scoring import score_accounts
-from kam_ml.snapshot import night_directories
+from kam_ml.nightly.job import run_nightly
+from kam_ml.nightly.snapshot import night_directories
+from kam_ml.registry.champions import ChampionSource, load_champions
+from kam_ml.scoring.score import score_accounts
 
 
 def test_scores_parquet_is_what_kam_ml_score_writes(book):
@@ -104,7 +104,7 @@ def test_a_crash_leaves_the_published_night_intact(book, tmp_path, monkeypatch):
     def crash(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("kam_ml.nightly.write_portfolio", crash)
+    monkeypatch.setattr("kam_ml.nightly.job.write_portfolio", crash)
     with pytest.raises(RuntimeError, match="disk full"):
         run_nightly(book.tables, out, source, as_of=book.second.as_of)
     assert _digests(published) == before

@@ -1,0 +1,133 @@
+"""Leakage alarms: evidence that a model saw the future, checked before it may be promoted.
+
+Two alarms, either of which blocks promotion:
+
+implausible validation AUC
+    Churn of key accounts is never that predictable from the past alone; a validation
+    ROC-AUC above ``auc_ceiling`` (0.97) almost always means a feature encodes the label.
+point-in-time violation
+    The feature rows of the newest validation cutoff T are rebuilt from
+    ``definition.history_at(tables, T)``, i.e. with every row after T removed, and compared
+    with the rows the model was evaluated on. Any difference means some feature reads rows
+    dated after its cutoff.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from kam_ml.churn.training import ChurnTrainingResult
+from kam_ml.data.tables import Tables
+from kam_ml.features import build_features
+from kam_ml.registry.gate import PromotionDecision
+
+__all__ = [
+    "AUC_CEILING",
+    "LeakageReport",
+    "block_on_leakage",
+    "check_leakage",
+    "point_in_time_violations",
+]
+
+AUC_CEILING = 0.97
+_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class LeakageReport:
+    """The alarms that fired (empty when clean) and what was checked."""
+
+    alarms: tuple[str, ...]
+    validation_roc_auc: float
+    auc_ceiling: float
+    checked_cutoff: str
+    leaking_features: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def fired(self) -> bool:
+        return bool(self.alarms)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "fired": self.fired,
+            "alarms": list(self.alarms),
+            "validation_roc_auc": self.validation_roc_auc,
+            "auc_ceiling": self.auc_ceiling,
+            "checked_cutoff": self.checked_cutoff,
+            "leaking_features": list(self.leaking_features),
+        }
+
+
+def check_leakage(
+    result: ChurnTrainingResult, tables: Tables, *, auc_ceiling: float = AUC_CEILING
+) -> LeakageReport:
+    """Run both alarms on a training result and the tables it was trained on."""
+    alarms = []
+    auc = float(result.metrics["model"]["roc_auc"])
+    if np.isfinite(auc) and auc > auc_ceiling:
+        alarms.append(
+            f"validation ROC-AUC {auc:.3f} is above the plausibility ceiling {auc_ceiling:.2f}: "
+            "a feature probably encodes the label"
+        )
+    cutoff = pd.Timestamp(result.split.validation_cutoffs[-1])
+    leaking = point_in_time_violations(result, tables, cutoff)
+    if leaking:
+        shown = ", ".join(f"{name} ({accounts})" for name, accounts in list(leaking.items())[:5])
+        alarms.append(
+            f"{len(leaking)} feature(s) change at cutoff {cutoff.date()} when rows after it "
+            f"are removed, so they read the future: {shown}"
+        )
+    return LeakageReport(
+        alarms=tuple(alarms),
+        validation_roc_auc=auc,
+        auc_ceiling=auc_ceiling,
+        checked_cutoff=str(cutoff.date()),
+        leaking_features=tuple(leaking),
+    )
+
+
+def point_in_time_violations(
+    result: ChurnTrainingResult, tables: Tables, cutoff: pd.Timestamp
+) -> dict[str, str]:
+    """Features whose values at ``cutoff`` differ once history after it is removed.
+
+    Returns ``{feature: "N accounts, e.g. A-1, A-2"}``; empty when every feature is clean.
+    """
+    evaluated = result.validation_features
+    evaluated = evaluated.loc[evaluated["cutoff"] == cutoff].set_index("account_id")
+    truncated = result.definition.history_at(tables, cutoff)
+    rebuilt = build_features(truncated, cutoff, result.definition).set_index("account_id")
+    problems: dict[str, str] = {}
+    missing = evaluated.index.difference(rebuilt.index)
+    if len(missing):
+        problems["<population>"] = _accounts(missing)
+    common = evaluated.index.intersection(rebuilt.index)
+    for name in result.feature_names:
+        before, after = evaluated.loc[common, name], rebuilt.loc[common, name]
+        differs = ~_same(before, after)
+        if differs.any():
+            problems[name] = _accounts(common[differs])
+    return problems
+
+
+def _same(left: pd.Series, right: pd.Series) -> np.ndarray:
+    if isinstance(left.dtype, pd.CategoricalDtype) or left.dtype == object:
+        return left.astype(str).to_numpy() == right.astype(str).to_numpy()
+    a, b = left.to_numpy(dtype=np.float64), right.to_numpy(dtype=np.float64)
+    return np.isclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True)
+
+
+def _accounts(index: pd.Index) -> str:
+    shown = ", ".join(str(v) for v in index[:_SHOWN])
+    return f"{len(index)} accounts, e.g. {shown}"
+
+
+def block_on_leakage(decision: PromotionDecision, leakage: LeakageReport) -> PromotionDecision:
+    """The gate's decision, overruled to "reject" when a leakage alarm fired."""
+    if not leakage.fired:
+        return decision
+    reason = f"blocked by leakage alarm: {'; '.join(leakage.alarms)} (gate: {decision.reason})"
+    return replace(decision, promote=False, reason=reason)

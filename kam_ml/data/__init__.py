@@ -1,0 +1,1 @@
+"""Raw source tables to trusted ones: the data contract, sources, validation and quarantine."""

@@ -1,0 +1,159 @@
+"""Read the contract tables, as raw frames, from a folder of files or a SQL database.
+
+Readers do no type conversion: CSV columns arrive as text (blank -> NaN) and Parquet/SQL
+columns with their stored types, so every parse failure is found and reported by
+``kam_ml.data.validation`` with the table, column and example values.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from kam_ml.data.contract import REQUIRED_TABLES, TABLE_NAMES
+from kam_ml.errors import DataContractError
+
+__all__ = ["read_raw_tables", "read_source", "read_sql_tables"]
+
+_SUFFIXES = (".parquet", ".csv")  # in order of preference: Parquet keeps types
+_SHOWN = 12
+
+
+def read_source(source: str | Path) -> dict[str, pd.DataFrame]:
+    """Read a folder path, or a ``sqlite:///file.db`` / ``postgresql://...`` URI."""
+    if isinstance(source, str) and "://" in source:
+        return read_sql_tables(source)
+    return read_raw_tables(Path(source))
+
+
+def read_raw_tables(path: Path) -> dict[str, pd.DataFrame]:
+    """Read ``<table>.parquet`` or ``<table>.csv`` for every contract table in ``path``.
+
+    Parquet wins when both exist. Optional tables that are absent are left out of the
+    result; a missing required table raises ``DataContractError``.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        what = "is not a folder" if path.exists() else "does not exist"
+        raise DataContractError(f"The data folder {path} {what}.")
+    tables: dict[str, pd.DataFrame] = {}
+    for name in TABLE_NAMES:
+        file = next(
+            (path / f"{name}{s}" for s in _SUFFIXES if (path / f"{name}{s}").exists()), None
+        )
+        if file is not None:
+            tables[name] = _read_file(file)
+    found = sorted(p.name for p in path.iterdir())
+    shown = ", ".join(found[:_SHOWN]) + (", ..." if len(found) > _SHOWN else "")
+    for name in REQUIRED_TABLES:
+        if name not in tables:
+            raise DataContractError(
+                f"Required table {name!r} not found in {path}: expected {name}.parquet or "
+                f"{name}.csv; found {shown or 'no files'}."
+            )
+    return tables
+
+
+def _read_file(file: Path) -> pd.DataFrame:
+    try:
+        if file.suffix == ".parquet":
+            return pd.read_parquet(file)
+        # The Arrow engine is multi-threaded and, unlike the C engine, refuses ragged rows.
+        return pd.read_csv(file, dtype=str, keep_default_na=True, engine="pyarrow")
+    except (OSError, ValueError, pa.ArrowException) as error:
+        raise DataContractError(f"Could not read {file}: {error}") from error
+
+
+def read_sql_tables(uri: str) -> dict[str, pd.DataFrame]:
+    """Read every contract table from ``sqlite:///file.db`` or ``postgresql://...``.
+
+    SQLite uses the standard library and opens the file read-only (a typo must not create
+    an empty database). PostgreSQL goes through SQLAlchemy and needs a driver, ``psycopg``
+    or ``psycopg2``.
+    """
+    scheme = uri.split("://", 1)[0].lower()
+    if scheme == "sqlite":
+        return _read_sqlite(uri)
+    if scheme.split("+")[0] in ("postgresql", "postgres"):
+        return _read_postgresql(uri)
+    raise DataContractError(
+        f"Unsupported data source {scheme}://...: use a folder of Parquet/CSV files, "
+        "sqlite:///path/to/file.db or postgresql://user@host/database."
+    )
+
+
+def _read_sqlite(uri: str) -> dict[str, pd.DataFrame]:
+    # SQLAlchemy's convention: sqlite:///relative.db and sqlite:////absolute/path.db.
+    file = Path(uri[len("sqlite:///") :]) if uri.startswith("sqlite:///") else None
+    if file is None or not file.name:
+        raise DataContractError(f"{uri!r} names no database file; use sqlite:///path/to/file.db.")
+    if not file.is_file():
+        raise DataContractError(f"The SQLite database {file} does not exist ({uri}).")
+    try:
+        with closing(sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            rows = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+            names = {name.lower(): name for (name,) in rows}
+            _require_tables(names, uri)
+            return {
+                table: pd.read_sql_query(f'SELECT * FROM "{names[table]}"', conn)
+                for table in TABLE_NAMES
+                if table in names
+            }
+    except sqlite3.Error as error:
+        raise DataContractError(f"Could not read the SQLite database {file}: {error}") from error
+
+
+def _read_postgresql(uri: str) -> dict[str, pd.DataFrame]:
+    if importlib.util.find_spec("sqlalchemy") is None:
+        raise DataContractError(
+            "Reading postgresql:// sources needs the 'sqlalchemy' and 'psycopg' packages: "
+            "pip install sqlalchemy 'psycopg[binary]'."
+        )
+    import sqlalchemy
+
+    url = sqlalchemy.engine.make_url(uri)
+    shown = url.render_as_string(hide_password=True)
+    has = {name: importlib.util.find_spec(name) is not None for name in ("psycopg", "psycopg2")}
+    if url.drivername in ("postgresql", "postgres") and has["psycopg"] and not has["psycopg2"]:
+        url = url.set(drivername="postgresql+psycopg")  # SQLAlchemy defaults to psycopg2
+    try:
+        engine = sqlalchemy.create_engine(url)
+    except ImportError as error:
+        raise DataContractError(
+            f"Reading {shown} needs a PostgreSQL driver: pip install 'psycopg[binary]' "
+            f"(or psycopg2). ({error})"
+        ) from error
+    try:
+        with engine.connect() as conn:
+            inspector = sqlalchemy.inspect(conn)
+            found = inspector.get_table_names() + inspector.get_view_names()
+            names = {name.lower(): name for name in found}
+            _require_tables(names, shown)
+            return {
+                table: pd.read_sql_query(
+                    sqlalchemy.select(sqlalchemy.text("*")).select_from(
+                        sqlalchemy.table(names[table])
+                    ),
+                    conn,
+                )
+                for table in TABLE_NAMES
+                if table in names
+            }
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        raise DataContractError(f"Could not read {shown}: {error}") from error
+    finally:
+        engine.dispose()
+
+
+def _require_tables(names: dict[str, str], where: str) -> None:
+    for table in REQUIRED_TABLES:
+        if table not in names:
+            found = ", ".join(sorted(names.values())[:_SHOWN]) or "no tables"
+            raise DataContractError(
+                f"Required table {table!r} not found in {where}; found tables: {found}."
+            )

@@ -1,0 +1,1 @@
+"""A seeded demo book that follows the data contract, with planted and recorded truth."""

@@ -1,0 +1,1 @@
+"""Pure metric functions for classification, ranking and regression, and the grade scale."""

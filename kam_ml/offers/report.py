@@ -1,0 +1,137 @@
+"""The offer ranker report: metrics vs baselines, metric@k curves, calibration, mix, features."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from kam_ml.evaluation.ranking import ranking_metrics, top_k
+from kam_ml.offers.training import KEYS, QUERY, OfferTrainingResult
+from kam_ml.reporting.figures import importance_plot
+from kam_ml.reporting.html import figures_html, save_figures, table_html, write_page
+
+__all__ = ["offer_plots", "write_offer_report"]
+
+MAX_K = 5
+
+
+def write_offer_report(result: OfferTrainingResult, out_dir: Path) -> Path:
+    """Write plots (PNG), tables (CSV) and ``report.html`` into ``out_dir``; return the HTML."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics = pd.DataFrame(result.metrics).T
+    metrics.index.name = "scorer"
+    metrics.to_csv(out_dir / "metrics.csv")
+    curves = metric_curves(result)
+    curves.to_csv(out_dir / "metrics_by_k.csv", index=False)
+    importance = result.model.feature_importances_.rename("gain").to_frame()
+    importance.to_csv(out_dir / "feature_importance.csv")
+    stems = save_figures(offer_plots(result, curves), out_dir)
+    split = result.split
+    intro = (
+        f"<p>Queries: accounts active at the validation cutoffs "
+        f"{html.escape(', '.join(str(c.date()) for c in split.validation_cutoffs))} that "
+        f"bought at least one category in the next {result.definition.horizon_days} days; "
+        f"candidates: all {len(result.catalogue)} catalogue categories. Training cutoffs: "
+        f"{len(split.train_cutoffs)} from {split.train_cutoffs[0].date()} to "
+        f"{split.train_cutoffs[-1].date()} (the newest calibrates probabilities).</p>"
+        "<p><b>ranker</b> ranks by purchase probability (the gate's NDCG and the default "
+        "of <code>kam-ml score</code>); <b>ranker_expected_value</b> by probability x "
+        "typical spend x margin (<code>--rank-offers-by expected_value</code>).</p>"
+    )
+    return write_page(
+        out_dir / "report.html",
+        f"Offer ranker report — as of {result.as_of.date()}",
+        [
+            ("Setup", intro),
+            (f"Ranker vs baselines at k = {result.k}", table_html(metrics)),
+            ("Metrics by k", table_html(curves, index=False)),
+            ("Plots", figures_html(stems)),
+            ("Feature importance (gain)", table_html(importance.head(25))),
+        ],
+    )
+
+
+def metric_curves(result: OfferTrainingResult, max_k: int = MAX_K) -> pd.DataFrame:
+    """NDCG, recall and precision at k = 1..max_k for every scorer."""
+    validation = result.validation
+    truth = validation.loc[validation["bought"] == 1, KEYS]
+    rows = []
+    for column in [c for c in validation.columns if c.startswith("score_")]:
+        for k in range(1, max_k + 1):
+            m = ranking_metrics(
+                truth, validation[[*KEYS, column]], k, result.catalogue, QUERY, "category", column
+            )
+            rows.append(
+                {
+                    "scorer": column.removeprefix("score_"),
+                    "k": k,
+                    "ndcg": m[f"ndcg_at_{k}"],
+                    "recall": m[f"recall_at_{k}"],
+                    "precision": m[f"precision_at_{k}"],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def offer_plots(result: OfferTrainingResult, curves: pd.DataFrame) -> dict[str, Figure]:
+    return {
+        "ndcg_by_k": _curve(curves, "ndcg"),
+        "recall_by_k": _curve(curves, "recall"),
+        "calibration": _calibration(result.validation),
+        "category_mix": _mix(result),
+        "feature_importance": importance_plot(
+            result.model.feature_importances_, "Offer ranker feature importance (gain)"
+        ),
+    }
+
+
+def _axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, object]:
+    figure = Figure(figsize=(6, 4.5), dpi=100)
+    axes = figure.add_subplot()
+    axes.set_title(title)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    return figure, axes
+
+
+def _curve(curves: pd.DataFrame, metric: str) -> Figure:
+    figure, axes = _axes(f"{metric} at k (validation cutoffs)", "k", metric)
+    for scorer, rows in curves.groupby("scorer", sort=False):
+        axes.plot(rows["k"], rows[metric], "o-", label=scorer)
+    axes.legend(fontsize=8)
+    return figure
+
+
+def _calibration(validation: pd.DataFrame) -> Figure:
+    figure, axes = _axes("Purchase probability calibration", "Predicted", "Observed share bought")
+    p = validation["score_ranker"].to_numpy()
+    bins = pd.qcut(p, 10, labels=False, duplicates="drop")
+    table = validation.assign(bin=bins).groupby("bin")[["score_ranker", "bought"]].mean()
+    axes.plot(table["score_ranker"], table["bought"], "o-", label="ranker")
+    axes.plot([0, 1], [0, 1], "k--", lw=0.8, label="perfect")
+    axes.legend()
+    return figure
+
+
+def _mix(result: OfferTrainingResult) -> Figure:
+    """Share of top-k slots per category vs its share of actual purchases."""
+    validation = result.validation
+    shown = top_k(validation, result.k, QUERY, "category", "score_ranker")
+    offered = shown["category"].value_counts(normalize=True)
+    bought = validation.loc[validation["bought"] == 1, "category"].value_counts(normalize=True)
+    names = list(result.catalogue)
+    x = np.arange(len(names))
+    figure = Figure(figsize=(7, 4.5), dpi=100)
+    axes = figure.add_subplot()
+    axes.bar(x - 0.2, offered.reindex(names).fillna(0), 0.4, label=f"offered (top {result.k})")
+    axes.bar(x + 0.2, bought.reindex(names).fillna(0), 0.4, label="bought")
+    axes.set_xticks(x, names, rotation=45, ha="right")
+    axes.set_title("Category mix: offers vs purchases")
+    axes.legend()
+    figure.tight_layout()
+    return figure

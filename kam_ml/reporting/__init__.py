@@ -1,0 +1,1 @@
+"""The rendering kit (figures, HTML pages, XLSX, tables on disk); it knows no model domain."""

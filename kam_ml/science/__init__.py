@@ -1,0 +1,1 @@
+"""What notebooks and data scientists call: experiments, tuning, exploration, backtests, CDNOW."""

@@ -1,0 +1,1 @@
+"""One scoring path, shared by ``kam-ml score``, the nightly job and the API."""

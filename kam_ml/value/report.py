@@ -1,0 +1,101 @@
+"""The account value report: model vs "last 12 months" on the backtest, with plots."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from kam_ml.reporting.figures import importance_plot
+from kam_ml.reporting.html import figures_html, save_figures, table_html, write_page
+from kam_ml.value.training import VALUE_WINDOW_DAYS, ValueTrainingResult
+
+__all__ = ["value_plots", "write_value_report"]
+
+SCORERS = {"model": "expected_value", "naive_last_12m": "naive_last_12m"}
+
+
+def write_value_report(result: ValueTrainingResult, out_dir: Path) -> Path:
+    """Write plots (PNG), tables (CSV) and ``report.html`` into ``out_dir``; return the HTML."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics = pd.DataFrame(result.metrics).T
+    metrics.index.name = "scorer"
+    metrics.to_csv(out_dir / "metrics.csv")
+    deciles = decile_table(result.validation)
+    deciles.to_csv(out_dir / "deciles.csv", index=False)
+    importance = result.model.feature_importances_.rename("gain").to_frame()
+    importance.to_csv(out_dir / "feature_importance.csv")
+    stems = save_figures(value_plots(result, deciles), out_dir)
+    split = result.split
+    intro = (
+        f"<p>Target: order revenue in the {VALUE_WINDOW_DAYS} days after the cutoff, for "
+        f"accounts active at the cutoff that ordered again within "
+        f"{result.definition.horizon_days} days (they stayed). Validation cutoffs: "
+        f"{html.escape(', '.join(str(c.date()) for c in split.validation_cutoffs))}; "
+        f"{len(split.train_cutoffs)} training cutoffs from {split.train_cutoffs[0].date()} to "
+        f"{split.train_cutoffs[-1].date()}, none with a window reaching the validation period."
+        "</p><p>Naive baseline: next year = the last 12 months' revenue.</p>"
+    )
+    return write_page(
+        out_dir / "report.html",
+        f"Account value report — as of {result.as_of.date()}",
+        [
+            ("Setup", intro),
+            ("Model vs naive (MAE is the gate: lower is better)", table_html(metrics)),
+            ("By decile of predicted value", table_html(deciles, index=False)),
+            ("Plots", figures_html(stems)),
+            ("Feature importance (gain)", table_html(importance.head(25))),
+        ],
+    )
+
+
+def decile_table(validation: pd.DataFrame) -> pd.DataFrame:
+    """Mean predicted vs actual next-year revenue per decile of the model's prediction."""
+    decile = pd.qcut(validation["expected_value"].rank(method="first"), 10, labels=False) + 1
+    table = validation.assign(decile=decile).groupby("decile")
+    return table[["expected_value", "naive_last_12m", "revenue_next_12m"]].mean().reset_index()
+
+
+def value_plots(result: ValueTrainingResult, deciles: pd.DataFrame) -> dict[str, Figure]:
+    return {
+        "predicted_vs_actual": _scatter(result.validation),
+        "decile_calibration": _deciles(deciles),
+        "feature_importance": importance_plot(
+            result.model.feature_importances_, "Value model feature importance (gain)"
+        ),
+    }
+
+
+def _scatter(validation: pd.DataFrame) -> Figure:
+    figure = Figure(figsize=(6, 4.5), dpi=100)
+    axes = figure.add_subplot()
+    actual = validation["revenue_next_12m"].to_numpy() + 1.0
+    for name, column in SCORERS.items():
+        axes.scatter(validation[column].to_numpy() + 1.0, actual, s=4, alpha=0.3, label=name)
+    top = float(max(actual.max(), 10.0))
+    axes.plot([1, top], [1, top], "k--", lw=0.8)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("Predicted next-12-month revenue + 1")
+    axes.set_ylabel("Actual + 1")
+    axes.set_title("Predicted vs actual (validation cutoffs)")
+    axes.legend()
+    return figure
+
+
+def _deciles(deciles: pd.DataFrame) -> Figure:
+    figure = Figure(figsize=(6, 4.5), dpi=100)
+    axes = figure.add_subplot()
+    x = deciles["decile"].to_numpy()
+    axes.plot(x, deciles["revenue_next_12m"], "ko-", label="actual")
+    axes.plot(x, deciles["expected_value"], "o-", label="model")
+    axes.plot(x, deciles["naive_last_12m"], "o-", label="naive_last_12m")
+    axes.set_xticks(np.arange(1, 11))
+    axes.set_xlabel("Decile of predicted value")
+    axes.set_ylabel("Mean revenue")
+    axes.set_title("Calibration by decile")
+    axes.legend()
+    return figure

@@ -1,0 +1,134 @@
+"""Train the account value model on a 12-month backtest and compare it with "last 12 months".
+
+A 365-day target needs its own cutoff layout: the newest cutoff whose window has ended is
+a year before the as-of date, and training cutoffs must end their windows before the first
+validation cutoff (the embargo of ``kam_ml.problem.splits``), so the stack reaches two years back.
+Rows are the accounts active at a cutoff that *stayed* (ordered within the churn horizon):
+the model estimates value if the account stays; churn is priced separately.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from kam_ml.churn.training import data_fingerprint
+from kam_ml.data.tables import Tables
+from kam_ml.features import FEATURE_COLUMNS, build_features
+from kam_ml.problem.definition import ProblemDefinition
+from kam_ml.problem.labels import churn_labels, revenue_labels
+from kam_ml.problem.splits import TimeSplit, split_by_cutoff
+from kam_ml.value.model import ValueModel
+
+__all__ = [
+    "VALUE_WINDOW_DAYS",
+    "ValueTrainingResult",
+    "naive_value",
+    "train_value",
+    "value_layout",
+    "value_metrics",
+]
+
+VALUE_WINDOW_DAYS = 365
+VALUE_CUTOFFS = 24  # a year of window + a year of embargo leaves ~a year of training cutoffs
+
+
+@dataclass(frozen=True)
+class ValueTrainingResult:
+    """Everything a value training run produced; tracking and bundles read from here."""
+
+    model: ValueModel
+    definition: ProblemDefinition  # the churn definition: "stays" and the features
+    layout: ProblemDefinition  # the 365-day window's cutoff layout
+    as_of: pd.Timestamp
+    split: TimeSplit
+    validation: pd.DataFrame  # account_id, cutoff, revenue_next_12m, expected_value, naive
+    validation_features: pd.DataFrame  # the feature rows behind ``validation``, for the gate
+    metrics: dict[str, dict[str, float]]  # {"model": {...}, "naive_last_12m": {...}}
+    fingerprint: dict[str, str | int]
+    hyperparameters: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(self.model.feature_names_in_)
+
+
+def value_layout(definition: ProblemDefinition) -> ProblemDefinition:
+    """The churn definition with a 365-day window and enough cutoffs for its embargo."""
+    return replace(
+        definition,
+        horizon_days=VALUE_WINDOW_DAYS,
+        training_cutoffs=max(VALUE_CUTOFFS, definition.training_cutoffs),
+    )
+
+
+def naive_value(features: pd.DataFrame) -> np.ndarray:
+    """The baseline: next year's revenue = last year's revenue."""
+    return features["revenue_365d"].to_numpy(dtype=np.float64)
+
+
+def value_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """MAE (the gate, lower is better), RMSE, Spearman rank correlation and relative bias."""
+    actual = np.asarray(actual, dtype=np.float64)
+    predicted = np.asarray(predicted, dtype=np.float64)
+    if len(actual) == 0:
+        return {"mae": float("nan"), "rmse": float("nan"), "spearman": float("nan")}
+    error = predicted - actual
+    spearman = float(spearmanr(predicted, actual).statistic) if len(actual) > 1 else float("nan")
+    return {
+        "mae": float(np.abs(error).mean()),
+        "rmse": float(np.sqrt((error**2).mean())),
+        "spearman": spearman,
+        "bias": float(predicted.sum() / actual.sum() - 1.0) if actual.sum() > 0 else float("nan"),
+    }
+
+
+def train_value(
+    tables: Tables,
+    as_of: pd.Timestamp,
+    definition: ProblemDefinition,
+    model: ValueModel | None = None,
+    on_cutoff_done: Callable[[pd.Timestamp], None] | None = None,
+) -> ValueTrainingResult:
+    """Features at every value cutoff; fit on the older stayers, validate on the newest."""
+    as_of = pd.Timestamp(as_of).normalize()
+    layout = value_layout(definition)
+    cutoffs = layout.training_cutoff_dates(as_of, tables.first_date())
+    features = build_features(tables, cutoffs, definition, on_cutoff_done=on_cutoff_done)
+    stayed = churn_labels(tables, features, definition) == 0
+    revenue = revenue_labels(tables, features, definition, VALUE_WINDOW_DAYS)
+    split = split_by_cutoff(features, layout)
+
+    train = split.train & stayed
+    model = model if model is not None else ValueModel()
+    model.fit(features.loc[train, list(FEATURE_COLUMNS)], revenue[train])
+
+    rows = split.validation & stayed
+    validation_features = features.loc[rows].reset_index(drop=True)
+    validation = validation_features[["account_id", "cutoff"]].assign(
+        revenue_next_12m=revenue[rows],
+        expected_value=model.predict(validation_features),
+        naive_last_12m=naive_value(validation_features),
+    )
+    metrics = {
+        "model": value_metrics(validation["revenue_next_12m"], validation["expected_value"]),
+        "naive_last_12m": value_metrics(
+            validation["revenue_next_12m"], validation["naive_last_12m"]
+        ),
+    }
+    return ValueTrainingResult(
+        model=model,
+        definition=definition,
+        layout=layout,
+        as_of=as_of,
+        split=split,
+        validation=validation,
+        validation_features=validation_features,
+        metrics=metrics,
+        fingerprint=data_fingerprint(tables, as_of),
+        hyperparameters=model.get_params(),
+    )
