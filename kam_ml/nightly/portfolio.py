@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from kam_ml.reporting.pages import render
+from kam_ml.reporting.html import render
 from kam_ml.reporting.xlsx import Column, Sheet, xlsx_bytes
 
 __all__ = ["Portfolio", "portfolio_summary", "write_portfolio"]

@@ -21,7 +21,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from kam_ml.features import FEATURES
-from kam_ml.reporting.pages import render
+from kam_ml.reporting.html import render
 from kam_ml.reporting.xlsx import Column, Sheet, style_of, xlsx_bytes
 
 __all__ = [

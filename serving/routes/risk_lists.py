@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from kam_ml.nightly.risk_lists import ManagerSummary
-from kam_ml.reporting.pages import render
+from kam_ml.reporting.html import render
 from serving.deps import SnapshotDep, require_api_key
 from serving.errors import UnknownManager
 
