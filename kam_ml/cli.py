@@ -1,21 +1,55 @@
-"""The ``kam-ml`` command line: thin commands that parse, call one library function, render."""
+"""The ``kam-ml`` command line: thin commands that parse, call one library function, render.
+
+Bad input exits 1 with a message and no traceback, whoever notices it: typer while parsing
+the options (an unknown ``--on-bad-rows``, a malformed ``--as-of``, ``--accounts 5``), or the
+library, whose ``KamMLError`` the ``user_errors`` wrapper prints. Every option is parsed once,
+here, into the type the library takes.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import re
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
 from kam_ml.errors import KamMLError
 
+if TYPE_CHECKING:
+    from kam_ml.data.validation import OnBadRows
+    from kam_ml.offers.rules import RankBy
+
+
+class _Commands(TyperGroup):
+    """Typer's command group, except that a usage error exits 1 instead of click's 2.
+
+    To the person or scheduler running ``kam-ml``, ``--as-of 31/10/2026`` and a data folder
+    without an orders table are the same kind of mistake, so they get the same exit code.
+    Click reports every usage error (bad value, unknown option, missing ``--data``) by
+    exiting 2 after printing it; nothing else in kam-ml exits 2.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except SystemExit as exit_:
+            if exit_.code == 2:
+                raise SystemExit(1) from None
+            raise
+
+
 app = typer.Typer(
+    cls=_Commands,
     help="Churn risk, offers and account value for Key Account Management.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -23,18 +57,85 @@ app = typer.Typer(
 console = Console()
 errors = Console(stderr=True)
 
+
+class BadRowsMode(StrEnum):
+    """``--on-bad-rows``; the values are ``kam_ml.data.validation.OnBadRows``."""
+
+    _value_: OnBadRows
+    quarantine = "quarantine"
+    refuse = "refuse"
+
+
+class TableFormat(StrEnum):
+    """``--format`` of the demo tables; the values are what ``DemoData.write`` takes."""
+
+    _value_: Literal["parquet", "csv"]
+    parquet = "parquet"
+    csv = "csv"
+
+
+class OfferRanking(StrEnum):
+    """``--rank-offers-by``; the values are ``kam_ml.offers.rules.RankBy``."""
+
+    _value_: RankBy
+    relevance = "relevance"
+    expected_value = "expected_value"
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# pandas' nanosecond timestamps span 1677-09-21 to 2262-04-11, and the training cutoffs reach
+# years before an as-of date, label and 12-month value windows past it: keep well inside.
+_AS_OF_RANGE = (dt.date(1900, 1, 1), dt.date(2199, 12, 31))
+
+
+def parse_as_of(value: str) -> pd.Timestamp:
+    """``--as-of`` as midnight of an ISO date; the one parser behind every command's option.
+
+    Only YYYY-MM-DD: "31/10/2026" means different days to different readers, and words such
+    as "yesterday" would depend on the machine's clock, which a rerun must not.
+    """
+    if not _ISO_DATE.fullmatch(value):
+        raise typer.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD (2026-10-31).")
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise typer.BadParameter(f"{value!r} is not a calendar date: {error}.") from None
+    first, last = _AS_OF_RANGE
+    if not first <= day <= last:
+        raise typer.BadParameter(f"{value!r} is out of range: use a date from {first} to {last}.")
+    return pd.Timestamp(day)
+
+
+def parse_scores_file(value: str) -> Path:
+    """``score --out``: its suffix picks the format, so check it before scoring, not after."""
+    path = Path(value)
+    if path.suffix.lower() not in {".parquet", ".csv"}:
+        raise typer.BadParameter(f"{value!r} must end in .parquet or .csv (the format).")
+    return path
+
+
+# ``--data`` stays a str: Path("sqlite:///book.db") would collapse the URI's "//".
 DataOption = Annotated[
-    Path, typer.Option("--data", help="Folder of contract tables, or sqlite:/// URI.")
+    str,
+    typer.Option(
+        "--data", metavar="FOLDER|URI", help="Folder of contract tables, or sqlite:/// URI."
+    ),
 ]
 AsOfOption = Annotated[
-    str | None,
-    typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: last date in the data)."),
+    pd.Timestamp | None,
+    typer.Option(
+        "--as-of",
+        parser=parse_as_of,
+        metavar="YYYY-MM-DD",
+        help="As-of date YYYY-MM-DD (default: last date in the data).",
+    ),
 ]
 HorizonOption = Annotated[
-    int | None, typer.Option("--horizon-days", help="Churn horizon H in days.")
+    int | None, typer.Option("--horizon-days", min=1, help="Churn horizon H in days.")
 ]
 BadRowsOption = Annotated[
-    str, typer.Option("--on-bad-rows", help="quarantine (drop and report) or refuse (exit 1).")
+    BadRowsMode,
+    typer.Option("--on-bad-rows", help="quarantine (drop and report) or refuse (exit 1)."),
 ]
 
 
@@ -55,17 +156,20 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 @app.command("demo-data")
 @user_errors
 def demo_data(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the demo tables into.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", file_okay=False, help="Folder to write the demo tables into."),
+    ],
     accounts: Annotated[int, typer.Option("--accounts", min=10)] = 2000,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
-    fmt: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
+    fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.parquet,
 ) -> None:
     """Generate a seeded demo account book that follows the data contract."""
     from kam_ml.demo.generate import generate_demo_data
 
     with console.status(f"Generating {accounts:,} demo accounts…"):
         data = generate_demo_data(n_accounts=accounts, seed=seed)
-        data.write(out, fmt=_format(fmt))
+        data.write(out, fmt=fmt.value)
     _print_counts(
         "Demo data written to " + str(out),
         {
@@ -81,9 +185,10 @@ def demo_data(
 @user_errors
 def validate(
     data: DataOption,
-    on_bad_rows: BadRowsOption = "quarantine",
+    on_bad_rows: BadRowsOption = BadRowsMode.quarantine,
     report: Annotated[
-        Path | None, typer.Option("--report", help="Write quarantine files here.")
+        Path | None,
+        typer.Option("--report", file_okay=False, help="Write quarantine files here."),
     ] = None,
 ) -> None:
     """Check a dataset against the data contract and report broken rules."""
@@ -106,7 +211,7 @@ def train(
     data: DataOption,
     as_of: AsOfOption = None,
     horizon_days: HorizonOption = None,
-    on_bad_rows: BadRowsOption = "quarantine",
+    on_bad_rows: BadRowsOption = BadRowsMode.quarantine,
 ) -> None:
     """Train the churn, offer and value models, track them in MLflow and promote each one
     that beats its champion."""
@@ -231,18 +336,23 @@ def _print_outcome(name: str, outcome: Any, title: str, columns: dict[str, str])
 @user_errors
 def score(
     data: DataOption,
-    out: Annotated[Path, typer.Option("--out", help="FILE.parquet or FILE.csv")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", parser=parse_scores_file, metavar="FILE", help="FILE.parquet or FILE.csv"
+        ),
+    ],
     as_of: AsOfOption = None,
     horizon_days: HorizonOption = None,
     model: Annotated[
         str, typer.Option("--model", help="models:/ URI or bundle folder.")
     ] = "models:/kam-churn@champion",
-    on_bad_rows: BadRowsOption = "quarantine",
+    on_bad_rows: BadRowsOption = BadRowsMode.quarantine,
     k: Annotated[int, typer.Option("--k", min=1, help="Offers per account.")] = 3,
     rank_offers_by: Annotated[
-        str,
+        OfferRanking,
         typer.Option("--rank-offers-by", help="relevance or expected_value (x spend x margin)."),
-    ] = "relevance",
+    ] = OfferRanking.relevance,
 ) -> None:
     """Score every active account: churn probability, risk band, reasons, the next-best
     offers, expected 12-month value and revenue at risk (offers and value when trained)."""
@@ -253,7 +363,7 @@ def score(
     from kam_ml.settings import Settings
 
     settings = Settings()
-    rules = OfferRules(rank_by=rank_offers_by)  # type: ignore[arg-type]  # checked inside
+    rules = OfferRules(rank_by=rank_offers_by.value)
     models = load_scoring_models(model, settings, horizon_days)
     tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine").tables
     as_of_date = _as_of(as_of, tables)
@@ -282,12 +392,14 @@ def score(
 @user_errors
 def nightly(
     data: DataOption,
-    out: Annotated[Path, typer.Option("--out", help="Folder of nightly snapshots.")],
+    out: Annotated[
+        Path, typer.Option("--out", file_okay=False, help="Folder of nightly snapshots.")
+    ],
     as_of: AsOfOption = None,
     model: Annotated[
         str, typer.Option("--model", help="Churn model: models:/ URI or bundle folder.")
     ] = "models:/kam-churn@champion",
-    on_bad_rows: BadRowsOption = "quarantine",
+    on_bad_rows: BadRowsOption = BadRowsMode.quarantine,
 ) -> None:
     """Score every active account and write risk lists, a portfolio summary and the API
     snapshot under OUT/<as-of>/."""
@@ -297,8 +409,6 @@ def nightly(
     from kam_ml.settings import Settings
 
     settings = Settings()
-    mode = _bad_rows_mode(on_bad_rows)
-    as_of_date = _parse_as_of(as_of)
     source = ChampionSource(
         tracking_uri=settings.tracking_uri, models_dir=settings.models_dir, churn_uri=model
     )
@@ -311,7 +421,7 @@ def nightly(
 
     console.print(f"Nightly run from {data} into {out}")
     result = run_nightly(
-        str(data), out, source, as_of=as_of_date, on_bad_rows=mode, clock=StageClock(done)
+        data, out, source, as_of=as_of, on_bad_rows=on_bad_rows.value, clock=StageClock(done)
     )
     table = Table(title=f"{result.accounts:,} accounts scored as of {result.as_of.date()}")
     for column in ("risk band", "accounts"):
@@ -330,10 +440,14 @@ def nightly(
 @user_errors
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8000,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
     nightly_dir: Annotated[
         Path | None,
-        typer.Option("--nightly-dir", help="Nightly output folder (default: $KAM_NIGHTLY_DIR)."),
+        typer.Option(
+            "--nightly-dir",
+            file_okay=False,
+            help="Nightly output folder (default: $KAM_NIGHTLY_DIR).",
+        ),
     ] = None,
     workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
 ) -> None:
@@ -343,12 +457,11 @@ def serve(
     run_server(host=host, port=port, nightly_dir=nightly_dir, workers=workers)
 
 
-def _load(source: Path, on_bad_rows: str, report_dir: Path | None) -> Any:
+def _load(source: str, on_bad_rows: BadRowsMode, report_dir: Path | None) -> Any:
     from kam_ml.data.validation import load_tables
 
-    mode = _bad_rows_mode(on_bad_rows)
     with console.status(f"Loading and validating {source}…"):
-        loaded = load_tables(str(source), on_bad_rows=mode)
+        loaded = load_tables(source, on_bad_rows=on_bad_rows.value)
     if not loaded.report.is_clean:
         errors.print(f"[yellow]Quarantined rows:[/]\n{loaded.report}", highlight=False)
         if report_dir is not None:
@@ -357,30 +470,9 @@ def _load(source: Path, on_bad_rows: str, report_dir: Path | None) -> Any:
     return loaded
 
 
-def _as_of(as_of: str | None, tables: Any) -> pd.Timestamp:
-    parsed = _parse_as_of(as_of)
-    return tables.last_date() if parsed is None else parsed
-
-
-def _parse_as_of(as_of: str | None) -> pd.Timestamp | None:
-    if as_of is None:
-        return None
-    try:
-        return pd.Timestamp(as_of).normalize()
-    except ValueError:
-        raise KamMLError(f"--as-of must be a date like 2026-10-31; got {as_of!r}.") from None
-
-
-def _bad_rows_mode(on_bad_rows: str) -> Literal["quarantine", "refuse"]:
-    if on_bad_rows not in {"quarantine", "refuse"}:
-        raise KamMLError(f"--on-bad-rows must be 'quarantine' or 'refuse'; got {on_bad_rows!r}.")
-    return "refuse" if on_bad_rows == "refuse" else "quarantine"
-
-
-def _format(fmt: str) -> Literal["parquet", "csv"]:
-    if fmt not in {"parquet", "csv"}:
-        raise KamMLError(f"--format must be 'parquet' or 'csv'; got {fmt!r}.")
-    return "csv" if fmt == "csv" else "parquet"
+def _as_of(as_of: pd.Timestamp | None, tables: Any) -> pd.Timestamp:
+    """The parsed ``--as-of``, or the last date in the data when it was not given."""
+    return tables.last_date() if as_of is None else as_of
 
 
 def _progress() -> Progress:

@@ -1,29 +1,39 @@
 """The exception tree of kam-ml.
 
 Every error a user can cause derives from ``KamMLError`` so the CLI and the API can turn it
-into a message (exit 1, or an HTTP status) instead of a traceback::
+into a message (exit 1, or an HTTP status) instead of a traceback. A ``ValueError`` or
+``KeyError`` that escapes the library is therefore a bug, not bad input::
 
     KamMLError
     ├── DataContractError        structural problem in the input: missing table/column, bad type
     │   └── BadRowsError         row-level rule broken and the user chose to refuse bad rows
-    ├── DefinitionError          a ProblemDefinition parameter is out of range
+    ├── DownloadError            a public data set (CDNOW) could not be downloaded or unpacked
+    ├── DefinitionError          a parameter is out of range (also a ValueError)
     ├── NotEnoughHistoryError    the data cannot support the requested cutoffs / training
     ├── BundleError              an exported model bundle is missing, tampered or incompatible
     ├── ModelNotFoundError       no registered model / alias / bundle at the given URI
     └── UnknownAccountError      an account id that is not in the scored population
+
+``require_positive_int`` is the one check behind every "must be a positive int" message, so
+a ``ProblemDefinition`` field, an ``OfferRules`` window and a demo book size all read alike:
+"The 'horizon_days' of ProblemDefinition must be a positive int. Got -3 instead."
 """
 
 from __future__ import annotations
+
+from numbers import Integral
 
 __all__ = [
     "BadRowsError",
     "BundleError",
     "DataContractError",
     "DefinitionError",
+    "DownloadError",
     "KamMLError",
     "ModelNotFoundError",
     "NotEnoughHistoryError",
     "UnknownAccountError",
+    "require_positive_int",
 ]
 
 
@@ -39,8 +49,33 @@ class BadRowsError(DataContractError):
     """Rows break contract rules and the user asked to refuse (not quarantine) them."""
 
 
+class DownloadError(KamMLError):
+    """A public data set could not be fetched: the network, pip or the index failed.
+
+    Not a ``DataContractError``: the user's data is fine, and retrying (or a proxy) is the fix.
+    """
+
+
 class DefinitionError(KamMLError, ValueError):
-    """A problem-definition parameter is invalid."""
+    """A parameter is out of range: a ``ProblemDefinition`` or ``OfferRules`` field, the size
+    of a demo book, a metric's k, a validation mode.
+
+    Also a ``ValueError``, so callers that caught the built-in before keep working.
+    """
+
+
+def require_positive_int(owner: str, name: str, value: object) -> None:
+    """Raise ``DefinitionError`` unless ``value`` is a positive int.
+
+    NumPy ints count (they register as ``numbers.Integral``, so this module needs no NumPy);
+    ``bool`` is refused although it is an ``int`` subclass: ``True`` as a horizon is a bug.
+    ``owner`` is what the parameter belongs to, as the message names it (``ProblemDefinition``,
+    ``OfferRules``, ``a ranking metric``).
+    """
+    if isinstance(value, bool) or not isinstance(value, Integral) or value <= 0:
+        raise DefinitionError(
+            f"The '{name}' of {owner} must be a positive int. Got {value!r} instead."
+        )
 
 
 class NotEnoughHistoryError(KamMLError):

@@ -21,7 +21,7 @@ from kam_ml.data.contract import CONTRACT, REQUIRED_TABLES, RowRule, TableSchema
 from kam_ml.data.quarantine import QuarantineReport, RuleViolation
 from kam_ml.data.sources import read_source
 from kam_ml.data.tables import Tables
-from kam_ml.errors import BadRowsError, DataContractError
+from kam_ml.errors import BadRowsError, DataContractError, DefinitionError
 
 __all__ = [
     "OnBadRows",
@@ -66,10 +66,11 @@ def validate_tables(
     """Turn raw contract frames into ``Tables`` holding every invariant of ``kam_ml.data.tables``.
 
     Raises ``DataContractError`` for structural problems or when no valid account or order
-    row is left, and ``BadRowsError`` for broken row rules when ``on_bad_rows="refuse"``.
+    row is left, ``BadRowsError`` for broken row rules when ``on_bad_rows="refuse"`` and
+    ``DefinitionError`` for an unknown ``on_bad_rows`` (notebooks pass it as a string).
     """
     if on_bad_rows not in ("refuse", "quarantine"):
-        raise ValueError(
+        raise DefinitionError(
             "The 'on_bad_rows' of validate_tables must be 'refuse' or 'quarantine'. "
             f"Got {on_bad_rows!r} instead."
         )

@@ -49,6 +49,7 @@ from kam_ml.demo.events import EVENT_TYPES, PRODUCTS_PER_CATEGORY, Simulation
 from kam_ml.demo.hazard import reaction_steps
 from kam_ml.demo.offers import plant_offer_structure
 from kam_ml.demo.process import simulate
+from kam_ml.errors import require_positive_int
 
 __all__ = ["DemoData", "generate_demo_data"]
 
@@ -116,8 +117,8 @@ def generate_demo_data(
     reaction delay (see the module docstring), so change it only together with the
     horizon the models are trained for.
     """
-    _check_positive_int("n_accounts", n_accounts)
-    _check_positive_int("horizon_days", horizon_days)
+    require_positive_int("generate_demo_data", "n_accounts", n_accounts)
+    require_positive_int("generate_demo_data", "horizon_days", horizon_days)
     if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
         raise ValueError(
             f"The 'seed' of generate_demo_data must be a non-negative int. Got {seed!r} instead."
@@ -342,10 +343,3 @@ _TRUTH_SCHEMA = pa.schema(
         ("dissatisfaction", pa.float64()),
     ]
 )
-
-
-def _check_positive_int(name: str, value: object) -> None:
-    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value <= 0:
-        raise ValueError(
-            f"The '{name}' of generate_demo_data must be a positive int. Got {value!r} instead."
-        )

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from kam_ml.errors import require_positive_int
+
 __all__ = [
     "catalogue_coverage",
     "hit_rate_at_k",
@@ -206,5 +208,4 @@ def _users(user_col: UserColumns) -> list[str]:
 
 
 def _check_k(k: int) -> None:
-    if not isinstance(k, int | np.integer) or isinstance(k, bool) or k <= 0:
-        raise ValueError(f"The 'k' of a ranking metric must be a positive int. Got {k!r} instead.")
+    require_positive_int("a ranking metric", "k", k)

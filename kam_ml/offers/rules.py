@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from kam_ml.errors import DefinitionError
+from kam_ml.errors import DefinitionError, require_positive_int
 from kam_ml.evaluation.ranking import top_k
 
 __all__ = ["OfferRules", "apply_offer_rules", "top_offers"]
@@ -53,11 +53,9 @@ class OfferRules:
                 "The 'rank_by' of OfferRules must be 'expected_value' or 'relevance'. "
                 f"Got {self.rank_by!r} instead."
             )
-        days = self.exclude_bought_within_days
-        if days is not None and (not _is_int(days) or days <= 0):
-            raise DefinitionError(
-                "The 'exclude_bought_within_days' of OfferRules must be a positive int or "
-                f"None. Got {days!r} instead."
+        if self.exclude_bought_within_days is not None:  # None keeps recent purchases
+            require_positive_int(
+                "OfferRules", "exclude_bought_within_days", self.exclude_bought_within_days
             )
         if not _is_int(self.cold_start_max_orders) or self.cold_start_max_orders < 0:
             raise DefinitionError(

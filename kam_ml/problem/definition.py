@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from kam_ml.data.tables import Tables
-from kam_ml.errors import DefinitionError, NotEnoughHistoryError
+from kam_ml.errors import DefinitionError, NotEnoughHistoryError, require_positive_int
 
 __all__ = ["ProblemDefinition"]
 
@@ -49,7 +49,7 @@ class ProblemDefinition:
             "validation_cutoffs",
             "cutoff_step_days",
         ):
-            _require_positive_int(name, getattr(self, name))
+            require_positive_int("ProblemDefinition", name, getattr(self, name))
         value = self.return_lag_days
         if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 0:
             raise DefinitionError(
@@ -132,7 +132,7 @@ class ProblemDefinition:
 
         Only ``kam_ml.problem.labels`` may look here; ``days`` follows the horizon's rule.
         """
-        _require_positive_int("days", days)
+        require_positive_int("ProblemDefinition", "days", days)
         start = self.history_end(cutoff)
         stop = start + pd.Timedelta(days=days)
         dates = tables.orders["order_date"]
@@ -167,13 +167,6 @@ class ProblemDefinition:
                 f"{len(cutoffs)}. Use a later --as-of, a shorter --horizon-days or more history."
             )
         return sorted(cutoffs)
-
-
-def _require_positive_int(name: str, value: object) -> None:
-    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value <= 0:
-        raise DefinitionError(
-            f"The '{name}' of ProblemDefinition must be a positive int. Got {value!r} instead."
-        )
 
 
 def _datetime64(when: pd.Timestamp) -> np.datetime64:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from kam_ml.data.tables import Tables
 from kam_ml.data.validation import validate_tables
-from kam_ml.errors import DataContractError
+from kam_ml.errors import DataContractError, DownloadError
 
 __all__ = [
     "CDNOW_CATEGORY",
@@ -72,7 +72,9 @@ def fetch_cdnow(cache_dir: Path | None = None, name: str = CDNOW_MASTER) -> Path
     """Download the ``lifetimes`` wheel with pip (no dependencies) and extract a CDNOW file.
 
     Runs ``python -m pip download --no-deps lifetimes==0.11.3`` only when the file is not
-    cached yet; the wheel is a zip, so nothing of lifetimes is installed or imported.
+    cached yet; the wheel is a zip, so nothing of lifetimes is installed or imported. Raises
+    ``DownloadError`` when pip fails or the wheel lacks the file: the network or the index
+    is at fault, not the user's data.
     """
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cached = cached_cdnow(cache_dir, name)
@@ -84,7 +86,7 @@ def fetch_cdnow(cache_dir: Path | None = None, name: str = CDNOW_MASTER) -> Path
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     wheel = _find_wheel(cache_dir)
     if completed.returncode != 0 or wheel is None:
-        raise DataContractError(
+        raise DownloadError(
             f"Could not download the CDNOW data ({' '.join(command)} exited with "
             f"{completed.returncode}): {completed.stderr.strip()[-500:]}"
         )
@@ -181,7 +183,7 @@ def _extract(wheel: Path, cache_dir: Path, name: str) -> Path:
         with zipfile.ZipFile(wheel) as archive:
             data = archive.read(_WHEEL_MEMBER.format(name=name))
     except (zipfile.BadZipFile, KeyError) as error:
-        raise DataContractError(f"{wheel} holds no {name}: {error}") from error
+        raise DownloadError(f"{wheel} holds no {name}: {error}") from error
     tmp = target.with_suffix(".tmp")
     tmp.write_bytes(data)
     tmp.replace(target)

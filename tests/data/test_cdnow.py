@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
 import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from kam_ml.errors import DataContractError
+from kam_ml.errors import DataContractError, DownloadError
+from kam_ml.science import cdnow
 from kam_ml.science.cdnow import (
     CDNOW_MASTER,
     cached_cdnow,
@@ -101,3 +103,22 @@ def test_real_cdnow_master_if_cached() -> None:
     assert len(tables.orders) == 69659
     assert tables.first_date() == pd.Timestamp("1997-01-01")
     assert tables.last_date() == pd.Timestamp("1998-06-30")
+
+
+def test_a_pip_failure_is_a_download_error_not_a_data_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_pip(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution")
+
+    monkeypatch.setattr(cdnow.subprocess, "run", failing_pip)
+    with pytest.raises(DownloadError, match="exited with 1.*No matching distribution"):
+        fetch_cdnow(tmp_path)
+
+
+def test_a_wheel_without_the_file_is_a_download_error(tmp_path: Path) -> None:
+    wheel = tmp_path / "lifetimes-0.11.3-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("lifetimes/__init__.py", "")
+    with pytest.raises(DownloadError, match="holds no CDNOW_master.txt"):
+        fetch_cdnow(tmp_path)

@@ -38,5 +38,5 @@ def test_bad_as_of_exits_1_without_a_traceback(book, tmp_path):
         book.tracking_uri,
     )
     assert result.returncode == 1
-    assert "--as-of must be a date" in result.stderr
+    assert "Invalid value for '--as-of': 'someday' is not a date" in result.stderr
     assert "Traceback" not in result.stderr
