@@ -55,7 +55,7 @@ class ProblemDefinition:
     horizon_days: churned at T = active at T and no order in (T, T + horizon_days].
     active_window_days: active at T = at least one order in the last window days up to T.
     return_lag_days: a return without return_date is known this many days after its order.
-    training_cutoffs: how many cutoffs are stacked for training (validation ones included).
+    training_cutoffs: how many cutoffs are stacked (validation and embargoed ones included).
     validation_cutoffs: the latest cutoffs, held out for validation (never a random split).
     cutoff_step_days: spacing between consecutive cutoffs (30 ~ monthly).
     min_history_days: no cutoff earlier than this many days after the first order. Earlier
@@ -234,52 +234,75 @@ class ProblemDefinition:
     def _not_enough_history(
         self, as_of: pd.Timestamp, first_date: pd.Timestamp, layout: CutoffLayout
     ) -> str:
-        """What the history holds, how the cutoffs fell, and every remedy that would work."""
+        """What the history holds, how its cutoffs fell, and every remedy that would work."""
         days = (as_of - first_date).days
-        available = len(layout.cutoffs)
-        message = (
-            f"Not enough history to train: the history runs from {first_date.date()} to the "
-            f"as-of date {as_of.date()}, {days} days (about {days / _DAYS_PER_MONTH:.1f} "
-            f"months). With a {self.horizon_days}-day horizon, {available} cutoff"
-            f"{'' if available == 1 else 's'} (every {self.cutoff_step_days} days, at least "
-            f"{self.min_history_days} days after the first order, label window ended by the "
-            f"as-of date) fit: {len(layout.validation_cutoffs)} validate "
-            f"(validation_cutoffs={self.validation_cutoffs}), {len(layout.embargoed_cutoffs)} "
-            f"are embargoed because their {self.horizon_days}-day label windows reach the "
-            f"validation period, and {len(layout.train_cutoffs)} are left to train; training "
-            f"needs at least {MIN_TRAINING_CUTOFFS}."
+        train = len(layout.train_cutoffs)
+        embargoed = len(layout.embargoed_cutoffs)
+        validation = len(layout.validation_cutoffs)
+        history = (
+            f"the history runs from {first_date.date()} to the as-of date {as_of.date()}, "
+            f"{_count(days, 'day')} (about {days / _DAYS_PER_MONTH:.1f} months)"
         )
-        return f"{message} {self._remedies(as_of, first_date)}"
+        rule = (
+            f"every {self.cutoff_step_days} days, at least {self.min_history_days} days after "
+            "the first order, label window ended by the as-of date"
+        )
+        reach = (
+            "is embargoed because its label window reaches"
+            if embargoed == 1
+            else "are embargoed because their label windows reach"
+        )
+        sides = (
+            f"{validation} {_agree(validation, 'validates', 'validate')} "
+            f"(validation_cutoffs={self.validation_cutoffs}), {embargoed} {reach} the "
+            f"validation period, and {train} {_agree(train, 'is', 'are')} left to train"
+        )
+        return (
+            f"Not enough history to train: {history}. With a {self.horizon_days}-day horizon, "
+            f"{_count(len(layout.cutoffs), 'cutoff')} fit ({rule}): {sides}; training needs "
+            f"at least {MIN_TRAINING_CUTOFFS}. {self._remedies(as_of, first_date)}"
+        )
 
     def _remedies(self, as_of: pd.Timestamp, first_date: pd.Timestamp) -> str:
+        """Each change that alone would leave enough training cutoffs, as one sentence."""
         remedies = []
-        shorter = next(
-            (
-                h
-                for h in range(self.horizon_days - 1, 0, -1)
-                if replace(self, horizon_days=h)._trains(as_of, first_date)
-            ),
-            None,
-        )
+        shorter = self._longest_horizon_that_trains(as_of, first_date)
         if shorter is not None:
-            remedies.append(f"a horizon of at most {shorter} days (--horizon-days {shorter})")
+            remedies.append(f"shorten the horizon to at most {shorter} days")
         if self.validation_cutoffs > 1 and replace(self, validation_cutoffs=1)._trains(
             as_of, first_date
         ):
-            remedies.append(f"1 validation cutoff instead of {self.validation_cutoffs}")
+            remedies.append(
+                f"hold out 1 validation cutoff instead of {self.validation_cutoffs} "
+                "(validation_cutoffs=1)"
+            )
         needed = self._first_date_needed(as_of)
-        if needed is not None:
+        if needed is None:
+            remedies.append(
+                f"stack more than {self.training_cutoffs} cutoffs (training_cutoffs): more "
+                "history alone cannot help"
+            )
+        else:
             months = math.ceil((first_date - needed).days / _DAYS_PER_MONTH)
             remedies.append(
-                f"about {months} more month{'' if months == 1 else 's'} of history "
+                f"add about {_count(months, 'more month')} of history "
                 f"(orders from {needed.date()} on)"
             )
-        if not remedies:
-            return (
-                f"Neither more history nor a shorter horizon is enough while only "
-                f"{self.training_cutoffs} cutoffs are stacked: raise training_cutoffs."
-            )
-        return "To train, use " + _or_list(remedies) + "."
+        return f"To train, {_or_list(remedies)}."
+
+    def _longest_horizon_that_trains(
+        self, as_of: pd.Timestamp, first_date: pd.Timestamp
+    ) -> int | None:
+        """Binary search below ``horizon_days``: a shorter horizon moves every cutoff later
+        and shortens the embargo, so once a horizon trains, every shorter one does too."""
+        low, high = 0, self.horizon_days  # low trains (0: none found yet), high does not
+        while high - low > 1:
+            middle = (low + high) // 2
+            if replace(self, horizon_days=middle)._trains(as_of, first_date):
+                low = middle
+            else:
+                high = middle
+        return low if low > 0 else None
 
     def _first_date_needed(self, as_of: pd.Timestamp) -> pd.Timestamp | None:
         """The latest first order date that leaves enough training cutoffs, if any does.
@@ -306,6 +329,14 @@ def _require_non_negative_int(name: str, value: object) -> None:
         raise DefinitionError(
             f"The '{name}' of ProblemDefinition must be a non-negative int. Got {value!r} instead."
         )
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _agree(count: int, singular: str, plural: str) -> str:
+    return singular if count == 1 else plural
 
 
 def _or_list(items: list[str]) -> str:
