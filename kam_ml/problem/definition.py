@@ -59,9 +59,10 @@ class ProblemDefinition:
     validation_cutoffs: the latest cutoffs, held out for validation (never a random split).
     cutoff_step_days: spacing between consecutive cutoffs (30 ~ monthly).
     min_history_days: no cutoff earlier than this many days after the first order. Earlier
-        cutoffs would show every account with a history shorter than any it has at scoring
-        time. Less than one active window still truncates the yearly features, a trade-off
-        kept at 90 because every model so far was trained on that layout.
+        cutoffs would see every account as new -- the start of the data, not of the account,
+        cutting its history -- which never happens at scoring time. Less than one active
+        window still truncates the yearly features: a trade-off, kept at 90 because every
+        model so far was trained on that layout.
     """
 
     horizon_days: int = 90
