@@ -33,6 +33,7 @@ __all__ = [
     "ModelNotFoundError",
     "NotEnoughHistoryError",
     "UnknownAccountError",
+    "require_non_negative_int",
     "require_positive_int",
 ]
 
@@ -75,6 +76,14 @@ def require_positive_int(owner: str, name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, Integral) or value <= 0:
         raise DefinitionError(
             f"The '{name}' of {owner} must be a positive int. Got {value!r} instead."
+        )
+
+
+def require_non_negative_int(owner: str, name: str, value: object) -> None:
+    """Raise ``DefinitionError`` unless ``value`` is an int >= 0 (same rules as above)."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+        raise DefinitionError(
+            f"The '{name}' of {owner} must be a non-negative int. Got {value!r} instead."
         )
 
 

@@ -16,7 +16,7 @@ from kam_ml.evaluation.classification import churn_metrics, slice_metrics
 from kam_ml.features import FEATURE_COLUMNS, build_features
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.labels import churn_labels
-from kam_ml.problem.splits import TimeSplit, split_by_cutoff
+from kam_ml.problem.splits import TimeSplit, split_by_layout
 
 __all__ = ["ChurnTrainingResult", "data_fingerprint", "evaluate_churn_model", "train_churn"]
 
@@ -52,10 +52,10 @@ def train_churn(
 ) -> ChurnTrainingResult:
     """Build features at every training cutoff, fit on the older ones, validate on the newest."""
     as_of = pd.Timestamp(as_of).normalize()
-    cutoffs = definition.training_cutoff_dates(as_of, tables.first_date())
-    features = build_features(tables, cutoffs, definition, on_cutoff_done=on_cutoff_done)
+    layout = definition.training_layout(as_of, tables.first_date())
+    features = build_features(tables, layout.cutoffs, definition, on_cutoff_done=on_cutoff_done)
     labels = churn_labels(tables, features, definition)
-    split = split_by_cutoff(features, definition)
+    split = split_by_layout(features, layout)
 
     train_rows = features.loc[split.train]
     newest_train_cutoff = split.train_cutoffs[-1]

@@ -18,7 +18,7 @@ from kam_ml.offers.ranker import OfferRanker
 from kam_ml.offers.rules import OfferRules, apply_offer_rules
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.labels import offer_labels
-from kam_ml.problem.splits import TimeSplit, split_by_cutoff
+from kam_ml.problem.splits import TimeSplit, split_by_layout
 
 __all__ = [
     "DEFAULT_K",
@@ -75,18 +75,18 @@ def train_offers(
     both models describe the same accounts at the same dates.
     """
     as_of = pd.Timestamp(as_of).normalize()
-    cutoffs = definition.training_cutoff_dates(as_of, tables.first_date())
+    layout = definition.training_layout(as_of, tables.first_date())
     if account_features is None:
-        account_features = build_features(tables, cutoffs, definition)
+        account_features = build_features(tables, layout.cutoffs, definition)
     pairs = build_offer_pairs(
         tables,
-        cutoffs,
+        layout.cutoffs,
         definition,
         account_features=account_features,
         on_cutoff_done=on_cutoff_done,
     )
     labels = offer_labels(tables, pairs, definition)
-    split = split_by_cutoff(pairs, definition)
+    split = split_by_layout(pairs, layout)
 
     model = model if model is not None else OfferRanker()
     model.fit(offer_matrix(pairs.loc[split.train]), labels[split.train])

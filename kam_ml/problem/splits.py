@@ -1,4 +1,8 @@
-"""Backtest split over stacked cutoffs: the latest cutoffs validate, never a random split."""
+"""Backtest split over stacked cutoffs: the latest cutoffs validate, never a random split.
+
+Which cutoff is on which side is ``ProblemDefinition``'s rule (``training_layout``,
+``split_cutoffs``); this module only turns a layout into row masks over a stacked frame.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kam_ml.problem.definition import ProblemDefinition
+from kam_ml.problem.definition import CutoffLayout, ProblemDefinition
 
-__all__ = ["TimeSplit", "split_by_cutoff"]
+__all__ = ["TimeSplit", "split_by_cutoff", "split_by_layout"]
 
 
 @dataclass(frozen=True)
@@ -22,20 +26,25 @@ class TimeSplit:
     validation_cutoffs: tuple[pd.Timestamp, ...]
 
 
+def split_by_layout(frame: pd.DataFrame, layout: CutoffLayout) -> TimeSplit:
+    """Masks for the rows of ``frame`` at the layout's training and validation cutoffs.
+
+    Rows at embargoed cutoffs are on neither side. Training passes the layout it checked
+    (``ProblemDefinition.training_layout``), so the split is the one the check counted.
+    """
+    values = frame["cutoff"].to_numpy()
+    return TimeSplit(
+        train=np.isin(values, np.array(layout.train_cutoffs, dtype="datetime64[ns]")),
+        validation=np.isin(values, np.array(layout.validation_cutoffs, dtype="datetime64[ns]")),
+        train_cutoffs=layout.train_cutoffs,
+        validation_cutoffs=layout.validation_cutoffs,
+    )
+
+
 def split_by_cutoff(frame: pd.DataFrame, definition: ProblemDefinition) -> TimeSplit:
-    """Hold out the ``definition.validation_cutoffs`` latest cutoffs.
+    """Hold out the ``definition.validation_cutoffs`` latest cutoffs the frame holds.
 
     The training side also excludes cutoffs whose label window overlaps the first
     validation cutoff's future, so no validation-period order shapes a training label.
     """
-    cutoffs = sorted(pd.Timestamp(c) for c in frame["cutoff"].unique())
-    validation = cutoffs[-definition.validation_cutoffs :]
-    first_validation = validation[0]
-    train = [c for c in cutoffs if definition.label_window_end(c) <= first_validation]
-    values = frame["cutoff"].to_numpy()
-    return TimeSplit(
-        train=np.isin(values, np.array(train, dtype="datetime64[ns]")),
-        validation=np.isin(values, np.array(validation, dtype="datetime64[ns]")),
-        train_cutoffs=tuple(train),
-        validation_cutoffs=tuple(validation),
-    )
+    return split_by_layout(frame, definition.split_cutoffs(frame["cutoff"].unique()))

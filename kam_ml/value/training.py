@@ -21,7 +21,7 @@ from kam_ml.data.tables import Tables
 from kam_ml.features import FEATURE_COLUMNS, build_features
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.labels import churn_labels, revenue_labels
-from kam_ml.problem.splits import TimeSplit, split_by_cutoff
+from kam_ml.problem.splits import TimeSplit, split_by_layout
 from kam_ml.value.model import ValueModel
 
 __all__ = [
@@ -97,11 +97,13 @@ def train_value(
     """Features at every value cutoff; fit on the older stayers, validate on the newest."""
     as_of = pd.Timestamp(as_of).normalize()
     layout = value_layout(definition)
-    cutoffs = layout.training_cutoff_dates(as_of, tables.first_date())
-    features = build_features(tables, cutoffs, definition, on_cutoff_done=on_cutoff_done)
+    cutoff_layout = layout.training_layout(as_of, tables.first_date())
+    features = build_features(
+        tables, cutoff_layout.cutoffs, definition, on_cutoff_done=on_cutoff_done
+    )
     stayed = churn_labels(tables, features, definition) == 0
     revenue = revenue_labels(tables, features, definition, VALUE_WINDOW_DAYS)
-    split = split_by_cutoff(features, layout)
+    split = split_by_layout(features, cutoff_layout)
 
     train = split.train & stayed
     model = model if model is not None else ValueModel()

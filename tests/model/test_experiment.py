@@ -7,12 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kam_ml.science import experiment as ex
 from kam_ml.data.tables import Tables
 from kam_ml.data.validation import validate_tables
 from kam_ml.demo.generate import generate_demo_data
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.registry.tracking import TrackingStore
+from kam_ml.science import experiment as ex
 
 END = pd.Timestamp("2026-10-31")
 DEFINITION = ProblemDefinition(training_cutoffs=6)
