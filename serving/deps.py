@@ -22,14 +22,16 @@ __all__ = ["ApiKeyDep", "ModelsDep", "SettingsDep", "SnapshotDep", "StateDep"]
 async def app_settings(request: Request) -> ServingSettings:
     """The settings the app was created with (``create_app(settings)``; by default
     ``get_settings()`` from the environment)."""
-    return request.app.state.serving.settings
+    settings: ServingSettings = request.app.state.serving.settings
+    return settings
 
 
 SettingsDep = Annotated[ServingSettings, Depends(app_settings)]
 
 
 async def _state(request: Request) -> ServingState:
-    return request.app.state.serving
+    state: ServingState = request.app.state.serving
+    return state
 
 
 StateDep = Annotated[ServingState, Depends(_state)]

@@ -77,7 +77,7 @@ def _short_lists(
     sliced per account: a pandas sort, groupby-head and groupby-agg(list) over millions of
     pairs cost the nightly run about a minute.
     """
-    probability = ranker.predict(pairs[feature_names]) if len(pairs) else []
+    probability = ranker.predict(pairs[feature_names]) if len(pairs) else np.empty(0)
     scored = apply_offer_rules(pairs, probability, rules)
     accounts = pairs[_QUERY].drop_duplicates()
     # query code of each scored row, numbered in the order accounts first appear in pairs

@@ -11,7 +11,7 @@ API for a posted history from the same ``Scored``, so both agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -173,18 +173,18 @@ def _column(scores: pd.DataFrame, name: str, fallback: np.ndarray) -> np.ndarray
     return np.where(np.isnan(values), fallback, values)
 
 
-def _lists(column: pd.Series) -> list[list]:
+def _lists(column: pd.Series) -> list[list[Any]]:
     """Cells as plain lists (empty for None); lists of plain strings pass through as they are."""
-    values = column.to_list()
+    values: list[Any] = column.to_list()
     if all(type(v) is list for v in values):
         return values
     return [_as_list(v) for v in values]
 
 
-def _as_list(value: object) -> list:
+def _as_list(value: Any) -> list[float | str | None]:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return []
-    return [_plain(v) for v in value]  # type: ignore[union-attr]
+    return [_plain(v) for v in value]
 
 
 def _number(value: object) -> float | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -31,7 +33,7 @@ async def ready(state: StateDep) -> JSONResponse:
         problems.append("models: not loaded")
     body = Readiness(
         status="ready" if snapshot is not None and models is not None else "not ready",
-        snapshot_as_of=snapshot.as_of if snapshot else None,
+        snapshot_as_of=dt.date.fromisoformat(snapshot.as_of) if snapshot else None,
         snapshot_accounts=len(snapshot.records) if snapshot else None,
         snapshot_directory=str(snapshot.directory) if snapshot else None,
         model_versions=models.versions() if models else {},
