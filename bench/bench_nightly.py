@@ -35,7 +35,7 @@ from kam_ml.nightly.job import run_nightly  # noqa: E402
 from kam_ml.nightly.stages import StageClock, StageTiming  # noqa: E402
 from kam_ml.problem.definition import ProblemDefinition  # noqa: E402
 from kam_ml.registry.bundle import ModelBundle, load_bundle, save_bundle  # noqa: E402
-from kam_ml.scoring.score import ScoringModels  # noqa: E402
+from kam_ml.registry.champions import ScoringModels  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 

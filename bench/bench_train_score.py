@@ -40,8 +40,9 @@ from kam_ml.data.validation import validate_tables  # noqa: E402
 from kam_ml.features import build_features  # noqa: E402
 from kam_ml.problem.definition import ProblemDefinition  # noqa: E402
 from kam_ml.registry.bundle import ModelBundle, load_bundle, save_bundle  # noqa: E402
-from kam_ml.scoring.explain import top_reasons  # noqa: E402
-from kam_ml.scoring.score import ScoringModels, score_accounts  # noqa: E402
+from kam_ml.registry.champions import ScoringModels  # noqa: E402
+from kam_ml.scoring.explained import top_reasons  # noqa: E402
+from kam_ml.scoring.score import score_accounts  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

@@ -357,14 +357,19 @@ def score(
     """Score every active account: churn probability, risk band, reasons, the next-best
     offers, expected 12-month value and revenue at risk (offers and value when trained)."""
     from kam_ml.offers.rules import OfferRules
-    from kam_ml.registry.model_source import load_scoring_models
+    from kam_ml.registry.champions import ChampionSource, load_champions
     from kam_ml.reporting.files import write_table
     from kam_ml.scoring.score import score_accounts
     from kam_ml.settings import Settings
 
     settings = Settings()
     rules = OfferRules(rank_by=rank_offers_by.value)
-    models = load_scoring_models(model, settings, horizon_days)
+    source = ChampionSource(
+        tracking_uri=settings.tracking_uri, models_dir=settings.models_dir, churn_uri=model
+    )
+    models = load_champions(source, horizon_days=horizon_days)
+    for problem in models.problems:
+        errors.print(f"[yellow]scoring without[/] {problem}", highlight=False)
     tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine").tables
     as_of_date = _as_of(as_of, tables)
     with console.status(f"Scoring accounts active at {as_of_date.date()}…"):

@@ -12,7 +12,8 @@ into a message (exit 1, or an HTTP status) instead of a traceback. A ``ValueErro
     ├── NotEnoughHistoryError    the data cannot support the requested cutoffs / training
     ├── BundleError              an exported model bundle is missing, tampered or incompatible
     ├── ModelNotFoundError       no registered model / alias / bundle at the given URI
-    └── UnknownAccountError      an account id that is not in the scored population
+    ├── InactiveAccountError     a posted account has no recent order, so it is not scored
+    └── ScoringInputError        features or tables that one scoring pass cannot score
 
 ``require_positive_int`` is the one check behind every "must be a positive int" message, so
 a ``ProblemDefinition`` field, an ``OfferRules`` window and a demo book size all read alike:
@@ -29,10 +30,11 @@ __all__ = [
     "DataContractError",
     "DefinitionError",
     "DownloadError",
+    "InactiveAccountError",
     "KamMLError",
     "ModelNotFoundError",
     "NotEnoughHistoryError",
-    "UnknownAccountError",
+    "ScoringInputError",
     "require_non_negative_int",
     "require_positive_int",
 ]
@@ -99,8 +101,14 @@ class ModelNotFoundError(KamMLError):
     """No model could be resolved from the given URI or path."""
 
 
-class UnknownAccountError(KamMLError, KeyError):
-    """An account id is not part of the scored population."""
+class InactiveAccountError(KamMLError):
+    """The account has no order in the active window before the as-of date.
 
-    def __str__(self) -> str:  # KeyError would otherwise quote the message
-        return str(self.args[0]) if self.args else "unknown account"
+    Its history may follow the contract to the letter, so this is not a
+    ``DataContractError``: the account is simply outside the population that is scored.
+    """
+
+
+class ScoringInputError(KamMLError, ValueError):
+    """The scoring path was given inputs it cannot score together (e.g. offers without the
+    order history, or feature rows at several dates). A ``ValueError`` too, as it was."""

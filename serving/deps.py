@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from kam_ml.registry.champions import ScoringModels
 from serving.errors import NotAuthenticated, NotReady
 from serving.settings import ServingSettings
 from serving.state import ServedSnapshot, ServingState
@@ -21,14 +22,16 @@ __all__ = ["ApiKeyDep", "ModelsDep", "SettingsDep", "SnapshotDep", "StateDep"]
 async def app_settings(request: Request) -> ServingSettings:
     """The settings the app was created with (``create_app(settings)``; by default
     ``get_settings()`` from the environment)."""
-    return request.app.state.serving.settings
+    settings: ServingSettings = request.app.state.serving.settings
+    return settings
 
 
 SettingsDep = Annotated[ServingSettings, Depends(app_settings)]
 
 
 async def _state(request: Request) -> ServingState:
-    return request.app.state.serving
+    state: ServingState = request.app.state.serving
+    return state
 
 
 StateDep = Annotated[ServingState, Depends(_state)]
@@ -65,11 +68,11 @@ async def ready_snapshot(state: StateDep) -> ServedSnapshot:
 SnapshotDep = Annotated[ServedSnapshot, Depends(ready_snapshot)]
 
 
-async def ready_models(state: StateDep):  # type: ignore[no-untyped-def]
-    models = state.models
+async def ready_models(state: StateDep) -> ScoringModels:
+    models = state.models  # read the reference once, as for the snapshot
     if models is None:
         raise NotReady("not ready: no models loaded")
     return models
 
 
-ModelsDep = Annotated[object, Depends(ready_models)]
+ModelsDep = Annotated[ScoringModels, Depends(ready_models)]

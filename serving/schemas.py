@@ -161,4 +161,8 @@ class Readiness(BaseModel):
     models_trained_as_of: dict[str, str | None] = Field(
         description="As-of date of the data each loaded model was trained on."
     )
+    model_problems: list[str] = Field(
+        description="Optional models (offers, value) not loaded, each with its cause; the "
+        "service is ready without them and leaves their fields empty."
+    )
     problems: list[str] = Field(description="Why the service is not ready, if it is not.")

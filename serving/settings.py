@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kam_ml.registry.champions import MODEL_NAMES, champion_uri
+
 __all__ = ["ServingSettings", "get_settings"]
 
 
@@ -25,7 +27,7 @@ class ServingSettings(BaseSettings):
 
     api_keys: str = ""
     nightly_dir: Path | None = None
-    churn_model: str = "models:/kam-churn@champion"
+    churn_model: str = champion_uri(MODEL_NAMES.churn)
     tracking_uri: str = Field(default="sqlite:///mlflow.db", validation_alias="MLFLOW_TRACKING_URI")
     models_dir: Path = Path("models")
     reload_interval_seconds: float = 10.0

@@ -18,8 +18,7 @@ from typing import Any
 import pandas as pd
 
 from kam_ml.nightly.snapshot import MANIFEST, load_snapshot, night_directories
-from kam_ml.registry.champions import ChampionSource, load_champions
-from kam_ml.scoring.score import ScoringModels
+from kam_ml.registry.champions import ChampionSource, ScoringModels, load_champions
 from serving.records import RecordTable
 from serving.settings import ServingSettings
 
@@ -96,6 +95,8 @@ class ServingState:
         models = load_champions(self.source)
         self.models, self.champion_version = models, version
         logger.info("loaded models %s", models.versions())
+        for problem in models.problems:
+            logger.warning("scoring without %s", problem)
         return True
 
     def _refresh_snapshot(self) -> bool:

@@ -30,6 +30,7 @@ from kam_ml.churn.leakage import LeakageReport
 from kam_ml.churn.training import ChurnTrainingResult
 from kam_ml.evaluation.classification import churn_metrics
 from kam_ml.registry.bundle import ModelBundle
+from kam_ml.registry.champions import MODEL_NAMES
 
 __all__ = [
     "GradeThresholds",
@@ -169,7 +170,7 @@ def churn_model_card(
     result: ChurnTrainingResult,
     leakage: LeakageReport,
     *,
-    model_name: str = "kam-churn",
+    model_name: str = MODEL_NAMES.churn,
     version: str = "pending",
     thresholds: GradeThresholds = GradeThresholds(),
     slice_min_rows: int = 30,

@@ -18,7 +18,6 @@ reason agrees with TreeSHAP's for most rows (``bench/bench_nightly.py`` prints t
 
 from __future__ import annotations
 
-import hashlib
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +48,6 @@ class PathExplainer:
         self.feature_names: list[str] = list(dump["feature_names"])
         self.trees_ = [_table(tree, len(self.feature_names)) for tree in dump["tree_info"]]
         self.bias_ = float(sum(tree.root_value for tree in self.trees_))
-        self._last: tuple[bytes, np.ndarray] | None = None
 
     def leaves(self, data: Any) -> np.ndarray:
         """(rows, trees) leaf index of every row in every tree."""
@@ -58,16 +56,11 @@ class PathExplainer:
         )
 
     def explain(self, data: Any) -> np.ndarray:
-        """``contributions(leaves(data))``; the last answer is kept, keyed by a digest of the
-        input's values: a nightly run asks for the same million rows twice (the scoring
-        path's reasons, then the snapshot's contributions), and a pass costs ~a predict."""
-        key = _digest(data)
-        if key is not None and self._last is not None and self._last[0] == key:
-            return self._last[1].copy()
-        values = self.contributions(self.leaves(data))
-        if key is not None:
-            self._last = (key, values)
-        return values.copy()
+        """``contributions(leaves(data))``: one ``pred_leaf`` pass, about the cost of a predict.
+
+        Nothing is cached: the scoring path asks once per row and hands the answer on.
+        """
+        return self.contributions(self.leaves(data))
 
     def raw_score(self, leaves: np.ndarray) -> np.ndarray:
         """The booster's raw score (log-odds) from the leaves: equal to ``predict(raw_score)``."""
@@ -101,28 +94,6 @@ def path_explainer(booster: Any) -> PathExplainer:
     if explainer is None:
         explainer = _CACHE[booster] = PathExplainer(booster)
     return explainer
-
-
-def _digest(data: Any) -> bytes | None:
-    """A digest of a frame's values (category codes for categoricals), or None if unusual."""
-    try:
-        import pandas as pd
-
-        if not isinstance(data, pd.DataFrame):
-            return None
-        digest = hashlib.blake2b(digest_size=20)
-        digest.update(repr((data.shape, list(data.columns))).encode())
-        for name in data.columns:
-            column = data[name]
-            if isinstance(column.dtype, pd.CategoricalDtype):
-                digest.update(repr(list(column.cat.categories)).encode())
-                values = column.cat.codes.to_numpy()
-            else:
-                values = column.to_numpy()
-            digest.update(np.ascontiguousarray(values).view(np.uint8).tobytes())
-        return digest.digest()
-    except (TypeError, ValueError):
-        return None
 
 
 def _table(tree: dict[str, Any], n_features: int) -> _TreeTable:

@@ -16,13 +16,14 @@ from kam_ml.data.tables import Tables
 from kam_ml.evaluation.classification import churn_metrics
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.registry.bundle import ModelBundle, save_bundle
+from kam_ml.registry.champions import MODEL_NAMES
 from kam_ml.registry.gate import PromotionDecision
 from kam_ml.registry.registration import log_training_run, register_through_gate, result_bundle
 from kam_ml.registry.tracking import TrackingStore
 
 __all__ = ["CHURN_MODEL_NAME", "TrainOutcome", "train_and_register_churn"]
 
-CHURN_MODEL_NAME = "kam-churn"
+CHURN_MODEL_NAME = MODEL_NAMES.churn
 GATE_METRIC = "roc_auc"
 
 
@@ -58,7 +59,7 @@ def train_and_register_churn(
         result = train_churn(tables, as_of, definition, on_cutoff_done=on_cutoff_done)
     leakage = check_leakage(result, tables)  # an alarm blocks promotion below
     report_path = write_churn_report(result, report_dir)
-    with store.run("kam-churn", run_name=f"churn-{result.as_of.date()}") as run_id:
+    with store.run(CHURN_MODEL_NAME, run_name=f"churn-{result.as_of.date()}") as run_id:
         log_training_run(
             store,
             definition,

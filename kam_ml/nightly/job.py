@@ -27,9 +27,9 @@ from kam_ml.nightly.risk_lists import write_risk_lists
 from kam_ml.nightly.snapshot import MANIFEST, previous_night, publish, recover, staging_directory
 from kam_ml.nightly.stages import StageClock, StageTiming
 from kam_ml.problem.labels import churn_labels
-from kam_ml.registry.champions import ChampionSource, load_champions
-from kam_ml.scoring.explained import band_means, score_and_explain
-from kam_ml.scoring.score import ScoringModels
+from kam_ml.registry.champions import ChampionSource, ScoringModels, load_champions
+from kam_ml.scoring.explained import band_means, explained_scores
+from kam_ml.scoring.score import score_features
 
 __all__ = ["NightlyResult", "run_nightly"]
 
@@ -95,15 +95,9 @@ def run_nightly(
     with clock.stage("score and explain"):
         recover(out_dir)
         last = previous_night(out_dir, day)
-        result = score_and_explain(
-            features,
-            scoring_models,
-            tables.accounts,
-            population,
-            previous=_previous(last),
-            tables=tables,
-        )
-        scores, contributions, explained = result.scores, result.contributions, result.explained
+        scored = score_features(features, scoring_models, population=population, tables=tables)
+        explained = explained_scores(scored, features, tables.accounts, previous=_previous(last))
+        scores, contributions = scored.scores, scored.contributions
         means = band_means(features, scores["risk_band"].to_numpy())
     with clock.stage("write snapshot"):
         staging = staging_directory(out_dir, day)
@@ -186,6 +180,7 @@ def _manifest(
         "format": 1,
         "as_of": day,
         "model_versions": models.versions(),
+        "model_problems": list(models.problems),
         "accounts": len(explained),
         "managers": len(summaries),
         "bands": bands,

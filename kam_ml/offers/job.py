@@ -13,6 +13,7 @@ from kam_ml.offers.report import write_offer_report
 from kam_ml.offers.training import KEYS, QUERY, OfferTrainingResult, train_offers
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.registry.bundle import ModelBundle, save_bundle
+from kam_ml.registry.champions import MODEL_NAMES
 from kam_ml.registry.registration import (
     RegistrationOutcome,
     log_training_run,
@@ -28,7 +29,7 @@ __all__ = [
     "train_and_register_offers",
 ]
 
-OFFERS_MODEL_NAME = "kam-offers"
+OFFERS_MODEL_NAME = MODEL_NAMES.offers
 
 
 def train_and_register_offers(

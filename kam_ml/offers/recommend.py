@@ -1,4 +1,8 @@
-"""From offer pairs to each account's short list: ranker -> business rules -> top k -> reasons."""
+"""Each scored account's offer short list: pairs -> ranker -> business rules -> top k -> reasons.
+
+``recommend_offers`` is the one entry the scoring path calls: it builds the offer pairs of
+the accounts it is given (with the book's population statistics) and ranks them.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,60 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kam_ml.data.tables import Tables, sorted_for_features
+from kam_ml.errors import ScoringInputError
 from kam_ml.evaluation.ranking import _check_k
+from kam_ml.offers.pairs import build_offer_pairs
+from kam_ml.offers.population import PopulationStats, population_stats
 from kam_ml.offers.reasons import offer_reasons
 from kam_ml.offers.rules import OfferRules, apply_offer_rules
+from kam_ml.registry.bundle import ModelBundle
 
-__all__ = ["recommend_offers"]
+__all__ = ["OFFER_COLUMNS", "recommend_offers"]
 
+OFFER_COLUMNS = ("offers", "offer_scores", "offer_reasons")
 _QUERY = ["cutoff", "account_id"]
 
 
 def recommend_offers(
+    bundle: ModelBundle,
+    tables: Tables,
+    features: pd.DataFrame,
+    *,
+    rules: OfferRules,
+    k: int,
+    population: PopulationStats | None = None,
+) -> pd.DataFrame:
+    """The ``OFFER_COLUMNS`` (lists, best first) of every row of ``features``, aligned with
+    them (index 0..n-1).
+
+    ``features``: the ``build_features`` rows of the accounts to offer to, all at one
+    cutoff; ``tables``: the history they were built from (offers are ranked from the
+    accounts' order lines). ``population``: the book's category statistics at that cutoff;
+    None computes them from ``tables``, which is right only when ``tables`` is the book.
+    """
+    _check_k(k)
+    cutoffs = pd.unique(features["cutoff"])
+    if len(cutoffs) != 1:
+        raise ScoringInputError(f"Offers are scored at one date; the features hold {len(cutoffs)}.")
+    as_of = pd.Timestamp(cutoffs[0])
+    definition = bundle.definition
+    # population_stats and build_offer_pairs each sort and encode the order lines they get;
+    # given them once sorted, both find them in order and skip it (seconds at 20M lines)
+    tables = sorted_for_features(tables)
+    if population is None:
+        population = population_stats(tables, as_of, definition)
+    pairs = build_offer_pairs(
+        tables, as_of, definition, population=population, account_features=features
+    )
+    lists = _short_lists(bundle.model, bundle.feature_names, pairs, rules, k)
+    aligned = lists.set_index("account_id").reindex(features["account_id"].to_numpy())
+    return pd.DataFrame(
+        {c: aligned[c].to_numpy(dtype=object) for c in OFFER_COLUMNS}, index=range(len(features))
+    )
+
+
+def _short_lists(
     ranker: Any, feature_names: list[str], pairs: pd.DataFrame, rules: OfferRules, k: int
 ) -> pd.DataFrame:
     """One row per (cutoff, account_id) in ``pairs``: ``offers`` (best first),
@@ -29,8 +77,7 @@ def recommend_offers(
     sliced per account: a pandas sort, groupby-head and groupby-agg(list) over millions of
     pairs cost the nightly run about a minute.
     """
-    _check_k(k)
-    probability = ranker.predict(pairs[feature_names]) if len(pairs) else []
+    probability = ranker.predict(pairs[feature_names]) if len(pairs) else np.empty(0)
     scored = apply_offer_rules(pairs, probability, rules)
     accounts = pairs[_QUERY].drop_duplicates()
     # query code of each scored row, numbered in the order accounts first appear in pairs

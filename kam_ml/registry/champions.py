@@ -1,37 +1,92 @@
-"""The champion models a scoring job or the API uses, and the call into ``kam_ml.scoring.score``.
+"""The champion models a scoring run uses, found one way, with the reason any is missing.
 
-Churn is required; offers and value models are optional (they are scored when a champion
-exists). ``score_with`` calls the one scoring path with whatever it accepts, so the nightly
-job and the API share it whether it takes the churn bundle alone or the full
-``ScoringModels`` with offers and a population.
+``kam-ml score``, the nightly job and the API all call ``load_champions``, so they cannot
+pick different champions. For each of ``MODEL_NAMES`` it tries, in this order:
+
+1. the MLflow alias ``models:/<name>@champion`` (when there is a store to ask);
+2. the exported bundle ``<models_dir>/<name>`` (what promotion writes, for running
+   without the store).
+
+Churn is required: when neither has it ``ModelNotFoundError`` is raised, and a bundle
+that fails verification raises its ``BundleError``, never "no model". Offers and value are
+optional (they are scored once trained): an absent one is recorded in
+``ScoringModels.problems`` with its cause, so a tampered ``models/kam-offers`` is reported
+rather than silently dropping every offer.
+
+This module knows the three registered names and nothing of the model families.
 """
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
-import pandas as pd
-
-from kam_ml.errors import KamMLError, ModelNotFoundError
+from kam_ml.errors import DefinitionError, KamMLError, ModelNotFoundError
 from kam_ml.registry.bundle import ModelBundle, load_bundle
-from kam_ml.scoring.score import ScoringModels, score_features
 
-__all__ = ["ChampionSource", "load_champions", "score_with"]
+__all__ = [
+    "MODEL_NAMES",
+    "ChampionSource",
+    "ModelNames",
+    "ScoringModels",
+    "champion_uri",
+    "load_champions",
+]
 
-CHURN, OFFERS, VALUE = "kam-churn", "kam-offers", "kam-value"
+CHAMPION = "champion"
+
+
+class ModelNames(NamedTuple):
+    """The registered name of each model, by the role ``ScoringModels`` gives it."""
+
+    churn: str = "kam-churn"
+    offers: str = "kam-offers"
+    value: str = "kam-value"
+
+
+MODEL_NAMES = ModelNames()
+
+
+def champion_uri(name: str) -> str:
+    """``models:/<name>@champion``: what serving and scoring resolve (never "best run")."""
+    return f"models:/{name}@{CHAMPION}"
+
+
+@dataclass(frozen=True)
+class ScoringModels:
+    """The champion bundles a scoring run uses; offers and value are optional until trained.
+
+    ``problems`` says, for each optional model that is None, why: "kam-offers: not trained
+    yet (where it looked)" or "kam-offers: not loaded: <the bundle check that failed>".
+    The API's ``/ready`` and the nightly manifest show them.
+    """
+
+    churn: ModelBundle
+    offers: ModelBundle | None = None
+    value: ModelBundle | None = None
+    problems: tuple[str, ...] = ()
+
+    def versions(self) -> dict[str, str | None]:
+        return {
+            "churn": self.churn.version,
+            "offers": self.offers.version if self.offers else None,
+            "value": self.value.version if self.value else None,
+        }
 
 
 @dataclass(frozen=True)
 class ChampionSource:
     """Where champions come from: an MLflow store (``models:/<name>@champion``) and/or a
-    folder of exported bundles (``<models_dir>/<name>``), tried in that order."""
+    folder of exported bundles (``<models_dir>/<name>``), tried in that order.
+
+    ``churn_uri`` may pin the churn model instead: another ``models:/`` URI (a version or
+    alias, from the store only) or a bundle folder.
+    """
 
     tracking_uri: str | None = None
     models_dir: Path | None = None
-    churn_uri: str = f"models:/{CHURN}@champion"
+    churn_uri: str = champion_uri(MODEL_NAMES.churn)
 
     def churn_version(self) -> str | None:
         """The registry's current champion version (cheap: one registry call), if any."""
@@ -40,42 +95,93 @@ class ChampionSource:
         from kam_ml.registry.tracking import TrackingStore
 
         name, _, alias = self.churn_uri.removeprefix("models:/").partition("@")
-        return TrackingStore(str(self.tracking_uri)).alias_version(name, alias or "champion")
+        return TrackingStore(str(self.tracking_uri)).alias_version(name, alias or CHAMPION)
 
 
-def load_champions(source: ChampionSource) -> ScoringModels:
-    """Load churn (required) and the offers and value champions when they exist."""
-    churn = _load(source, CHURN, source.churn_uri)
+def load_champions(source: ChampionSource, *, horizon_days: int | None = None) -> ScoringModels:
+    """Churn (required) and the offers and value champions, each found the same way.
+
+    ``horizon_days``: the churn horizon the caller asks for; a churn model trained for
+    another one is refused (its probabilities answer a different question).
+    """
+    churn = _resolve(source, MODEL_NAMES.churn, source.churn_uri)
     if churn is None:
         raise ModelNotFoundError(
             f"No churn model at {source.churn_uri} (MLflow store {source.tracking_uri}) nor a "
             f"bundle in {source.models_dir}. Train one first: kam-ml train --data DIR."
         )
-    offers = _load(source, OFFERS, f"models:/{OFFERS}@champion")
-    value = _load(source, VALUE, f"models:/{VALUE}@champion")
-    return ScoringModels(churn=churn, offers=offers, value=value)
+    _check_horizon(churn, horizon_days)
+    optional: dict[str, ModelBundle | None] = {}
+    problems: list[str] = []
+    for name in (MODEL_NAMES.offers, MODEL_NAMES.value):
+        try:
+            optional[name] = _resolve(source, name, champion_uri(name))
+        except KamMLError as error:  # found but unusable: say why, score without it
+            optional[name] = None
+            problems.append(f"{name}: not loaded: {error}")
+            continue
+        if optional[name] is None:
+            problems.append(f"{name}: not trained yet ({_where_looked(source, name)})")
+    return ScoringModels(
+        churn=churn,
+        offers=optional[MODEL_NAMES.offers],
+        value=optional[MODEL_NAMES.value],
+        problems=tuple(problems),
+    )
 
 
-def score_with(
-    features: pd.DataFrame,
-    models: ScoringModels,
-    population: Any | None = None,
-    k_offers: int = 3,
-    tables: Any | None = None,
-) -> pd.DataFrame:
-    """``kam_ml.scoring.score.score_features`` called with the arguments its signature takes
-    (``tables``: the history the features were built from; offers are ranked from it)."""
-    parameters = inspect.signature(score_features).parameters
-    if "models" in parameters:
-        kwargs: dict[str, Any] = {"models": models}
-        if "k_offers" in parameters:
-            kwargs["k_offers"] = k_offers
-        if "population" in parameters and population is not None:
-            kwargs["population"] = population
-        if "tables" in parameters and tables is not None:
-            kwargs["tables"] = tables
-        return score_features(features, **kwargs)
-    return score_features(features, models.churn)
+def _resolve(source: ChampionSource, name: str, uri: str) -> ModelBundle | None:
+    """The bundle ``uri`` names, or None when no place in the fallback order has it.
+
+    A bundle folder loads as itself. A ``models:/`` URI is asked of the store; the exported
+    folder stands in only for the champion alias (it holds the champion, not any version).
+    Anything found but unusable raises: ``BundleError`` (its message names the file and
+    the check that failed) or the store's ``KamMLError``.
+    """
+    if not uri.startswith("models:/"):
+        path = Path(uri)
+        if not path.exists():
+            raise ModelNotFoundError(f"No model bundle at {path}.")
+        return load_bundle(path, trusted_root=path.resolve().parent)
+    if _registry(source.tracking_uri):
+        from kam_ml.registry.tracking import TrackingStore
+
+        try:
+            return TrackingStore(str(source.tracking_uri)).load_bundle(uri)
+        except ModelNotFoundError:
+            pass
+    folder = _exported(source, name)
+    if folder is None or uri != champion_uri(name):
+        return None
+    return load_bundle(folder, trusted_root=source.models_dir)
+
+
+def _exported(source: ChampionSource, name: str) -> Path | None:
+    if source.models_dir is None or not (Path(source.models_dir) / name).is_dir():
+        return None
+    return Path(source.models_dir) / name
+
+
+def _where_looked(source: ChampionSource, name: str) -> str:
+    if source.tracking_uri is None:
+        store = "no MLflow store configured"
+    elif _registry(source.tracking_uri):
+        store = f"no {champion_uri(name)} in the MLflow store {source.tracking_uri}"
+    else:
+        store = f"no MLflow store at {source.tracking_uri}"
+    folder = "no bundle folder configured"
+    if source.models_dir is not None:
+        folder = f"no bundle at {Path(source.models_dir) / name}"
+    return f"{store}; {folder}"
+
+
+def _check_horizon(churn: ModelBundle, horizon_days: int | None) -> None:
+    if horizon_days is not None and horizon_days != churn.definition.horizon_days:
+        raise DefinitionError(
+            f"{churn.model_name} v{churn.version} predicts churn over "
+            f"{churn.definition.horizon_days} days; --horizon-days {horizon_days} needs a model "
+            f"trained for it (kam-ml train --horizon-days {horizon_days})."
+        )
 
 
 def _registry(tracking_uri: str | None) -> bool:
@@ -85,21 +191,3 @@ def _registry(tracking_uri: str | None) -> bool:
     if tracking_uri.startswith("sqlite:///"):
         return Path(tracking_uri.removeprefix("sqlite:///")).is_file()
     return True
-
-
-def _load(source: ChampionSource, name: str, uri: str) -> ModelBundle | None:
-    if _registry(source.tracking_uri) and uri.startswith("models:/"):
-        from kam_ml.registry.tracking import TrackingStore
-
-        try:
-            return TrackingStore(str(source.tracking_uri)).load_bundle(uri)
-        except ModelNotFoundError:
-            pass
-    elif not uri.startswith("models:/"):
-        return load_bundle(Path(uri), trusted_root=Path(uri).resolve().parent)
-    if source.models_dir is not None and (Path(source.models_dir) / name).is_dir():
-        try:
-            return load_bundle(Path(source.models_dir) / name, trusted_root=source.models_dir)
-        except KamMLError:
-            return None
-    return None

@@ -1,85 +1,74 @@
-"""Explained scores: the one row per account that the risk lists and the API show.
+"""Reasons, and the explained scores: the one row per account the risk lists and the API show.
 
-Built from the scoring path's output plus the reasons' feature names and values, the
-average of each reason feature among low/medium/high-risk accounts, and the change since
-the previous night with the features that moved it. The nightly job builds it for every
-account and the API for a posted history with the same function, so both agree.
+``top_reasons`` is the one reason rule: the scoring path calls it once and carries its
+names, values and texts in ``Scored``. ``explained_scores`` turns a ``Scored`` into the
+explained view: the scores plus the reasons' feature names and values, the average of each
+reason feature among low/medium/high-risk accounts, and the change since the previous
+night with the features that moved it. The nightly job builds it for every account and the
+API for a posted history from the same ``Scored``, so both agree.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from kam_ml.features import FEATURES
-from kam_ml.registry.champions import score_with
-from kam_ml.scoring.score import ScoringModels
+from kam_ml.features import FEATURES, describe_reason
+from kam_ml.offers.recommend import OFFER_COLUMNS
+
+if TYPE_CHECKING:
+    from kam_ml.scoring.score import Scored
 
 __all__ = [
     "BANDS",
-    "EXPLAINED_COLUMNS",
-    "Explained",
+    "Reasons",
     "band_means",
     "explained_scores",
     "moved_by",
-    "score_and_explain",
+    "top_reasons",
 ]
 
 BANDS = ("low", "medium", "high")
 _N_MOVERS = 2
-_OFFER_COLUMNS = ("offers", "offer_scores", "offer_reasons")
-EXPLAINED_COLUMNS = (
-    "account_id",
-    "manager",
-    "region",
-    "segment",
-    "as_of",
-    "churn_probability",
-    "risk_band",
-    "revenue_at_risk",
-    "expected_value_12m",
-    "revenue_365d",
-    "reason_features",
-    "reason_texts",
-    "reason_values",
-    *_OFFER_COLUMNS,
-    "churn_model_version",
-    "offers_model_version",
-    "value_model_version",
-    "previous_probability",
-    "probability_change",
-    "moved_by",
-)
 
 
 @dataclass(frozen=True)
-class Explained:
-    """The scoring path's output, the contributions behind the reasons, and the view."""
+class Reasons:
+    """Each row's reasons, strongest first: the features, their values, and in words.
 
-    scores: pd.DataFrame
-    contributions: pd.DataFrame
-    explained: pd.DataFrame
+    ``values`` is None for a categorical feature (its text names the label).
+    """
+
+    features: list[list[str]]
+    values: list[list[float | None]]
+    texts: list[list[str]]
 
 
-def score_and_explain(
-    features: pd.DataFrame,
-    models: ScoringModels,
-    accounts: pd.DataFrame,
-    population: Any | None = None,
-    previous: tuple[pd.DataFrame, pd.DataFrame] | None = None,
-    tables: Any | None = None,
-) -> Explained:
-    """Score feature rows with the one scoring path and explain them: the nightly job (all
-    accounts) and the API's from-history endpoint (one account) both call this."""
-    scores = score_with(features, models, population, tables=tables)
-    churn = models.churn
-    contributions = churn.model.contributions(features[churn.feature_names])
-    contributions = contributions.astype(np.float32).reset_index(drop=True)
-    explained = explained_scores(scores, features, contributions, accounts, previous=previous)
-    return Explained(scores, contributions, explained)
+def top_reasons(contributions: pd.DataFrame, features: pd.DataFrame, n: int = 3) -> Reasons:
+    """The ``n`` largest positive contributions of each row, as reasons.
+
+    Only features that raise risk are reasons; an account whose risk is below the average
+    may have fewer than ``n`` (or none), which is the honest answer. Ties keep the
+    feature order (a stable sort), so a row gets the same reasons alone or in a batch.
+    """
+    values = contributions.to_numpy()
+    names = list(contributions.columns)
+    order = np.argsort(-values, axis=1, kind="stable")[:, :n]
+    positive = np.take_along_axis(values, order, axis=1) > 0
+    columns = {name: features[name].to_numpy(dtype=object) for name in names}
+    reasons = Reasons(features=[], values=[], texts=[])
+    for row, (top, keep) in enumerate(zip(order, positive, strict=True)):
+        chosen = [names[j] for j, k in zip(top, keep, strict=True) if k]
+        raw = [columns[name][row] for name in chosen]
+        reasons.features.append(chosen)
+        reasons.values.append([_number(value) for value in raw])
+        reasons.texts.append(
+            [describe_reason(name, value) for name, value in zip(chosen, raw, strict=True)]
+        )
+    return reasons
 
 
 def band_means(features: pd.DataFrame, risk_band: np.ndarray) -> pd.DataFrame:
@@ -90,23 +79,19 @@ def band_means(features: pd.DataFrame, risk_band: np.ndarray) -> pd.DataFrame:
 
 
 def explained_scores(
-    scores: pd.DataFrame,
+    scored: Scored,
     features: pd.DataFrame,
-    contributions: pd.DataFrame,
     accounts: pd.DataFrame,
-    n_reasons: int = 3,
     previous: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """One row per scored account; rows of ``scores``, ``features`` and ``contributions``
-    are aligned (the scoring path keeps the feature frame's order).
+    """One row per scored account; ``features`` are the rows ``scored`` was scored from.
 
     ``previous`` is the previous night's (explained scores, contributions) if any.
     """
+    scores, contributions = scored.scores, scored.contributions
     n = len(scores)
     ids = scores["account_id"].to_numpy(dtype=object)
     profile = accounts.set_index("account_id").reindex(ids)
-    reason_features, reason_values = _reason_features(contributions, features, n_reasons)
-    texts = _lists(scores["reasons"])
     revenue = features["revenue_365d"].to_numpy(dtype=float)
     probability = scores["churn_probability"].to_numpy(dtype=float)
     out = {
@@ -120,11 +105,11 @@ def explained_scores(
         "revenue_at_risk": _column(scores, "revenue_at_risk", probability * revenue),
         "expected_value_12m": _column(scores, "expected_value_12m", np.full(n, np.nan)),
         "revenue_365d": revenue,
-        "reason_features": reason_features,
-        "reason_texts": texts,
-        "reason_values": reason_values,
+        "reason_features": scored.reasons.features,
+        "reason_texts": scored.reasons.texts,
+        "reason_values": scored.reasons.values,
     }
-    for column in _OFFER_COLUMNS:
+    for column in OFFER_COLUMNS:
         out[column] = _lists(scores[column]) if column in scores else [[] for _ in range(n)]
     for model in ("churn", "offers", "value"):
         column = f"{model}_model_version"
@@ -153,24 +138,6 @@ def moved_by(delta: np.ndarray, names: list[str], n: int = _N_MOVERS) -> list[li
             ]
         )
     return movers
-
-
-def _reason_features(
-    contributions: pd.DataFrame, features: pd.DataFrame, n: int
-) -> tuple[list[list[str]], list[list[float | None]]]:
-    """Names and values of the reasons ``explain.top_reasons`` picks (same rule, same order)."""
-    values = contributions.to_numpy()
-    names = list(contributions.columns)
-    order = np.argsort(-values, axis=1, kind="stable")[:, :n]
-    positive = np.take_along_axis(values, order, axis=1) > 0
-    columns = {name: features[name].to_numpy(dtype=object) for name in names}
-    reason_names: list[list[str]] = []
-    reason_values: list[list[float | None]] = []
-    for row, (top, keep) in enumerate(zip(order, positive, strict=True)):
-        chosen = [names[j] for j, k in zip(top, keep, strict=True) if k]
-        reason_names.append(chosen)
-        reason_values.append([_number(columns[name][row]) for name in chosen])
-    return reason_names, reason_values
 
 
 def _changes(
@@ -206,18 +173,18 @@ def _column(scores: pd.DataFrame, name: str, fallback: np.ndarray) -> np.ndarray
     return np.where(np.isnan(values), fallback, values)
 
 
-def _lists(column: pd.Series) -> list[list]:
+def _lists(column: pd.Series) -> list[list[Any]]:
     """Cells as plain lists (empty for None); lists of plain strings pass through as they are."""
-    values = column.to_list()
+    values: list[Any] = column.to_list()
     if all(type(v) is list for v in values):
         return values
     return [_as_list(v) for v in values]
 
 
-def _as_list(value: object) -> list:
+def _as_list(value: Any) -> list[float | str | None]:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return []
-    return [_plain(v) for v in value]  # type: ignore[union-attr]
+    return [_plain(v) for v in value]
 
 
 def _number(value: object) -> float | None:

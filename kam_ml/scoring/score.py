@@ -1,4 +1,10 @@
-"""One scoring path, shared by ``kam-ml score``, the nightly job and the API."""
+"""One scoring path, shared by ``kam-ml score``, the nightly job and the API.
+
+``score_features`` predicts and explains in one pass and hands back ``Scored``: the scores,
+the churn model's contributions and the reasons picked from them. The nightly job and
+``score_history`` build their explained view from that, so contributions are computed once
+per row and the reasons in the scores, the risk lists and the API cannot disagree.
+"""
 
 from __future__ import annotations
 
@@ -7,33 +13,33 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kam_ml.data.tables import Tables, sorted_for_features
-from kam_ml.errors import DefinitionError
+from kam_ml.data.tables import Tables
+from kam_ml.errors import DefinitionError, ScoringInputError
 from kam_ml.features import build_features
-from kam_ml.offers.pairs import build_offer_pairs
-from kam_ml.offers.population import PopulationStats, population_stats
-from kam_ml.offers.recommend import recommend_offers
+from kam_ml.offers.population import PopulationStats
+from kam_ml.offers.recommend import OFFER_COLUMNS, recommend_offers
 from kam_ml.offers.rules import OfferRules
 from kam_ml.registry.bundle import ModelBundle
-from kam_ml.scoring.explain import top_reasons
+from kam_ml.registry.champions import ScoringModels
+from kam_ml.scoring.explained import Reasons, top_reasons
 
-__all__ = ["RiskBands", "ScoringModels", "score_accounts", "score_features"]
+__all__ = ["RiskBands", "Scored", "score_accounts", "score_features"]
 
 
 @dataclass(frozen=True)
-class ScoringModels:
-    """The champion bundles a scoring run uses; offers and value are optional until trained."""
+class Scored:
+    """One scoring pass, rows aligned with the feature rows it was given (index 0..n-1).
 
-    churn: ModelBundle
-    offers: ModelBundle | None = None
-    value: ModelBundle | None = None
+    scores: what ``kam-ml score`` writes and the nightly snapshot stores as scores.
+    contributions: each feature's contribution to the churn log-odds, as float32 (what the
+        snapshot stores and tomorrow's change is measured against).
+    reasons: the reasons in ``scores["reasons"]``, with their feature names and values,
+        picked once from the full-precision contributions.
+    """
 
-    def versions(self) -> dict[str, str | None]:
-        return {
-            "churn": self.churn.version,
-            "offers": self.offers.version if self.offers else None,
-            "value": self.value.version if self.value else None,
-        }
+    scores: pd.DataFrame
+    contributions: pd.DataFrame
+    reasons: Reasons
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,8 @@ def score_accounts(
     population: PopulationStats | None = None,
     offer_rules: OfferRules | None = None,
 ) -> pd.DataFrame:
-    """Score every account active at ``as_of`` with the churn bundle's problem definition.
+    """Score every account active at ``as_of`` with the churn bundle's problem definition:
+    the scores of ``score_features`` (use that for the contributions too).
 
     ``population``: the book's category statistics at ``as_of``. Scoring the whole book may
     leave it None (it is computed from ``tables``); scoring part of the book (one account
@@ -68,28 +75,30 @@ def score_accounts(
     "population" of that one account. ``offer_rules`` defaults to ``OfferRules()``.
     """
     features = build_features(tables, pd.Timestamp(as_of), models.churn.definition)
-    return score_features(
+    scored = score_features(
         features,
         models,
-        bands,
-        n_reasons,
+        bands=bands,
+        n_reasons=n_reasons,
         k_offers=k_offers,
         population=population,
         tables=tables,
         offer_rules=offer_rules,
     )
+    return scored.scores
 
 
 def score_features(
     features: pd.DataFrame,
-    models: ScoringModels | ModelBundle,
+    models: ScoringModels,
+    *,
     bands: RiskBands = RiskBands(),
     n_reasons: int = 3,
     k_offers: int = 3,
     population: PopulationStats | None = None,
     tables: Tables | None = None,
     offer_rules: OfferRules | None = None,
-) -> pd.DataFrame:
+) -> Scored:
     """Scores for prepared feature rows: the same rows training built for that cutoff.
 
     Churn columns always; ``expected_value_12m`` and ``revenue_at_risk`` with a value model
@@ -97,19 +106,21 @@ def score_features(
     with an offers model (None without), which also needs the ``tables`` the features
     were built from: offers are ranked from the account's order history.
     """
-    if isinstance(models, ModelBundle):
-        models = ScoringModels(churn=models)
     churn = models.churn
     X = features[churn.feature_names]
     probability = churn.model.predict_proba(X)[:, 1]
-    reasons = top_reasons(churn.model.contributions(X), X, n_reasons) if len(X) else []
+    if len(X):
+        contributions = churn.model.contributions(X)
+    else:  # nothing to explain (and the explainer would be asked for zero leaves)
+        contributions = pd.DataFrame(columns=churn.feature_names, dtype=np.float64)
+    reasons = top_reasons(contributions, X, n_reasons)
     scores = pd.DataFrame(
         {
             "account_id": features["account_id"].to_numpy(dtype=object),
             "as_of": features["cutoff"].to_numpy(),
             "churn_probability": probability,
             "risk_band": bands.band(probability),
-            "reasons": pd.Series(reasons, dtype=object),
+            "reasons": pd.Series(reasons.texts, dtype=object),
             "churn_model_version": churn.version,
         }
     )
@@ -123,7 +134,8 @@ def score_features(
     scores = scores.join(_offers(features, models, k_offers, population, tables, rules))
     scores["offers_model_version"] = models.offers.version if models.offers else None
     scores["value_model_version"] = models.value.version if models.value else None
-    return scores
+    contributions = contributions.astype(np.float32).reset_index(drop=True)
+    return Scored(scores, contributions, reasons)
 
 
 def _offers(
@@ -135,32 +147,16 @@ def _offers(
     rules: OfferRules,
 ) -> pd.DataFrame:
     """Offer lists aligned with ``features`` rows (None in every cell without a model)."""
-    columns = ("offers", "offer_scores", "offer_reasons")
     if models.offers is None:
-        return pd.DataFrame({c: [None] * len(features) for c in columns}, dtype=object)
+        return pd.DataFrame({c: [None] * len(features) for c in OFFER_COLUMNS}, dtype=object)
     if tables is None:
-        raise ValueError(
+        raise ScoringInputError(
             "Scoring offers needs the tables the features were built from (the accounts' "
             "order history): pass tables= to score_features, or use score_accounts."
         )
     _check_same_features_rule(models.churn, models.offers)
-    cutoffs = pd.unique(features["cutoff"])
-    if len(cutoffs) != 1:
-        raise ValueError(f"Offers are scored at one date; the features hold {len(cutoffs)}.")
-    as_of = pd.Timestamp(cutoffs[0])
-    definition = models.offers.definition
-    # population_stats and build_offer_pairs each sort and encode the order lines they get;
-    # given them once sorted, both find them in order and skip it (seconds at 20M lines)
-    tables = sorted_for_features(tables)
-    if population is None:
-        population = population_stats(tables, as_of, definition)
-    pairs = build_offer_pairs(
-        tables, as_of, definition, population=population, account_features=features
-    )
-    lists = recommend_offers(models.offers.model, models.offers.feature_names, pairs, rules, k)
-    aligned = lists.set_index("account_id").reindex(features["account_id"].to_numpy())
-    return pd.DataFrame(
-        {c: aligned[c].to_numpy(dtype=object) for c in columns}, index=range(len(features))
+    return recommend_offers(
+        models.offers, tables, features, rules=rules, k=k, population=population
     )
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 from kam_ml.data.tables import Tables
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.registry.bundle import ModelBundle, save_bundle
+from kam_ml.registry.champions import MODEL_NAMES
 from kam_ml.registry.registration import (
     RegistrationOutcome,
     log_training_run,
@@ -32,7 +33,7 @@ __all__ = [
     "value_bundle",
 ]
 
-VALUE_MODEL_NAME = "kam-value"
+VALUE_MODEL_NAME = MODEL_NAMES.value
 GATE_METRIC = "mae"
 
 

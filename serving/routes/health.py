@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from kam_ml.registry.champions import ScoringModels
 from serving.deps import StateDep
 from serving.metrics import PROMETHEUS_CONTENT_TYPE
 from serving.schemas import Readiness
@@ -30,11 +33,12 @@ async def ready(state: StateDep) -> JSONResponse:
         problems.append("models: not loaded")
     body = Readiness(
         status="ready" if snapshot is not None and models is not None else "not ready",
-        snapshot_as_of=snapshot.as_of if snapshot else None,
+        snapshot_as_of=dt.date.fromisoformat(snapshot.as_of) if snapshot else None,
         snapshot_accounts=len(snapshot.records) if snapshot else None,
         snapshot_directory=str(snapshot.directory) if snapshot else None,
         model_versions=models.versions() if models else {},
         models_trained_as_of=_trained_as_of(models),
+        model_problems=list(models.problems) if models else [],
         problems=problems if snapshot is None or models is None else [],
     )
     return JSONResponse(body.model_dump(mode="json"), 200 if body.status == "ready" else 503)
@@ -45,7 +49,7 @@ async def metrics(request: Request) -> Response:
     return Response(request.app.state.metrics.render(), media_type=PROMETHEUS_CONTENT_TYPE)
 
 
-def _trained_as_of(models) -> dict[str, str | None]:  # type: ignore[no-untyped-def]
+def _trained_as_of(models: ScoringModels | None) -> dict[str, str | None]:
     if models is None:
         return {}
     bundles = {"churn": models.churn, "offers": models.offers, "value": models.value}

@@ -8,7 +8,7 @@ import pandas as pd
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from kam_ml.errors import DataContractError
+from kam_ml.errors import DataContractError, InactiveAccountError
 from kam_ml.scoring.history import score_history
 from serving.deps import ApiKeyDep, ModelsDep, SettingsDep, SnapshotDep
 from serving.errors import InvalidHistory
@@ -66,8 +66,8 @@ def post_from_history(
     if snapshot.categories is not None:
         raw["categories"] = snapshot.categories
     try:
-        explained = score_history(raw, as_of, models, snapshot.population)  # type: ignore[arg-type]
-    except DataContractError as error:
+        explained = score_history(raw, as_of, models, snapshot.population)
+    except (DataContractError, InactiveAccountError) as error:
         raise InvalidHistory(str(error)) from None
     records = RecordTable.from_explained(
         explained, snapshot.band_means, str(as_of.date()), "history"

@@ -11,6 +11,7 @@ from kam_ml.churn.training import ChurnTrainingResult, train_churn
 from kam_ml.features import build_features
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.labels import churn_labels
+from kam_ml.registry.champions import ScoringModels
 from kam_ml.scoring.score import score_features
 
 
@@ -67,14 +68,14 @@ def test_scoring_at_a_cutoff_uses_exactly_the_training_rows(trained, demo_tables
 
 def test_more_complaints_raise_risk(trained, demo_tables, demo_as_of):
     features = build_features(demo_tables, demo_as_of, trained.definition)
-    bundle = _bundle(trained)
-    base = score_features(features, bundle)["churn_probability"].to_numpy()
+    models = ScoringModels(churn=_bundle(trained))
+    base = score_features(features, models).scores["churn_probability"].to_numpy()
     worse = features.assign(
         complaints_90d=features["complaints_90d"] + 3,
         complaints_365d=features["complaints_365d"] + 3,
         days_since_last_complaint=5.0,
     )
-    raised = score_features(worse, bundle)["churn_probability"].to_numpy()
+    raised = score_features(worse, models).scores["churn_probability"].to_numpy()
     assert raised.mean() > base.mean()
     assert (raised >= base - 1e-9).mean() > 0.9
 
@@ -84,15 +85,17 @@ def test_renaming_a_manager_does_not_change_scores(trained, demo_tables, demo_as
 
     accounts = demo_tables.accounts.assign(manager="Someone Else")
     renamed = replace(demo_tables, accounts=accounts)
-    bundle = _bundle(trained)
-    original = score_features(build_features(demo_tables, demo_as_of, trained.definition), bundle)
-    moved = score_features(build_features(renamed, demo_as_of, trained.definition), bundle)
-    np.testing.assert_array_equal(original["churn_probability"], moved["churn_probability"])
+    models = ScoringModels(churn=_bundle(trained))
+    original = score_features(build_features(demo_tables, demo_as_of, trained.definition), models)
+    moved = score_features(build_features(renamed, demo_as_of, trained.definition), models)
+    np.testing.assert_array_equal(
+        original.scores["churn_probability"], moved.scores["churn_probability"]
+    )
 
 
 def test_reasons_name_features_that_raise_risk(trained, demo_tables, demo_as_of):
     features = build_features(demo_tables, demo_as_of, trained.definition)
-    scores = score_features(features, _bundle(trained))
+    scores = score_features(features, ScoringModels(churn=_bundle(trained))).scores
     high = scores[scores["risk_band"] == "high"]
     assert len(high) > 0
     assert high["reasons"].map(len).eq(3).mean() > 0.95

@@ -18,7 +18,8 @@ from kam_ml.offers.job import offers_bundle
 from kam_ml.offers.population import PopulationStats, population_stats
 from kam_ml.offers.rules import OfferRules
 from kam_ml.problem.definition import ProblemDefinition
-from kam_ml.scoring.score import ScoringModels, score_accounts
+from kam_ml.registry.champions import ScoringModels
+from kam_ml.scoring.score import score_accounts
 from kam_ml.value.job import value_bundle
 
 OFFER_COLUMNS = ["offers", "offer_scores", "offer_reasons"]
