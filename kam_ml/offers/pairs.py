@@ -191,6 +191,10 @@ CONTEXT_COLUMNS = (
 )
 
 
+# None as an object array: np.where(mask, names, None) would match the one-argument overload
+_NONE = np.array(None, dtype=object)
+
+
 def build_offer_pairs(
     tables: Tables,
     cutoffs: Sequence[pd.Timestamp] | pd.Timestamp,
@@ -270,9 +274,9 @@ def _pairs_at(
     recent, year = age <= RECENT_DAYS, age <= YEAR_DAYS
     lines_90, lines_365, lines_all = matrix(recent), matrix(year), matrix()
     spend_365 = matrix(year, amount)
-    last_age = np.full(n_active * n_cat, np.inf)
-    np.minimum.at(last_age, key, age)
-    last_age = last_age.reshape(n_active, n_cat)
+    last_age_flat = np.full(n_active * n_cat, np.inf)
+    np.minimum.at(last_age_flat, key, age)
+    last_age = last_age_flat.reshape(n_active, n_cat)
     days_since = np.where(np.isfinite(last_age), np.floor(last_age), np.nan)
 
     out: dict[str, np.ndarray] = {
@@ -359,7 +363,7 @@ def _cooccurrence_affinity(
     max_lift = np.take_along_axis(lifts, best[:, None, :], axis=1)[:, 0, :]
     has_other = np.isfinite(max_lift)
     names = np.asarray(stats.categories, dtype=object)[best]
-    return mean, np.where(has_other, max_lift, 1.0), np.where(has_other, names, None)
+    return mean, np.where(has_other, max_lift, 1.0), np.where(has_other, names, _NONE)
 
 
 def _sequence_affinity(
@@ -376,15 +380,15 @@ def _sequence_affinity(
     np.maximum.at(latest, row, stamp)
     last = stamp == latest[row]
     n_cat = len(stats.categories)
-    in_last = np.bincount(row[last] * n_cat + cat[last], minlength=n_active * n_cat)
-    in_last = in_last.reshape(n_active, n_cat) > 0
+    counts = np.bincount(row[last] * n_cat + cat[last], minlength=n_active * n_cat)
+    in_last = counts.reshape(n_active, n_cat) > 0
     log_lift = np.log(stats.transition_lift)
     n_last = in_last.sum(axis=1, keepdims=True)
     mean = (in_last.astype(np.float64) @ log_lift) / np.where(n_last > 0, n_last, 1.0)
     lifts = np.where(in_last[:, :, None], log_lift[None, :, :], -np.inf)
     best = lifts.argmax(axis=1)
     names = np.asarray(stats.categories, dtype=object)[best]
-    return mean, np.where(n_last > 0, names, None)
+    return mean, np.where(n_last > 0, names, _NONE)
 
 
 def _orders_per_account(rows: np.ndarray, dates: np.ndarray, n_active: int) -> np.ndarray:

@@ -147,7 +147,8 @@ class ProblemDefinition:
     def age_days(self, dates: pd.Series | np.ndarray, cutoff: pd.Timestamp) -> np.ndarray:
         """Age in (fractional) days of each date at the end of day T; > 0 for known rows."""
         end = _datetime64(self.history_end(cutoff))
-        return (end - _as_datetime64(dates)) / np.timedelta64(1, "D")
+        age: np.ndarray = end - _as_datetime64(dates)
+        return age / np.timedelta64(1, "D")
 
     def _return_known(self, orders: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
         """When the return of each selected line became known; ``rows`` are returned lines

@@ -90,7 +90,7 @@ CASES: dict[str, tuple[list[str], str]] = {
     ),
     "train as-of before the history": (  # a valid date, so the library's error names it
         ["train", "--data", "{good}", "--as-of", "2024-02-01"],
-        "--as-of",
+        "Not enough history to train: the history runs from 2024-01-15 to the as-of date",
     ),
     # score
     "score missing folder": (
