@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import multiprocessing as mp
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,7 +104,10 @@ def band_average_texts(means: pd.DataFrame) -> dict[str, str]:
     return texts
 
 
-def format_offers(offers: list, scores: list, reasons: list) -> list[str]:
+def format_offers(
+    offers: Sequence[Any], scores: Sequence[Any], reasons: Sequence[Any]
+) -> list[str]:
+    """Per offer, "<category> (<score as %>): <reason>", for the Offers column."""
     out = []
     for i, offer in enumerate(offers):
         text = str(offer)
