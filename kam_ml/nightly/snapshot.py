@@ -15,10 +15,12 @@ Layout of one night (everything the API and the managers read; names in ``Snapsh
     risk_lists/            <slug>.csv/.xlsx/.html per manager, and index.html
     portfolio/             portfolio.html, portfolio.xlsx and plots
 
-``write_snapshot`` writes the data files and ``write_manifest`` the manifest; the risk lists
-and the portfolio have their own writers (``kam_ml.nightly.risk_lists``, ``.portfolio``),
-which put their files where ``SnapshotFiles`` says. ``read_snapshot`` is the only reader, for
-the API and for the next night alike, so a renamed file or a changed column is one edit.
+``write_snapshot`` writes the data files and ``write_manifest`` the manifest. The risk lists
+and the portfolio have their own writers: ``kam_ml.nightly.risk_lists`` names its files with
+``SnapshotFiles``; ``kam_ml.nightly.portfolio`` is handed ``SnapshotFiles.PORTFOLIO`` and
+names the files inside it itself (``PORTFOLIO_PAGE`` must agree; a test checks that).
+``read_snapshot`` is the only reader, for the API and for the next night alike, so a renamed
+file or a changed column is one edit.
 
 A night is built in a hidden staging folder next to its final place and published with a
 rename, so a crash leaves earlier nights (and, for a rerun, the same night) intact.
