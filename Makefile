@@ -6,15 +6,23 @@ DEMO   ?= demo
 DEMO_ACCOUNTS ?= 3000
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-cdnow clean
+.PHONY: install lock demo test lint bench bench-cdnow clean
 
-$(STAMP): pyproject.toml
+# The development environment installs from the lock file, so a new upstream release cannot
+# break a fresh clone; the package's own ranges in pyproject.toml stay wide.
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-resolve the lock after changing dependencies in pyproject.toml (needs the package index).
+lock: install
+	$(BIN)/pip-compile --quiet --extra dev --strip-extras --no-emit-index-url \
+		-o requirements-dev.lock pyproject.toml
 
 demo: install
 	$(BIN)/kam-ml demo-data --out $(DEMO)/data --accounts $(DEMO_ACCOUNTS) --seed 7
@@ -39,6 +47,8 @@ test: install
 lint: install
 	$(BIN)/ruff check kam_ml serving tests bench
 	$(BIN)/ruff format --check kam_ml serving tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/bench_features.py

@@ -16,6 +16,8 @@ Every ``detail`` string here is stable (tests and clients match on it)::
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -84,7 +86,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": "temporarily unable to serve"}, 503)
 
 
-def _problem(error: dict) -> dict:
+def _problem(error: Mapping[str, Any]) -> dict[str, Any]:
     location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
     value = error.get("input")
     return {

@@ -49,7 +49,7 @@ class RecordTable:
             columns[name] = explained[name].astype(object).to_list()
         for name in _FLOATS:
             values = explained[name].to_numpy(dtype=float)
-            columns[name] = np.where(np.isnan(values), None, values.round(6)).tolist()
+            columns[name] = list(np.where(np.isnan(values), None, values.round(6)))
         for name in _LISTS:
             columns[name] = [_seq(v) for v in explained[name].to_list()]
         for model in _VERSIONS:

@@ -1,4 +1,8 @@
-"""The churn model report a person reads: KPIs, metrics vs baselines, slices and plots."""
+"""The churn model report a person reads: KPIs, metrics vs baselines, slices and plots.
+
+The ROC, precision-recall, calibration and lift figures are churn's own, so they live
+here; the page, the importance plot and the table files come from ``kam_ml.reporting``.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import precision_recall_curve, roc_curve
 
 from kam_ml.churn.training import ChurnTrainingResult
-from kam_ml.reporting.figures import churn_plots
+from kam_ml.reporting.figures import axes, importance_plot
+from kam_ml.reporting.html import Section, importance_table, metrics_table, write_model_report
 
-__all__ = ["validation_kpis", "write_churn_report"]
+__all__ = ["churn_plots", "validation_kpis", "write_churn_report"]
 
 
 def validation_kpis(result: ChurnTrainingResult) -> dict[str, float]:
@@ -34,49 +42,98 @@ def validation_kpis(result: ChurnTrainingResult) -> dict[str, float]:
 
 def write_churn_report(result: ChurnTrainingResult, out_dir: Path) -> Path:
     """Write plots (PNG), tables (CSV) and ``report.html`` into ``out_dir``; return the HTML."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    figures = churn_plots(result.validation, result.model.feature_importances_)
-    for stem, figure in figures.items():
-        figure.savefig(out_dir / f"{stem}.png", bbox_inches="tight")
-    metrics = pd.DataFrame(result.metrics).T
-    metrics.index.name = "scorer"
-    metrics.to_csv(out_dir / "metrics.csv")
-    result.slices.to_csv(out_dir / "slice_metrics.csv", index=False)
-    importance = result.model.feature_importances_.rename("gain").to_frame()
-    importance.to_csv(out_dir / "feature_importance.csv")
+    metrics = metrics_table(result.metrics)
+    split = result.split
+    setup = (
+        "<p>Validation cutoffs: "
+        f"{html.escape(', '.join(str(c.date()) for c in split.validation_cutoffs))}; "
+        f"training cutoffs: {len(split.train_cutoffs)} from {split.train_cutoffs[0].date()} "
+        f"to {split.train_cutoffs[-1].date()}.</p>"
+    )
     kpis = pd.Series(validation_kpis(result), name="value").to_frame()
-
-    images = "".join(
-        f'<figure><img src="{stem}.png" alt="{stem}"><figcaption>{stem}</figcaption></figure>'
-        for stem in figures
-    )
     definition = pd.Series(result.definition.to_dict(), name="value").to_frame()
-    page = f"""<!doctype html><html><head><meta charset="utf-8">
-<title>kam-ml churn model report</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}
-table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;
-text-align:right}}figure{{display:inline-block;margin:0.5em}}img{{max-width:520px}}</style>
-</head><body>
-<h1>Churn model report — as of {result.as_of.date()}</h1>
-<p>Validation cutoffs: {", ".join(str(c.date()) for c in result.split.validation_cutoffs)};
-training cutoffs: {len(result.split.train_cutoffs)} from
-{result.split.train_cutoffs[0].date()} to {result.split.train_cutoffs[-1].date()}.</p>
-<h2>Key account KPIs at the validation cutoffs</h2>{_table(kpis)}
-<h2>Model vs baselines</h2>{_table(metrics)}
-<h2>Metrics by segment, region and manager</h2>{_table(result.slices, index=False)}
-<h2>Plots</h2>{images}
-<h2>Problem definition</h2>{_table(definition)}
-</body></html>"""
-    path = out_dir / "report.html"
-    path.write_text(page, encoding="utf-8")
-    return path
-
-
-def _table(frame: pd.DataFrame, index: bool = True) -> str:
-    return (
-        frame.to_html(index=index, float_format=lambda v: f"{v:,.4g}", escape=True).replace(
-            "<table", '<table class="data"'
-        )
-        if len(frame)
-        else f"<p>{html.escape('(none)')}</p>"
+    return write_model_report(
+        out_dir,
+        f"Churn model report — as of {result.as_of.date()}",
+        [
+            Section("Setup", html=setup),
+            Section("Key account KPIs at the validation cutoffs", table=kpis),
+            Section("Model vs baselines", table=metrics),
+            Section("Metrics by segment, region and manager", table=result.slices),
+            Section("Plots", plots=True),
+            Section("Problem definition", table=definition),
+        ],
+        figures=churn_plots(result.validation, result.model.feature_importances_),
+        tables={
+            "metrics": metrics,
+            "slice_metrics": result.slices,
+            "feature_importance": importance_table(result.model.feature_importances_),
+        },
     )
+
+
+def churn_plots(validation: pd.DataFrame, importance: pd.Series) -> dict[str, Figure]:
+    """ROC, PR, calibration, cumulative lift and feature importance, keyed by file stem.
+
+    Every ``baseline_*`` column of ``validation`` is drawn next to the model, so a reader
+    sees what the model adds over the rules a manager would use without it.
+    """
+    y = validation["churned"].to_numpy()
+    scores = {"model": validation["churn_probability"].to_numpy()}
+    for column in validation.columns:
+        if column.startswith("baseline_"):
+            scores[column.removeprefix("baseline_")] = validation[column].to_numpy()
+    return {
+        "roc_curve": _roc(y, scores),
+        "pr_curve": _pr(y, scores),
+        "calibration": _calibration(y, scores["model"]),
+        "lift_curve": _lift(y, scores),
+        "feature_importance": importance_plot(importance),
+    }
+
+
+def _ranked(score: np.ndarray) -> np.ndarray:
+    # A baseline without a value for an account (no orders yet) ranks it as riskiest.
+    ranked: np.ndarray = np.nan_to_num(score, nan=np.nanmax(score))
+    return ranked
+
+
+def _roc(y: np.ndarray, scores: dict[str, np.ndarray]) -> Figure:
+    figure, ax = axes("ROC curve (validation cutoffs)", "False positive rate", "True positive rate")
+    for name, score in scores.items():
+        fpr, tpr, _ = roc_curve(y, _ranked(score))
+        ax.plot(fpr, tpr, label=name)
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+    ax.legend()
+    return figure
+
+
+def _pr(y: np.ndarray, scores: dict[str, np.ndarray]) -> Figure:
+    figure, ax = axes("Precision-recall (validation cutoffs)", "Recall", "Precision")
+    for name, score in scores.items():
+        precision, recall, _ = precision_recall_curve(y, _ranked(score))
+        ax.plot(recall, precision, label=name)
+    ax.axhline(y.mean(), color="k", ls="--", lw=0.8, label="base rate")
+    ax.legend()
+    return figure
+
+
+def _calibration(y: np.ndarray, probability: np.ndarray) -> Figure:
+    figure, ax = axes("Calibration", "Predicted churn probability", "Observed churn rate")
+    observed, predicted = calibration_curve(y, probability, n_bins=10, strategy="quantile")
+    ax.plot(predicted, observed, "o-", label="model")
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8, label="perfect")
+    ax.legend()
+    return figure
+
+
+def _lift(y: np.ndarray, scores: dict[str, np.ndarray]) -> Figure:
+    figure, ax = axes("Cumulative lift", "Share of accounts contacted (by score)", "Lift")
+    share = np.arange(1, len(y) + 1) / len(y)
+    for name, score in scores.items():
+        order = np.argsort(-_ranked(score), kind="stable")
+        captured = np.cumsum(y[order]) / np.arange(1, len(y) + 1)
+        ax.plot(share, captured / max(y.mean(), 1e-12), label=name)
+    ax.axhline(1.0, color="k", ls="--", lw=0.8)
+    ax.legend()
+    return figure

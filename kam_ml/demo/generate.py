@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -200,7 +200,9 @@ class _Ids:
         fields += [(f"quad{i}", "<u4") for i in range(n_quads)]
         rows = np.empty(len(numbers), dtype=np.dtype(fields))  # packed: one id per row
         rows["prefix"] = self.prefix.encode()
-        x = np.asarray(numbers).astype(np.uint32 if self.width <= 9 else np.uint64)
+        x: np.ndarray[Any, np.dtype[np.unsignedinteger[Any]]] = np.asarray(numbers).astype(
+            np.uint32 if self.width <= 9 else np.uint64
+        )
         for i in reversed(range(n_quads)):
             quotient = x // 10_000
             rows[f"quad{i}"] = _QUAD_WORDS[x - quotient * 10_000]

@@ -40,7 +40,7 @@ def oracle_snapshot(
     lo = np.maximum(steps * STEP_DAYS, cutoff_day + 1)
     hi = np.minimum((steps + 1) * STEP_DAYS, cutoff_day + horizon_days + 1)
     share = np.clip(hi - lo, 0, STEP_DAYS) / STEP_DAYS
-    slots = reactions.slot(steps)
+    slots = np.asarray(reactions.slot(steps))
     n = book.n
     no_order, staying, expected = np.ones(n), np.zeros(n), np.zeros(n)
     chunk = 1 << 16  # bounds the (accounts x weeks) temporaries

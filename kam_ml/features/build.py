@@ -8,19 +8,40 @@ import numpy as np
 import pandas as pd
 
 from kam_ml.data.tables import Tables, sorted_for_features
-from kam_ml.features.orders import order_features
-from kam_ml.features.profile import CATEGORICAL_FEATURES, profile_features
-from kam_ml.features.registry import FEATURES
-from kam_ml.features.returns import return_features
-from kam_ml.features.service import service_features
+from kam_ml.features import orders, profile, returns, service
+from kam_ml.features.profile import CATEGORICAL_FEATURES
+from kam_ml.features.registry import FeatureGroup, FeatureSpec, feature_registry
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.spine import active_account_positions
 
-__all__ = ["FEATURE_COLUMNS", "KEY_COLUMNS", "build_features"]
+__all__ = [
+    "FEATURES",
+    "FEATURE_COLUMNS",
+    "FEATURE_GROUPS",
+    "KEY_COLUMNS",
+    "build_features",
+    "describe_reason",
+]
 
-FEATURE_GROUPS = (order_features, return_features, service_features, profile_features)
+# The order of the groups (and of the specs within each) is the column order every model
+# is fitted with and every bundle records, so it is declared here, not left to import
+# order; tests/code/test_features.py pins the result, so that a reorder is a reviewed change.
+FEATURE_GROUPS: tuple[FeatureGroup, ...] = (
+    FeatureGroup(orders.SPECS, orders.order_features),
+    FeatureGroup(profile.SPECS, profile.profile_features),
+    FeatureGroup(returns.SPECS, returns.return_features),
+    FeatureGroup(service.SPECS, service.service_features),
+)
+FEATURES: dict[str, FeatureSpec] = feature_registry(
+    spec for group in FEATURE_GROUPS for spec in group.specs
+)
 KEY_COLUMNS = ("account_id", "cutoff")
 FEATURE_COLUMNS: tuple[str, ...] = tuple(FEATURES)
+
+
+def describe_reason(name: str, value: object) -> str:
+    """The plain-language reason for one account's value of the feature ``name``."""
+    return FEATURES[name].reason_for(value)
 
 
 def build_features(
@@ -57,7 +78,7 @@ def _features_at(
     active = active_account_positions(history, cutoff, definition)
     columns: dict[str, np.ndarray] = {}
     for group in FEATURE_GROUPS:
-        columns.update(group(history, cutoff, definition))
+        columns.update(group.compute(history, cutoff, definition))
     data = {
         "account_id": tables.accounts["account_id"].to_numpy(dtype=object)[active],
         "cutoff": np.full(len(active), cutoff.to_datetime64(), dtype="datetime64[ns]"),

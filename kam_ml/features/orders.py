@@ -11,14 +11,14 @@ import pandas as pd
 
 from kam_ml.data.aggregate import count, first_of_account, first_value, last_value, total
 from kam_ml.data.tables import Tables, account_codes
-from kam_ml.features.registry import FeatureSpec, register
+from kam_ml.features.registry import FeatureSpec
 from kam_ml.problem.definition import ProblemDefinition
 
-__all__ = ["order_features", "category_spend_matrix"]
+__all__ = ["SPECS", "category_spend_matrix", "order_features"]
 
 WINDOWS = (30, 90, 365)
 
-register(
+SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec("days_since_last_order", "Days since the last order", "No order for {value} days"),
     FeatureSpec(
         "days_since_first_order", "Days since the first order", "First ordered {value} days ago"

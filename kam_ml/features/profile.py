@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 
 from kam_ml.data.tables import Tables
-from kam_ml.features.registry import FeatureSpec, register
+from kam_ml.features.registry import FeatureSpec
 from kam_ml.problem.definition import ProblemDefinition
 
-__all__ = ["CATEGORICAL_FEATURES", "profile_features"]
+__all__ = ["CATEGORICAL_FEATURES", "SPECS", "profile_features"]
 
 CATEGORICAL_FEATURES = ("region", "segment")
 
-register(
+SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec(
         "tenure_days", "Days since the relationship started", "Account opened {value} days ago"
     ),
@@ -25,6 +25,8 @@ register(
 def profile_features(
     history: Tables, cutoff: pd.Timestamp, definition: ProblemDefinition
 ) -> dict[str, np.ndarray]:
+    """Tenure, region and segment for every account; the labels stay strings here and
+    ``build_features`` makes them categoricals over the whole book, so cutoffs share codes."""
     accounts = history.accounts
     return {
         "tenure_days": np.floor(definition.age_days(accounts["signup_date"], cutoff)),

@@ -7,12 +7,12 @@ import pandas as pd
 
 from kam_ml.data.aggregate import count, total
 from kam_ml.data.tables import Tables, account_codes
-from kam_ml.features.registry import FeatureSpec, register
+from kam_ml.features.registry import FeatureSpec
 from kam_ml.problem.definition import ProblemDefinition
 
-__all__ = ["return_features"]
+__all__ = ["SPECS", "return_features"]
 
-register(
+SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec(
         "return_rate_365d",
         "Share of the last 365 days' order value that was returned (as known at the cutoff)",
@@ -36,6 +36,11 @@ register(
 def return_features(
     history: Tables, cutoff: pd.Timestamp, definition: ProblemDefinition
 ) -> dict[str, np.ndarray]:
+    """Return rate, returned value and recent returns for every account.
+
+    Rate and value are over the last year's *orders* (what the account bought and sent
+    back); the 90-day count is over *return dates*, the day the return became known.
+    """
     n = history.n_accounts
     orders = history.orders
     codes = account_codes(orders).astype(np.intp)

@@ -9,12 +9,12 @@ import pandas as pd
 
 from kam_ml.data.aggregate import count, minimum, newest_value, total
 from kam_ml.data.tables import Tables, account_codes
-from kam_ml.features.registry import FeatureSpec, register
+from kam_ml.features.registry import FeatureSpec
 from kam_ml.problem.definition import ProblemDefinition
 
-__all__ = ["service_features"]
+__all__ = ["SPECS", "service_features"]
 
-register(
+SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec(
         "complaints_90d", "Complaints in the last 90 days", "{value} complaints in 90 days"
     ),

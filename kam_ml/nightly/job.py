@@ -23,7 +23,7 @@ from kam_ml.data.tables import Tables
 from kam_ml.data.validation import OnBadRows, load_tables, validate_tables
 from kam_ml.features import build_features
 from kam_ml.nightly.portfolio import portfolio_summary, write_portfolio
-from kam_ml.nightly.risk_lists import write_risk_lists
+from kam_ml.nightly.risk_lists import ManagerSummary, write_risk_lists
 from kam_ml.nightly.snapshot import (
     SNAPSHOT_FORMAT,
     SnapshotFiles,
@@ -183,7 +183,7 @@ def _manifest(
     day: str,
     models: ScoringModels,
     explained: pd.DataFrame,
-    summaries: list,
+    summaries: list[ManagerSummary],
     bands: dict[str, int],
     population: Any | None,
     previous: Path | None,

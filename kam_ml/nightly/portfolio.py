@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from kam_ml.reporting.pages import render
+from kam_ml.reporting.html import render
 from kam_ml.reporting.xlsx import Column, Sheet, xlsx_bytes
 
 __all__ = ["Portfolio", "portfolio_summary", "write_portfolio"]
@@ -161,7 +162,7 @@ def _matrix_sheet(name: str, matrix: pd.DataFrame, fmt: str) -> Sheet:
     return Sheet(name, columns, rows)
 
 
-def _records(table: pd.DataFrame) -> list[dict]:
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: _plain(v) for k, v in row.items()} for row in table.to_dict("records")]
 
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from kam_ml.features import FEATURES
 from kam_ml.nightly.snapshot import SnapshotFiles
-from kam_ml.reporting.pages import render
+from kam_ml.reporting.html import render
 from kam_ml.reporting.xlsx import Column, Sheet, style_of, xlsx_bytes
 
 __all__ = [
@@ -365,7 +365,9 @@ def _in_processes(task: Callable[[list[Any]], None], jobs: list[Any], workers: i
 
 def _floats(column: pd.Series) -> list[float | None]:
     values = column.to_numpy(dtype=float).round(6)
-    return np.where(np.isnan(values), None, values).tolist()
+    # numpy's stubs read where(cond, None, x) as the one-argument overload (a tuple)
+    shown = cast("np.ndarray[Any, Any]", np.where(np.isnan(values), None, values))
+    return list(shown.tolist())
 
 
 def _pct(value: float | None) -> str:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from kam_ml.data.aggregate import count
 from kam_ml.data.tables import Tables, account_codes, sorted_for_features
-from kam_ml.features import build_features
+from kam_ml.features import FeatureSpec, build_features, feature_registry
 from kam_ml.offers.population import PopulationStats, label_positions, population_stats
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.spine import active_account_positions
@@ -36,32 +36,135 @@ RECENT_DAYS = 90
 YEAR_DAYS = 365
 DECAY_DAYS = 90.0  # time constant of the decayed line count: recent taste weighs more
 
-PAIR_FEATURES: dict[str, str] = {
-    # the account's own history in the category
-    "cat_days_since_last": "Days since the account last bought the category",
-    "cat_lines_90d": "Order lines of the category in the last 90 days",
-    "cat_lines_365d": "Order lines of the category in the last 365 days",
-    "cat_lines_lifetime": "Order lines of the category ever",
-    "cat_spend_365d": "Spend on the category in the last 365 days",
-    "cat_share_365d": "The category's share of the account's last-year spend (share of wallet)",
-    "cat_share_90d": "The category's share of the account's order lines in the last 90 days",
-    "cat_decayed_lines": "Order lines of the category, each weighted exp(-age / 90 days)",
-    "cat_overdue_ratio": "Days since the last purchase of the category over its usual gap",
-    # the category in the book
-    "cat_popularity": "Share of active accounts that bought the category in the last horizon",
-    "cat_popularity_segment": "Same, among accounts of the account's segment",
-    "cat_popularity_region": "Same, among accounts of the account's region",
-    "cat_popularity_segment_region": "Same, among accounts of its segment and region",
-    "cat_momentum": "Log of the category's recent over last-year share of order lines",
-    "cat_momentum_segment": "Same, within the account's segment",
-    "cat_momentum_region": "Same, within the account's region",
-    # affinity with what the account buys
-    "cooccurrence_affinity": "Mean log-lift of the category with the other categories it buys",
-    "cooccurrence_max_lift": "Largest lift of the category with another category it buys",
-    "sequence_affinity": "Log-lift of the category as the next purchase after its last order",
-    "similarity_score": "Item-to-item score: its last-year lines x cosine similarity",
-    "account_orders_lifetime": "Orders the account placed up to the cutoff",
-}
+# Read as "why this category for this account" when the feature pushes the offer up.
+PAIR_FEATURES: dict[str, FeatureSpec] = feature_registry(
+    (
+        # the account's own history in the category
+        FeatureSpec(
+            "cat_days_since_last",
+            "Days since the account last bought the category",
+            "Last bought the category {value} days ago",
+        ),
+        FeatureSpec(
+            "cat_lines_90d",
+            "Order lines of the category in the last 90 days",
+            "Bought the category {value} times in the last 90 days",
+        ),
+        FeatureSpec(
+            "cat_lines_365d",
+            "Order lines of the category in the last 365 days",
+            "Bought the category {value} times in the last year",
+        ),
+        FeatureSpec(
+            "cat_lines_lifetime",
+            "Order lines of the category ever",
+            "Bought the category {value} times in all",
+        ),
+        FeatureSpec(
+            "cat_spend_365d",
+            "Spend on the category in the last 365 days",
+            "Spent {value} on the category in the last year",
+            fmt=",.0f",
+        ),
+        FeatureSpec(
+            "cat_share_365d",
+            "The category's share of the account's last-year spend (share of wallet)",
+            "The category is {value} of its spend in the last year",
+            fmt=".0%",
+        ),
+        FeatureSpec(
+            "cat_share_90d",
+            "The category's share of the account's order lines in the last 90 days",
+            "The category is {value} of its order lines in the last 90 days",
+            fmt=".0%",
+        ),
+        FeatureSpec(
+            "cat_decayed_lines",
+            "Order lines of the category, each weighted exp(-age / 90 days)",
+            "Bought the category recently ({value} recency-weighted lines)",
+            fmt=".1f",
+        ),
+        FeatureSpec(
+            "cat_overdue_ratio",
+            "Days since the last purchase of the category over its usual gap",
+            "Due to reorder the category ({value}x its usual gap)",
+            fmt=".1f",
+        ),
+        # the category in the book
+        FeatureSpec(
+            "cat_popularity",
+            "Share of active accounts that bought the category in the last horizon",
+            "Bought lately by {value} of active accounts",
+            fmt=".0%",
+        ),
+        FeatureSpec(
+            "cat_popularity_segment",
+            "Same, among accounts of the account's segment",
+            "Bought lately by {value} of accounts in its segment",
+            fmt=".0%",
+        ),
+        FeatureSpec(
+            "cat_popularity_region",
+            "Same, among accounts of the account's region",
+            "Bought lately by {value} of accounts in its region",
+            fmt=".0%",
+        ),
+        FeatureSpec(
+            "cat_popularity_segment_region",
+            "Same, among accounts of its segment and region",
+            "Bought lately by {value} of accounts in its segment and region",
+            fmt=".0%",
+        ),
+        FeatureSpec(
+            "cat_momentum",
+            "Log of the category's recent over last-year share of order lines",
+            "The category is gaining across the book (log ratio {value})",
+            fmt="+.2f",
+        ),
+        FeatureSpec(
+            "cat_momentum_segment",
+            "Same, within the account's segment",
+            "The category is gaining in its segment (log ratio {value})",
+            fmt="+.2f",
+        ),
+        FeatureSpec(
+            "cat_momentum_region",
+            "Same, within the account's region",
+            "The category is gaining in its region (log ratio {value})",
+            fmt="+.2f",
+        ),
+        # affinity with what the account buys
+        FeatureSpec(
+            "cooccurrence_affinity",
+            "Mean log-lift of the category with the other categories it buys",
+            "Often bought with what it buys (mean log-lift {value})",
+            fmt="+.2f",
+        ),
+        FeatureSpec(
+            "cooccurrence_max_lift",
+            "Largest lift of the category with another category it buys",
+            "Bought {value}x as often as usual with a category it buys",
+            fmt=".1f",
+        ),
+        FeatureSpec(
+            "sequence_affinity",
+            "Log-lift of the category as the next purchase after its last order",
+            "Often bought after what its last order held (log-lift {value})",
+            fmt="+.2f",
+        ),
+        FeatureSpec(
+            "similarity_score",
+            "Item-to-item score: its last-year lines x cosine similarity",
+            "Similar to what it bought in the last year (score {value})",
+            fmt=".1f",
+        ),
+        FeatureSpec(
+            "account_orders_lifetime",
+            "Orders the account placed up to the cutoff",
+            "{value} orders placed so far",
+        ),
+    )
+)
 
 ACCOUNT_FEATURES: tuple[str, ...] = (
     "days_since_last_order",

@@ -19,9 +19,10 @@ import os
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
+
+from kam_ml.boosting.estimator import BoostedEstimator
 
 __all__ = ["QUERY_LEVELS", "OfferRanker", "query_groups", "sort_queries"]
 
@@ -64,7 +65,7 @@ def query_groups(index: pd.Index) -> np.ndarray:
     return np.diff(np.r_[starts, len(codes)])
 
 
-class OfferRanker(BaseEstimator):
+class OfferRanker(BoostedEstimator):
     """LambdaRank over offer pairs, with a Platt map to purchase probabilities.
 
     ``n_jobs`` defaults to 1: LightGBM's OpenMP threads spin while they wait, and on a
@@ -84,15 +85,17 @@ class OfferRanker(BaseEstimator):
         random_state: int = 0,
         n_jobs: int = 1,
     ) -> None:
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.subsample = subsample
-        self.colsample_bytree = colsample_bytree
-        self.reg_lambda = reg_lambda
-        self.random_state = random_state
-        self.n_jobs = n_jobs
+        super().__init__(
+            n_estimators=n_estimators,
+            learning_rate=learning_rate,
+            num_leaves=num_leaves,
+            min_child_samples=min_child_samples,
+            subsample=subsample,
+            colsample_bytree=colsample_bytree,
+            reg_lambda=reg_lambda,
+            random_state=random_state,
+            n_jobs=n_jobs,
+        )
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> OfferRanker:
         """Fit on pairs indexed by (cutoff, account_id[, category]); y = 1 if bought.
@@ -119,32 +122,18 @@ class OfferRanker(BaseEstimator):
         if not learn.any():
             raise ValueError("OfferRanker.fit needs at least one purchase in the older cutoffs.")
         train = X.loc[learn]
-        self.booster_ = lgb.LGBMRanker(
-            objective="lambdarank",
-            n_estimators=self.n_estimators,
-            learning_rate=self.learning_rate,
-            num_leaves=self.num_leaves,
-            min_child_samples=self.min_child_samples,
-            subsample=self.subsample,
-            subsample_freq=1,
-            colsample_bytree=self.colsample_bytree,
-            reg_lambda=self.reg_lambda,
-            random_state=self.random_state,
-            n_jobs=self.n_jobs,
-            verbose=-1,
-        )
+        self._remember_inputs(X)
+        self.booster_ = lgb.LGBMRanker(objective="lambdarank", **self._booster_kwargs())
         self.booster_.fit(train, y[learn], group=query_groups(train.index))
-        raw = self.booster_.predict(X.loc[calibration])
+        raw = np.asarray(self.booster_.predict(X.loc[calibration]))
         self.calibrator_ = LogisticRegression(C=1e6).fit(raw[:, None], y[calibration])
-        self.feature_names_in_ = np.array(X.columns, dtype=object)
-        self.n_features_in_ = X.shape[1]
         return self
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Raw LambdaRank scores: they order categories within one account."""
         check_is_fitted(self, "booster_")
-        return self.booster_.predict(
-            X[list(self.feature_names_in_)], num_threads=_prediction_threads()
+        return np.asarray(
+            self.booster_.predict(self._prepare(X), num_threads=_prediction_threads())
         )
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
@@ -156,12 +145,6 @@ class OfferRanker(BaseEstimator):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """P(the account buys the category in the horizon); ranks like the raw scores."""
         return self.predict_proba(X)[:, 1]
-
-    @property
-    def feature_importances_(self) -> pd.Series:
-        check_is_fitted(self, "booster_")
-        gain = self.booster_.booster_.feature_importance(importance_type="gain")
-        return pd.Series(gain, index=self.booster_.feature_name_).sort_values(ascending=False)
 
 
 def _prediction_threads() -> int:

@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 
 from kam_ml.evaluation.ranking import ranking_metrics, top_k
 from kam_ml.offers.training import KEYS, QUERY, OfferTrainingResult
-from kam_ml.reporting.figures import importance_plot
-from kam_ml.reporting.html import figures_html, save_figures, table_html, write_page
+from kam_ml.reporting.figures import axes, importance_plot
+from kam_ml.reporting.html import Section, importance_table, metrics_table, write_model_report
 
 __all__ = ["offer_plots", "write_offer_report"]
 
@@ -21,15 +21,9 @@ MAX_K = 5
 
 def write_offer_report(result: OfferTrainingResult, out_dir: Path) -> Path:
     """Write plots (PNG), tables (CSV) and ``report.html`` into ``out_dir``; return the HTML."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    metrics = pd.DataFrame(result.metrics).T
-    metrics.index.name = "scorer"
-    metrics.to_csv(out_dir / "metrics.csv")
+    metrics = metrics_table(result.metrics)
     curves = metric_curves(result)
-    curves.to_csv(out_dir / "metrics_by_k.csv", index=False)
-    importance = result.model.feature_importances_.rename("gain").to_frame()
-    importance.to_csv(out_dir / "feature_importance.csv")
-    stems = save_figures(offer_plots(result, curves), out_dir)
+    importance = importance_table(result.model.feature_importances_)
     split = result.split
     intro = (
         f"<p>Queries: accounts active at the validation cutoffs "
@@ -42,16 +36,18 @@ def write_offer_report(result: OfferTrainingResult, out_dir: Path) -> Path:
         "of <code>kam-ml score</code>); <b>ranker_expected_value</b> by probability x "
         "typical spend x margin (<code>--rank-offers-by expected_value</code>).</p>"
     )
-    return write_page(
-        out_dir / "report.html",
+    return write_model_report(
+        out_dir,
         f"Offer ranker report — as of {result.as_of.date()}",
         [
-            ("Setup", intro),
-            (f"Ranker vs baselines at k = {result.k}", table_html(metrics)),
-            ("Metrics by k", table_html(curves, index=False)),
-            ("Plots", figures_html(stems)),
-            ("Feature importance (gain)", table_html(importance.head(25))),
+            Section("Setup", html=intro),
+            Section(f"Ranker vs baselines at k = {result.k}", table=metrics),
+            Section("Metrics by k", table=curves),
+            Section("Plots", plots=True),
+            Section("Feature importance (gain)", table=importance.head(25)),
         ],
+        figures=offer_plots(result, curves),
+        tables={"metrics": metrics, "metrics_by_k": curves, "feature_importance": importance},
     )
 
 
@@ -89,32 +85,22 @@ def offer_plots(result: OfferTrainingResult, curves: pd.DataFrame) -> dict[str, 
     }
 
 
-def _axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, object]:
-    figure = Figure(figsize=(6, 4.5), dpi=100)
-    axes = figure.add_subplot()
-    axes.set_title(title)
-    axes.set_xlabel(xlabel)
-    axes.set_ylabel(ylabel)
-    axes.grid(alpha=0.3)
-    return figure, axes
-
-
 def _curve(curves: pd.DataFrame, metric: str) -> Figure:
-    figure, axes = _axes(f"{metric} at k (validation cutoffs)", "k", metric)
+    figure, ax = axes(f"{metric} at k (validation cutoffs)", "k", metric)
     for scorer, rows in curves.groupby("scorer", sort=False):
-        axes.plot(rows["k"], rows[metric], "o-", label=scorer)
-    axes.legend(fontsize=8)
+        ax.plot(rows["k"], rows[metric], "o-", label=scorer)
+    ax.legend(fontsize=8)
     return figure
 
 
 def _calibration(validation: pd.DataFrame) -> Figure:
-    figure, axes = _axes("Purchase probability calibration", "Predicted", "Observed share bought")
+    figure, ax = axes("Purchase probability calibration", "Predicted", "Observed share bought")
     p = validation["score_ranker"].to_numpy()
     bins = pd.qcut(p, 10, labels=False, duplicates="drop")
     table = validation.assign(bin=bins).groupby("bin")[["score_ranker", "bought"]].mean()
-    axes.plot(table["score_ranker"], table["bought"], "o-", label="ranker")
-    axes.plot([0, 1], [0, 1], "k--", lw=0.8, label="perfect")
-    axes.legend()
+    ax.plot(table["score_ranker"], table["bought"], "o-", label="ranker")
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8, label="perfect")
+    ax.legend()
     return figure
 
 

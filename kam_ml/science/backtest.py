@@ -1,12 +1,17 @@
 """The backtest in money: how much of next quarter's lost revenue sat at the top of the list.
 
 For each past as-of date T the nightly list is replayed: a churn model that saw nothing
-after T (``kam_ml.science.replay``) scores the accounts active at T, and each manager's and each
+after T (``fit_churn_as_of``) scores the accounts active at T, and each manager's and each
 region's list is ranked as the nightly list ranks it, by revenue at risk (probability x
 last-365-day revenue; by probability alone and by recency next to it). An account that
 then churns in (T, T + horizon] loses its run-rate revenue for the horizon — its last 365
 days' revenue scaled to the horizon, ``revenue_365d * horizon / 365``. The figure a sales
 director asks for is the share of that lost revenue that sat in the top N of each list.
+
+The refitted model is fitted on the cutoffs whose label windows end by T
+(``ProblemDefinition.training_cutoff_dates``), the newest of them calibrating, exactly as
+``kam_ml.churn.training`` lays them out, but with no cutoff held back for validation (the
+replayed date itself is the test). The CDNOW benchmark fits its models the same way.
 
 With ``bundle`` given, the current champion scores every date instead of a refitted
 model. Faster, but a champion trained on data after an early T has seen those outcomes,
@@ -22,19 +27,20 @@ import pandas as pd
 
 from kam_ml.churn.model import ChurnModel
 from kam_ml.data.tables import Tables
-from kam_ml.features import build_features
+from kam_ml.features import FEATURE_COLUMNS, build_features
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.labels import churn_labels
 from kam_ml.registry.bundle import ModelBundle
-from kam_ml.science.replay import fit_churn_as_of, training_frame_as_of
 
 __all__ = [
     "LEVELS",
     "TOP_N",
     "capture_table",
+    "fit_churn_as_of",
     "lost_revenue_backtest",
     "replay_lists",
     "summarise_capture",
+    "training_frame_as_of",
 ]
 
 TOP_N = (10, 25, 50)
@@ -47,6 +53,28 @@ RANKINGS = {
     "probability": "churn_probability",
     "recency": "days_since_last_order",
 }
+
+
+def training_frame_as_of(
+    tables: Tables, as_of: pd.Timestamp, definition: ProblemDefinition
+) -> tuple[pd.DataFrame, np.ndarray, list[pd.Timestamp]]:
+    """Feature rows and churn labels of every cutoff whose label window ends by ``as_of``."""
+    cutoffs = definition.training_cutoff_dates(pd.Timestamp(as_of), tables.first_date())
+    features = build_features(tables, cutoffs, definition)
+    return features, churn_labels(tables, features, definition), cutoffs
+
+
+def fit_churn_as_of(
+    features: pd.DataFrame,
+    labels: np.ndarray,
+    *,
+    columns: Sequence[str] = FEATURE_COLUMNS,
+    make_model: Callable[[], ChurnModel] = ChurnModel,
+) -> ChurnModel:
+    """Fit on every cutoff in ``features`` but the newest, which calibrates."""
+    newest = features["cutoff"].max()
+    calibration = (features["cutoff"] == newest).to_numpy()
+    return make_model().fit(features[list(columns)], labels, calibration_mask=calibration)
 
 
 def replay_lists(

@@ -147,7 +147,7 @@ def _summary_arrays(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.n
             f"A BG/NBD summary needs columns {', '.join(SUMMARY_COLUMNS)}; missing "
             f"{', '.join(missing)}."
         )
-    return tuple(summary[c].to_numpy(dtype=np.float64) for c in SUMMARY_COLUMNS)  # type: ignore[return-value]
+    return tuple(summary[c].to_numpy(dtype=np.float64) for c in SUMMARY_COLUMNS)
 
 
 def _log_likelihood(

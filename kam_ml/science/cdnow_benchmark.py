@@ -24,8 +24,8 @@ from kam_ml.evaluation.classification import churn_metrics
 from kam_ml.features import FEATURE_COLUMNS, build_features
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.labels import churn_labels
+from kam_ml.science.backtest import fit_churn_as_of, training_frame_as_of
 from kam_ml.science.btyd import BetaGeoModel, BGNBDParams, rfm_summary
-from kam_ml.science.replay import fit_churn_as_of, training_frame_as_of
 
 __all__ = [
     "BGNBD_FEATURES",

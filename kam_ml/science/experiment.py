@@ -35,7 +35,6 @@ from kam_ml.churn.job import CHURN_MODEL_NAME, TrainOutcome, train_and_register_
 from kam_ml.churn.leakage import check_leakage
 from kam_ml.churn.model import ChurnModel
 from kam_ml.churn.training import ChurnTrainingResult, train_churn
-from kam_ml.churn_variants import FeatureSubsetChurnModel
 from kam_ml.data.tables import Tables
 from kam_ml.data.validation import OnBadRows, ValidationResult, load_tables
 from kam_ml.evaluation.classification import churn_metrics, slice_metrics
@@ -143,7 +142,7 @@ def train(
     ``params`` are ``ChurnModel`` hyperparameters; ``features`` a subset of
     ``kam_ml.features.FEATURE_COLUMNS``.
     """
-    model = ChurnModel() if features is None else FeatureSubsetChurnModel(features=list(features))
+    model = ChurnModel(features=None if features is None else list(features))
     model.set_params(**dict(params or {}))
     return train_churn(tables, _as_of(tables, as_of), definition or ProblemDefinition(), model)
 

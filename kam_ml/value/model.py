@@ -15,18 +15,23 @@ models cannot. The choice is checked on a backtest against the naive baseline
 
 from __future__ import annotations
 
+from typing import Any
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted
+
+from kam_ml.boosting.estimator import BoostedEstimator
 
 __all__ = ["ValueModel"]
 
 
-class ValueModel(RegressorMixin, BaseEstimator):
+class ValueModel(RegressorMixin, BoostedEstimator):
     """Gradient-boosted regression of next-year revenue on point-in-time features.
 
+    ``tweedie_variance_power`` is used only with the default ``objective="tweedie"``.
     ``n_jobs`` defaults to 1: LightGBM's OpenMP threads spin while they wait, and on a
     shared machine two of them fitted these sizes several times slower than one.
     """
@@ -46,19 +51,22 @@ class ValueModel(RegressorMixin, BaseEstimator):
         random_state: int = 0,
         n_jobs: int = 1,
     ) -> None:
+        super().__init__(
+            n_estimators=n_estimators,
+            learning_rate=learning_rate,
+            num_leaves=num_leaves,
+            min_child_samples=min_child_samples,
+            subsample=subsample,
+            colsample_bytree=colsample_bytree,
+            reg_lambda=reg_lambda,
+            random_state=random_state,
+            n_jobs=n_jobs,
+        )
         self.objective = objective
         self.tweedie_variance_power = tweedie_variance_power
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.subsample = subsample
-        self.colsample_bytree = colsample_bytree
-        self.reg_lambda = reg_lambda
-        self.random_state = random_state
-        self.n_jobs = n_jobs
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> ValueModel:
+        """Fit on accounts that stayed; y is their revenue over the next 12 months (>= 0)."""
         y = np.asarray(y, dtype=np.float64)
         if len(y) != len(X):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}.")
@@ -66,56 +74,19 @@ class ValueModel(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"ValueModel.fit needs revenue >= 0; got {int((y < 0).sum())} rows < 0."
             )
-        extra = (
+        extra: dict[str, Any] = (
             {"tweedie_variance_power": self.tweedie_variance_power}
             if self.objective == "tweedie"
             else {}
         )
+        self._remember_inputs(X)
         self.booster_ = lgb.LGBMRegressor(
-            objective=self.objective,
-            n_estimators=self.n_estimators,
-            learning_rate=self.learning_rate,
-            num_leaves=self.num_leaves,
-            min_child_samples=self.min_child_samples,
-            subsample=self.subsample,
-            subsample_freq=1,
-            colsample_bytree=self.colsample_bytree,
-            reg_lambda=self.reg_lambda,
-            random_state=self.random_state,
-            n_jobs=self.n_jobs,
-            verbose=-1,
-            **extra,
+            objective=self.objective, **self._booster_kwargs(), **extra
         )
-        self.categories_ = {
-            column: list(X[column].cat.categories)
-            for column in X.columns
-            if isinstance(X[column].dtype, pd.CategoricalDtype)
-        }
         self.booster_.fit(X, y)
-        self.feature_names_in_ = np.array(X.columns, dtype=object)
-        self.n_features_in_ = X.shape[1]
         return self
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Expected revenue over the next 12 months if the account stays (>= 0)."""
         check_is_fitted(self, "booster_")
         return np.maximum(self.booster_.predict(self._prepare(X)), 0.0)
-
-    @property
-    def feature_importances_(self) -> pd.Series:
-        check_is_fitted(self, "booster_")
-        gain = self.booster_.booster_.feature_importance(importance_type="gain")
-        return pd.Series(gain, index=self.booster_.feature_name_).sort_values(ascending=False)
-
-    def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Select the fitted features; re-encode categoricals that arrive as plain strings."""
-        X = X[list(self.feature_names_in_)]
-        plain = [c for c in self.categories_ if not isinstance(X[c].dtype, pd.CategoricalDtype)]
-        if plain:
-            X = X.assign(
-                **{
-                    c: pd.Categorical(X[c].astype(str), categories=self.categories_[c])
-                    for c in plain
-                }
-            )
-        return X

@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from kam_ml.reporting.figures import importance_plot
-from kam_ml.reporting.html import figures_html, save_figures, table_html, write_page
+from kam_ml.reporting.html import Section, importance_table, metrics_table, write_model_report
 from kam_ml.value.training import VALUE_WINDOW_DAYS, ValueTrainingResult
 
 __all__ = ["value_plots", "write_value_report"]
@@ -20,15 +20,9 @@ SCORERS = {"model": "expected_value", "naive_last_12m": "naive_last_12m"}
 
 def write_value_report(result: ValueTrainingResult, out_dir: Path) -> Path:
     """Write plots (PNG), tables (CSV) and ``report.html`` into ``out_dir``; return the HTML."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    metrics = pd.DataFrame(result.metrics).T
-    metrics.index.name = "scorer"
-    metrics.to_csv(out_dir / "metrics.csv")
+    metrics = metrics_table(result.metrics)
     deciles = decile_table(result.validation)
-    deciles.to_csv(out_dir / "deciles.csv", index=False)
-    importance = result.model.feature_importances_.rename("gain").to_frame()
-    importance.to_csv(out_dir / "feature_importance.csv")
-    stems = save_figures(value_plots(result, deciles), out_dir)
+    importance = importance_table(result.model.feature_importances_)
     split = result.split
     intro = (
         f"<p>Target: order revenue in the {VALUE_WINDOW_DAYS} days after the cutoff, for "
@@ -39,16 +33,18 @@ def write_value_report(result: ValueTrainingResult, out_dir: Path) -> Path:
         f"{split.train_cutoffs[-1].date()}, none with a window reaching the validation period."
         "</p><p>Naive baseline: next year = the last 12 months' revenue.</p>"
     )
-    return write_page(
-        out_dir / "report.html",
+    return write_model_report(
+        out_dir,
         f"Account value report — as of {result.as_of.date()}",
         [
-            ("Setup", intro),
-            ("Model vs naive (MAE is the gate: lower is better)", table_html(metrics)),
-            ("By decile of predicted value", table_html(deciles, index=False)),
-            ("Plots", figures_html(stems)),
-            ("Feature importance (gain)", table_html(importance.head(25))),
+            Section("Setup", html=intro),
+            Section("Model vs naive (MAE is the gate: lower is better)", table=metrics),
+            Section("By decile of predicted value", table=deciles),
+            Section("Plots", plots=True),
+            Section("Feature importance (gain)", table=importance.head(25)),
         ],
+        figures=value_plots(result, deciles),
+        tables={"metrics": metrics, "deciles": deciles, "feature_importance": importance},
     )
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from kam_ml.nightly.risk_lists import ManagerSummary
 from kam_ml.nightly.snapshot import SnapshotFiles
-from kam_ml.reporting.pages import render
+from kam_ml.reporting.html import render
 from serving.deps import SnapshotDep, is_known_api_key, require_api_key
 from serving.errors import UnknownManager
 

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from kam_ml.features import FEATURE_COLUMNS, FEATURES, build_features
+from kam_ml.features import (
+    FEATURE_COLUMNS,
+    FEATURES,
+    FeatureSpec,
+    build_features,
+    describe_reason,
+    feature_registry,
+)
+from kam_ml.offers.pairs import PAIR_FEATURES
 from kam_ml.problem.definition import ProblemDefinition
 from tests.builders import tables_from_rows
 
@@ -127,9 +137,80 @@ def test_a_longer_return_lag_hides_the_undated_return(book):
     assert _row(later, "C")["returned_value_365d"] == 0
 
 
-def test_every_feature_has_a_description_and_a_reason():
-    for spec in FEATURES.values():
+# Every churn and value model is fitted on these columns in this order, and every bundle
+# records them: changing this literal is changing the models, so it is a reviewed change.
+PINNED_FEATURE_COLUMNS = (
+    "days_since_last_order",
+    "days_since_first_order",
+    "orders_30d",
+    "orders_90d",
+    "orders_365d",
+    "revenue_30d",
+    "revenue_90d",
+    "revenue_365d",
+    "revenue_lifetime",
+    "avg_order_value_365d",
+    "revenue_trend_90d",
+    "orders_trend_180d",
+    "mean_gap_days",
+    "gap_variability",
+    "last_gap_days",
+    "overdue_ratio",
+    "categories_365d",
+    "category_concentration",
+    "tenure_days",
+    "region",
+    "segment",
+    "return_rate_365d",
+    "returned_value_365d",
+    "returns_known_90d",
+    "complaints_90d",
+    "complaints_365d",
+    "days_since_last_complaint",
+    "tickets_365d",
+    "ticket_hours_mean_365d",
+    "nps_latest",
+    "nps_mean_365d",
+)
+
+
+def test_feature_columns_keep_their_pinned_order(book):
+    assert FEATURE_COLUMNS == PINNED_FEATURE_COLUMNS
+    assert tuple(build_features(book, T, ProblemDefinition()).columns[2:]) == FEATURE_COLUMNS
+
+
+def test_feature_columns_do_not_depend_on_import_order():
+    # Before the registry was declared, importing a group module first reordered the columns.
+    code = (
+        "import kam_ml.features.service, kam_ml.features.returns\n"
+        "from kam_ml.features import FEATURE_COLUMNS\n"
+        "print(','.join(FEATURE_COLUMNS))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert tuple(out.stdout.strip().split(",")) == PINNED_FEATURE_COLUMNS
+
+
+@pytest.mark.parametrize(
+    "specs", [FEATURES, PAIR_FEATURES], ids=["account_features", "pair_features"]
+)
+def test_every_feature_has_a_description_and_a_reason(specs):
+    for spec in specs.values():
         assert spec.description and "{value}" in spec.reason, spec.name
+        if not spec.categorical:
+            assert spec.reason_for(float("nan")) == f"{spec.description} is unknown"
+
+
+def test_a_feature_declared_twice_is_refused():
+    spec = FeatureSpec("x", "X", "x is {value}")
+    with pytest.raises(ValueError, match="'x' is declared twice"):
+        feature_registry([spec, spec])
+
+
+def test_reasons_format_values_and_name_unknown_ones():
+    assert describe_reason("revenue_90d", 1234.4) == "Spent 1,234 in the last 90 days"
+    assert describe_reason("return_rate_365d", 0.25) == "Returned 25% of what it bought this year"
+    assert describe_reason("region", "EMEA") == "Region EMEA"
+    assert describe_reason("nps_latest", float("nan")) == "Latest NPS score (0-10) is unknown"
 
 
 def test_stacked_cutoffs_equal_single_cutoff_builds(book):

@@ -11,8 +11,12 @@ from kam_ml.data.tables import Tables
 from kam_ml.data.validation import validate_tables
 from kam_ml.demo.generate import generate_demo_data
 from kam_ml.problem.definition import ProblemDefinition
-from kam_ml.science.backtest import capture_table, lost_revenue_backtest, summarise_capture
-from kam_ml.science.replay import training_frame_as_of
+from kam_ml.science.backtest import (
+    capture_table,
+    lost_revenue_backtest,
+    summarise_capture,
+    training_frame_as_of,
+)
 
 T = pd.Timestamp("2026-03-31")
 

@@ -1,0 +1,132 @@
+"""The LightGBM plumbing the churn, offer and value estimators share, written once.
+
+Each estimator owns its question (a Platt-calibrated classifier, LambdaRank over queries, a
+Tweedie regression) and its explicit keyword-only ``__init__``: scikit-learn's
+``get_params`` reads that signature, and each model keeps its own defaults. The rest was
+the same in all three and lives here: the booster's keyword arguments from the shared
+hyperparameters, the features and categories seen in ``fit``, the re-encoding of
+categoricals that arrive as plain strings at predict time, the gain importances, and the
+defaults that let pickles of older versions load.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["BoostedEstimator"]
+
+
+class BoostedEstimator(BaseEstimator):
+    """Base of the kam-ml LightGBM estimators: the shared hyperparameters and fitted state.
+
+    A subclass declares every hyperparameter in its own keyword-only ``__init__``, with its
+    own defaults, and forwards the shared ones here. In ``fit`` it calls
+    ``_remember_inputs(X)`` on the frame the booster learns from, builds the booster with
+    ``_booster_kwargs()`` and stores it as ``booster_``; at predict time it passes rows
+    through ``_prepare``.
+    """
+
+    booster_: lgb.LGBMModel
+    categories_: dict[str, list[Any]]
+    feature_names_in_: np.ndarray
+    n_features_in_: int
+
+    def __init__(
+        self,
+        *,
+        n_estimators: int,
+        learning_rate: float,
+        num_leaves: int,
+        min_child_samples: int,
+        subsample: float,
+        colsample_bytree: float,
+        reg_lambda: float,
+        random_state: int,
+        n_jobs: int,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _booster_kwargs(self) -> dict[str, Any]:
+        """LightGBM's keyword arguments for the shared hyperparameters.
+
+        ``subsample_freq=1`` because LightGBM ignores ``subsample`` unless rows are re-drawn
+        every ``subsample_freq`` iterations; ``verbose=-1`` keeps its log out of the CLI.
+        """
+        return {
+            "n_estimators": self.n_estimators,
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_child_samples": self.min_child_samples,
+            "subsample": self.subsample,
+            "subsample_freq": 1,
+            "colsample_bytree": self.colsample_bytree,
+            "reg_lambda": self.reg_lambda,
+            "random_state": self.random_state,
+            "n_jobs": self.n_jobs,
+            "verbose": -1,
+        }
+
+    def _remember_inputs(self, X: pd.DataFrame) -> None:
+        """Record the columns and categories of the frame the booster is fitted on.
+
+        ``feature_names_in_`` is what bundles and the scoring path select by;
+        ``categories_`` lets ``_prepare`` rebuild the exact category codes the booster split
+        on when a caller (a CSV, a JSON request) sends those columns as plain strings.
+        """
+        self.feature_names_in_ = np.array(X.columns, dtype=object)
+        self.n_features_in_ = X.shape[1]
+        self.categories_ = {
+            column: list(X[column].cat.categories)
+            for column in X.columns
+            if isinstance(X[column].dtype, pd.CategoricalDtype)
+        }
+
+    def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Select the fitted features; re-encode categoricals that arrive as plain strings."""
+        X = X[list(self.feature_names_in_)]
+        plain = [c for c in self.categories_ if not isinstance(X[c].dtype, pd.CategoricalDtype)]
+        if plain:
+            X = X.assign(
+                **{
+                    c: pd.Categorical(X[c].astype(str), categories=self.categories_[c])
+                    for c in plain
+                }
+            )
+        return X
+
+    @property
+    def feature_importances_(self) -> pd.Series:
+        """Total gain of the splits on each feature, largest first (what the reports plot)."""
+        check_is_fitted(self, "booster_")
+        gain = self.booster_.booster_.feature_importance(importance_type="gain")
+        return pd.Series(gain, index=self.booster_.feature_name_).sort_values(ascending=False)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Load pickles of older versions: give them what this version added since.
+
+        A hyperparameter added later takes its ``__init__`` default (which must keep the
+        old behaviour), so ``get_params``, ``clone`` and refitting work on an old model;
+        a fitted model from before ``categories_`` was recorded re-encodes nothing, as it
+        did then.
+        """
+        for name, parameter in inspect.signature(type(self).__init__).parameters.items():
+            if parameter.default is not parameter.empty:
+                state.setdefault(name, parameter.default)
+        if "booster_" in state:
+            state.setdefault("categories_", {})
+        super().__setstate__(state)
