@@ -32,6 +32,7 @@ from kam_ml.data.validation import validate_tables  # noqa: E402
 from kam_ml.demo.generate import generate_demo_data  # noqa: E402
 from kam_ml.features import build_features  # noqa: E402
 from kam_ml.nightly.job import run_nightly  # noqa: E402
+from kam_ml.nightly.snapshot import SnapshotFiles  # noqa: E402
 from kam_ml.nightly.stages import StageClock, StageTiming  # noqa: E402
 from kam_ml.problem.definition import ProblemDefinition  # noqa: E402
 from kam_ml.registry.bundle import ModelBundle, load_bundle, save_bundle  # noqa: E402
@@ -177,7 +178,7 @@ def main() -> None:
         f"nightly: {wall:.1f} s wall ({cpu:.1f} s CPU), peak RSS {clock.peak_rss_gib:.2f} GiB, "
         f"{result.accounts:,} accounts, {result.managers:,} managers -> {result.directory}"
     )
-    files = sum(1 for _ in (result.directory / "risk_lists").iterdir())
+    files = sum(1 for _ in (result.directory / SnapshotFiles.RISK_LISTS).iterdir())
     record = {
         "machine": {"platform": platform.platform(), "python": platform.python_version()},
         "accounts": args.accounts,

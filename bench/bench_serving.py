@@ -32,7 +32,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -196,10 +195,11 @@ def main() -> None:
     args = parser.parse_args()
     workdir = args.workdir.resolve()
     prepare(workdir)
+    from kam_ml.nightly.snapshot import night_directories, read_snapshot
+
     nightly = workdir / "nightly"
-    night = sorted(p for p in nightly.iterdir() if p.name.startswith("20"))[-1]
-    explained = pd.read_parquet(night / "explained.parquet")
-    ids = explained["account_id"].tolist()
+    night = read_snapshot(night_directories(nightly)[-1])
+    ids = night.explained(columns=["account_id"])["account_id"].tolist()
     rng = random.Random(0)
     tracking = f"sqlite:///{workdir / 'mlflow.db'}"
     env = os.environ | {
@@ -243,7 +243,7 @@ def main() -> None:
     from kam_ml.features import build_features  # noqa: F401  (import cost outside timings)
     from kam_ml.registry.bundle import load_bundle
 
-    features = pd.read_parquet(night / "features.parquet")
+    features = night.features()
     bundle = load_bundle(workdir / "models" / "kam-churn", trusted_root=workdir / "models")
     X = bundle.model._prepare(features[bundle.feature_names].head(200))
     rows = X.assign(**{c: X[c].cat.codes for c in X.select_dtypes("category")}).to_numpy(float)
@@ -278,7 +278,7 @@ def main() -> None:
 
     if not args.skip_mlflow:
         port = free_port()
-        version = json.loads((night / "manifest.json").read_text())["model_versions"]["churn"]
+        version = night.manifest["model_versions"]["churn"]
         server = start(
             [
                 str(BIN / "mlflow"),

@@ -5,16 +5,19 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from kam_ml.registry.champions import MODEL_NAMES, champion_uri
+from kam_ml.settings import Settings
 
 __all__ = ["ServingSettings", "get_settings"]
 
 
-class ServingSettings(BaseSettings):
+class ServingSettings(Settings):
     """What the API serves and who may call it.
+
+    The model store (``tracking_uri`` from ``MLFLOW_TRACKING_URI``, ``models_dir``) and the
+    ``KAM_`` environment prefix are the library's ``Settings``, inherited so that the API and
+    ``kam-ml`` always look for champions in the same place; ``reports_dir`` comes along
+    unused.
 
     api_keys: comma-separated keys accepted in the ``X-API-Key`` header (``KAM_API_KEYS``);
         with none configured every request to a protected route gets 401.
@@ -23,13 +26,9 @@ class ServingSettings(BaseSettings):
     reload_interval_seconds: how often to look for a new night or a new champion.
     """
 
-    model_config = SettingsConfigDict(env_prefix="KAM_", extra="ignore", populate_by_name=True)
-
     api_keys: str = ""
     nightly_dir: Path | None = None
     churn_model: str = champion_uri(MODEL_NAMES.churn)
-    tracking_uri: str = Field(default="sqlite:///mlflow.db", validation_alias="MLFLOW_TRACKING_URI")
-    models_dir: Path = Path("models")
     reload_interval_seconds: float = 10.0
     max_batch: int = 1000
     max_history_rows: int = 50_000

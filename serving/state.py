@@ -8,7 +8,6 @@ object they started with and none fails during a reload.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from kam_ml.nightly.snapshot import MANIFEST, load_snapshot, night_directories
+from kam_ml.nightly.snapshot import manifest_digest, night_directories, read_snapshot
 from kam_ml.registry.champions import ChampionSource, ScoringModels, load_champions
 from serving.records import RecordTable
 from serving.settings import ServingSettings
@@ -106,7 +105,7 @@ class ServingState:
         if not nights:
             return False
         latest = nights[-1]
-        digest = hashlib.sha256((latest / MANIFEST).read_bytes()).hexdigest()
+        digest = manifest_digest(latest)
         current = self.snapshot
         if (
             current is not None
@@ -114,22 +113,18 @@ class ServingState:
             and current.manifest_digest == digest
         ):
             return False
-        self.snapshot = _load(latest, digest)
+        self.snapshot = _load(latest)
         logger.info("serving nightly snapshot %s", latest)
         return True
 
 
-def _load(directory: Path, digest: str) -> ServedSnapshot:
-    snapshot = load_snapshot(directory)
-    means = snapshot.band_means.set_index("feature")
-    records = RecordTable.from_explained(snapshot.explained, means, snapshot.as_of, "nightly")
-    categories_path = directory / "categories.parquet"
-    categories = pd.read_parquet(categories_path) if categories_path.is_file() else None
-    population = None
-    if (directory / "population.parquet").is_file():
-        from kam_ml.offers.population import PopulationStats
-
-        population = PopulationStats.from_parquet(directory / "population.parquet")
+def _load(directory: Path) -> ServedSnapshot:
+    """Everything a request may need from one night, read before it replaces the old one
+    (the digest is the one of the manifest read, so a night replaced meanwhile reloads)."""
+    snapshot = read_snapshot(directory)
+    means = snapshot.band_means()
+    records = RecordTable.from_explained(snapshot.explained(), means, snapshot.as_of, "nightly")
+    categories, population = snapshot.categories(), snapshot.population()
     return ServedSnapshot(
-        directory, snapshot.manifest, digest, records, means, categories, population
+        directory, snapshot.manifest, snapshot.digest, records, means, categories, population
     )

@@ -23,8 +23,19 @@ from kam_ml.data.tables import Tables
 from kam_ml.data.validation import OnBadRows, load_tables, validate_tables
 from kam_ml.features import build_features
 from kam_ml.nightly.portfolio import portfolio_summary, write_portfolio
-from kam_ml.nightly.risk_lists import write_risk_lists
-from kam_ml.nightly.snapshot import MANIFEST, previous_night, publish, recover, staging_directory
+from kam_ml.nightly.risk_lists import ManagerSummary, write_risk_lists
+from kam_ml.nightly.snapshot import (
+    SNAPSHOT_FORMAT,
+    SnapshotFiles,
+    SnapshotParts,
+    previous_night,
+    publish,
+    read_snapshot,
+    recover,
+    staging_directory,
+    write_manifest,
+    write_snapshot,
+)
 from kam_ml.nightly.stages import StageClock, StageTiming
 from kam_ml.problem.labels import churn_labels
 from kam_ml.registry.champions import ChampionSource, ScoringModels, load_champions
@@ -48,11 +59,11 @@ class NightlyResult:
 
     @property
     def risk_lists(self) -> Path:
-        return self.directory / "risk_lists" / "index.html"
+        return self.directory / SnapshotFiles.RISK_LIST_INDEX
 
     @property
     def portfolio(self) -> Path:
-        return self.directory / "portfolio" / "portfolio.html"
+        return self.directory / SnapshotFiles.PORTFOLIO_PAGE
 
 
 def run_nightly(
@@ -101,26 +112,25 @@ def run_nightly(
         means = band_means(features, scores["risk_band"].to_numpy())
     with clock.stage("write snapshot"):
         staging = staging_directory(out_dir, day)
-        scores.to_parquet(staging / "scores.parquet", index=False)
-        features.to_parquet(staging / "features.parquet", index=False)
-        contributions.assign(account_id=scores["account_id"].to_numpy(dtype=object)).to_parquet(
-            staging / "contributions.parquet", index=False
+        parts = SnapshotParts(
+            scores=scores,
+            features=features,
+            contributions=contributions,
+            explained=explained,
+            band_means=means,
+            categories=tables.categories,
+            population=population,
+            quarantine=report,
         )
-        explained.to_parquet(staging / "explained.parquet", index=False)
-        means.reset_index().to_parquet(staging / "band_means.parquet", index=False)
-        tables.categories.to_parquet(staging / "categories.parquet", index=False)
-        if population is not None:
-            population.to_parquet(staging / "population.parquet")
-        if report is not None and not report.is_clean:
-            report.write(staging / "quarantine")
+        write_snapshot(staging, parts)
     with clock.stage("risk lists"):
-        summaries = write_risk_lists(explained, means, staging / "risk_lists", day)
+        summaries = write_risk_lists(explained, means, staging, day)
     with clock.stage("portfolio"):
         retained = 1 - churn_labels(tables, features_before, definition)
         portfolio = portfolio_summary(
             explained, features, features_before, retained, tables.accounts
         )
-        write_portfolio(portfolio, staging / "portfolio", day)
+        write_portfolio(portfolio, staging / SnapshotFiles.PORTFOLIO, day)
     with clock.stage("publish"):
         bands = {b: int((explained["risk_band"] == b).sum()) for b in ("high", "medium", "low")}
         basis = (
@@ -131,7 +141,7 @@ def run_nightly(
         manifest = _manifest(
             day, scoring_models, explained, summaries, bands, population, last, basis
         )
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        write_manifest(staging, manifest)
         directory = publish(staging, out_dir, day)
     _write_timings(out_dir, day, clock)
     return NightlyResult(
@@ -158,26 +168,23 @@ def _population(tables: Tables, as_of: pd.Timestamp, models: ScoringModels) -> A
 def _previous(last: Path | None) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     if last is None:
         return None
-    explained = pd.read_parquet(
-        last / "explained.parquet", columns=["account_id", "churn_probability"]
-    )
-    contributions = pd.read_parquet(last / "contributions.parquet")
-    position = pd.Index(contributions["account_id"]).get_indexer(explained["account_id"])
-    return explained, contributions.iloc[position].drop(columns="account_id").reset_index(drop=True)
+    night = read_snapshot(last)
+    explained = night.explained(columns=["account_id", "churn_probability"])
+    return explained, night.contributions(explained["account_id"])
 
 
 def _manifest(
     day: str,
     models: ScoringModels,
     explained: pd.DataFrame,
-    summaries: list,
+    summaries: list[ManagerSummary],
     bands: dict[str, int],
     population: Any | None,
     previous: Path | None,
     basis: str,
 ) -> dict[str, Any]:
     return {
-        "format": 1,
+        "format": SNAPSHOT_FORMAT,
         "as_of": day,
         "model_versions": models.versions(),
         "model_problems": list(models.problems),

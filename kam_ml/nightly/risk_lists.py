@@ -11,21 +11,23 @@ from __future__ import annotations
 import html
 import multiprocessing as mp
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
 from kam_ml.features import FEATURES
+from kam_ml.nightly.snapshot import SnapshotFiles
 from kam_ml.reporting.html import render
 from kam_ml.reporting.xlsx import Column, Sheet, style_of, xlsx_bytes
 
 __all__ = [
     "ManagerSummary",
+    "band_average_texts",
     "format_offers",
     "format_reason",
     "manager_slugs",
@@ -50,6 +52,8 @@ _XLSX_COLUMNS = (
     Column("Offers", 40),
 )
 CSV_HEADER = [c.header for c in _XLSX_COLUMNS]
+# accounts from which the writers fork: for smaller books a fork costs more than it saves
+_PARALLEL_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -77,30 +81,33 @@ def manager_slugs(managers: Iterable[str]) -> dict[str, str]:
     return slugs
 
 
-def format_reason(feature: str, text: str, value: float | None, means: pd.DataFrame | None) -> str:
-    """ "No order for 64 days (avg low 12 · medium 40 · high 95)"."""
-    if means is None or value is None:
+def format_reason(
+    feature: str, text: str, value: float | None, averages: Mapping[str, str] | None
+) -> str:
+    """ "No order for 64 days (avg low 12 · medium 40 · high 95)"; ``averages`` is
+    ``band_average_texts(means)``, computed once per night rather than once per reason."""
+    if averages is None or value is None:
         return text
-    averages = _band_averages(means).get(feature)
-    return f"{text} ({averages})" if averages else text
+    shown = averages.get(feature)
+    return f"{text} ({shown})" if shown else text
 
 
-def _band_averages(means: pd.DataFrame) -> dict[str, str]:
-    """Per feature, "avg low 12 · medium 40 · high 95" (computed once per night)."""
-    cached = means.attrs.get("_band_averages")
-    if cached is None:
-        cached = {}
-        for feature, row in means.iterrows():
-            if feature not in FEATURES:
-                continue
-            fmt = FEATURES[str(feature)].fmt
-            shown = " · ".join(f"{b} {_fmt(row.get(b), fmt)}" for b in ("low", "medium", "high"))
-            cached[str(feature)] = f"avg {shown}"
-        means.attrs["_band_averages"] = cached
-    return cached
+def band_average_texts(means: pd.DataFrame) -> dict[str, str]:
+    """Per feature of ``means`` (index: feature), "avg low 12 · medium 40 · high 95"."""
+    texts: dict[str, str] = {}
+    for feature, row in means.iterrows():
+        if feature not in FEATURES:
+            continue
+        fmt = FEATURES[str(feature)].fmt
+        shown = " · ".join(f"{b} {_fmt(row.get(b), fmt)}" for b in ("low", "medium", "high"))
+        texts[str(feature)] = f"avg {shown}"
+    return texts
 
 
-def format_offers(offers: list, scores: list, reasons: list) -> list[str]:
+def format_offers(
+    offers: Sequence[Any], scores: Sequence[Any], reasons: Sequence[Any]
+) -> list[str]:
+    """Per offer, "<category> (<score as %>): <reason>", for the Offers column."""
     out = []
     for i, offer in enumerate(offers):
         text = str(offer)
@@ -121,8 +128,9 @@ def risk_list_rows(explained: pd.DataFrame, means: pd.DataFrame | None) -> pd.Da
         ["manager", "revenue_at_risk", "account_id"], ascending=[True, False, True], kind="stable"
     ).reset_index(drop=True)
     frame["rank"] = frame.groupby("manager", sort=False).cumcount() + 1
+    averages = band_average_texts(means) if means is not None else None
     frame["reasons_shown"] = [
-        [format_reason(f, t, v, means) for f, t, v in zip(fs, ts, vs, strict=False)]
+        [format_reason(f, t, v, averages) for f, t, v in zip(fs, ts, vs, strict=False)]
         for fs, ts, vs in zip(
             frame["reason_features"], frame["reason_texts"], frame["reason_values"], strict=True
         )
@@ -158,17 +166,18 @@ def manager_summaries(explained: pd.DataFrame) -> list[ManagerSummary]:
 def write_risk_lists(
     explained: pd.DataFrame,
     means: pd.DataFrame | None,
-    out_dir: Path,
+    night: Path,
     as_of: str,
     workers: int = 2,
 ) -> list[ManagerSummary]:
-    """``<slug>.csv``, ``<slug>.xlsx`` and ``<slug>.html`` per manager, and ``index.html``.
+    """``<slug>.csv``, ``<slug>.xlsx`` and ``<slug>.html`` per manager, and ``index.html``,
+    under the night folder ``night`` where ``SnapshotFiles`` puts them.
 
     A million accounts means ~20,000 managers and 60,000 files: rows are rendered with one
     f-string per row and format (no per-cell objects), and big books are split across
     ``workers`` forked processes by manager.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    (night / SnapshotFiles.RISK_LISTS).mkdir(parents=True, exist_ok=True)
     summaries = manager_summaries(explained)
     rows = risk_list_rows(explained, means)
     managers = rows["manager"].to_numpy()
@@ -183,17 +192,14 @@ def write_risk_lists(
         lo, hi = part[0][1], part[-1][2]
         xml, html_rows, csv_lines = _render(rows.iloc[lo:hi])
         for summary, start, end in part:
-            _write_manager(out_dir, summary, as_of, xml, html_rows, csv_lines, start - lo, end - lo)
+            _write_manager(night, summary, as_of, xml, html_rows, csv_lines, start - lo, end - lo)
 
     _in_processes(write, jobs, workers if len(rows) >= _PARALLEL_ROWS else 1)
-    (out_dir / "index.html").write_text(
+    (night / SnapshotFiles.RISK_LIST_INDEX).write_text(
         render("risk_index.html", managers=summaries, as_of=as_of, link_suffix=".html"),
         encoding="utf-8",
     )
     return summaries
-
-
-_PARALLEL_ROWS = 50_000
 
 
 def _render(rows: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
@@ -257,11 +263,11 @@ def _render(rows: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
             f'<td class="num" data-value="{rank}">{rank}</td>'
             f'<td data-value="{account}">{account}</td>'
             f'<td data-value="{segment}">{segment} · {region}</td>'
-            f'<td class="num" data-value="{_v(p)}">{_pct(p)}</td>'
+            f'<td class="num" data-value="{_c(p)}">{_pct(p)}</td>'
             f'<td data-value="{band}">{band}</td>'
-            f'<td class="num" data-value="{_v(rar)}">{_money(rar)}</td>'
-            f'<td class="num" data-value="{_v(ev)}">{_money(ev)}</td>'
-            f'<td class="num" data-value="{_v(change)}">{_pts(change)}'
+            f'<td class="num" data-value="{_c(rar)}">{_money(rar)}</td>'
+            f'<td class="num" data-value="{_c(ev)}">{_money(ev)}</td>'
+            f'<td class="num" data-value="{_c(change)}">{_pts(change)}'
             f"{f'<br><small>{moved_x}</small>' if moved else ''}</td>"
             f'<td data-value="{len(reasons)}"><ul>'
             f"{''.join(f'<li>{_esc(t)}</li>' for t in reasons)}</ul></td>"
@@ -307,7 +313,7 @@ def _q(text: str) -> str:
 
 
 def _write_manager(
-    out_dir: Path,
+    night: Path,
     summary: ManagerSummary,
     as_of: str,
     xml_rows: list[str],
@@ -318,7 +324,8 @@ def _write_manager(
 ) -> None:
     header = ",".join(_q(h) for h in CSV_HEADER)
     lines = [header, *csv_lines[start:end]]
-    (out_dir / f"{summary.slug}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    csv_path = night / SnapshotFiles.risk_list(summary.slug, ".csv")
+    csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     sheet = Sheet(
         "Risk list",
         _XLSX_COLUMNS,
@@ -326,14 +333,14 @@ def _write_manager(
         color_scale_column=4,
         rendered_rows="".join(xml_rows[start:end]),
     )
-    (out_dir / f"{summary.slug}.xlsx").write_bytes(xlsx_bytes([sheet]))
+    (night / SnapshotFiles.risk_list(summary.slug, ".xlsx")).write_bytes(xlsx_bytes([sheet]))
     page = render(
         "risk_list.html",
         summary=summary,
         rows_html=Markup("\n".join(html_rows[start:end])),
         as_of=as_of,
     )
-    (out_dir / f"{summary.slug}.html").write_text(page, encoding="utf-8")
+    (night / SnapshotFiles.risk_list(summary.slug, ".html")).write_text(page, encoding="utf-8")
 
 
 def _in_processes(task: Callable[[list[Any]], None], jobs: list[Any], workers: int) -> None:
@@ -358,11 +365,9 @@ def _in_processes(task: Callable[[list[Any]], None], jobs: list[Any], workers: i
 
 def _floats(column: pd.Series) -> list[float | None]:
     values = column.to_numpy(dtype=float).round(6)
-    return np.where(np.isnan(values), None, values).tolist()
-
-
-def _v(value: float | None) -> str:
-    return "" if value is None else repr(value)
+    # numpy's stubs read where(cond, None, x) as the one-argument overload (a tuple)
+    shown = cast("np.ndarray[Any, Any]", np.where(np.isnan(values), None, values))
+    return list(shown.tolist())
 
 
 def _pct(value: float | None) -> str:
@@ -377,7 +382,7 @@ def _pts(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:+.1f} pts"
 
 
-def _fmt(value: float, fmt: str) -> str:
+def _fmt(value: float | None, fmt: str) -> str:
     if value is None or not np.isfinite(value):
         return "–"
     return format(float(value), fmt)

@@ -1,17 +1,26 @@
-"""The nightly snapshot on disk: ``OUT/<as-of>/`` and how it is published and found.
+"""The nightly snapshot on disk: ``OUT/<as-of>/``, its one writer, its one reader, and how a
+night is published and found.
 
-Layout of one night (everything the API and the managers read)::
+Layout of one night (everything the API and the managers read; names in ``SnapshotFiles``)::
 
-    manifest.json          as-of, model versions, counts, file list (written last)
+    manifest.json          as-of, model versions, counts, risk-list summaries (written last)
     scores.parquet         exactly what ``kam-ml score`` writes
     features.parquet       the feature rows the scores were computed from
-    contributions.parquet  per-account, per-feature contributions to the log-odds
+    contributions.parquet  per-account, per-feature contributions to the log-odds (+ account_id)
     explained.parquet      one row per account: scores, reasons, offers, change (API rows)
     band_means.parquet     each feature's average among low/medium/high-risk accounts
     population.parquet     the population statistics offers are scored with (when used)
     categories.parquet     the offer catalogue (the API scores posted histories with it)
-    risk_lists/            <manager>.csv/.xlsx/.html and index.html
+    quarantine/            the rows validation dropped (only when it dropped some)
+    risk_lists/            <slug>.csv/.xlsx/.html per manager, and index.html
     portfolio/             portfolio.html, portfolio.xlsx and plots
+
+``write_snapshot`` writes the data files and ``write_manifest`` the manifest. The risk lists
+and the portfolio have their own writers: ``kam_ml.nightly.risk_lists`` names its files with
+``SnapshotFiles``; ``kam_ml.nightly.portfolio`` is handed ``SnapshotFiles.PORTFOLIO`` and
+names the files inside it itself (``PORTFOLIO_PAGE`` must agree; a test checks that).
+``read_snapshot`` is the only reader, for the API and for the next night alike, so a renamed
+file or a changed column is one edit.
 
 A night is built in a hidden staging folder next to its final place and published with a
 rename, so a crash leaves earlier nights (and, for a rerun, the same night) intact.
@@ -19,45 +28,212 @@ rename, so a crash leaves earlier nights (and, for a rerun, the same night) inta
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
 
+from kam_ml.data.quarantine import QuarantineReport
 from kam_ml.errors import KamMLError
 
+if TYPE_CHECKING:
+    from kam_ml.offers.population import PopulationStats
+
 __all__ = [
-    "MANIFEST",
+    "SNAPSHOT_FORMAT",
     "Snapshot",
-    "load_snapshot",
+    "SnapshotFiles",
+    "SnapshotParts",
+    "manifest_digest",
     "night_directories",
     "previous_night",
     "publish",
+    "read_snapshot",
     "recover",
     "staging_directory",
+    "write_manifest",
+    "write_snapshot",
 ]
 
-MANIFEST = "manifest.json"
+SNAPSHOT_FORMAT: Final = 1
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class SnapshotFiles:
+    """The name of every file and folder of one night, relative to the night's folder.
+
+    Writers and readers join these to a night's folder; nobody else spells a file name, so
+    the layout can change here alone.
+    """
+
+    MANIFEST: Final = "manifest.json"
+    SCORES: Final = "scores.parquet"
+    FEATURES: Final = "features.parquet"
+    CONTRIBUTIONS: Final = "contributions.parquet"
+    EXPLAINED: Final = "explained.parquet"
+    BAND_MEANS: Final = "band_means.parquet"
+    POPULATION: Final = "population.parquet"
+    CATEGORIES: Final = "categories.parquet"
+    QUARANTINE: Final = "quarantine"
+    RISK_LISTS: Final = "risk_lists"
+    RISK_LIST_INDEX: Final = "risk_lists/index.html"
+    RISK_LIST_SUFFIXES: Final = (".csv", ".xlsx", ".html")
+    PORTFOLIO: Final = "portfolio"
+    PORTFOLIO_PAGE: Final = "portfolio/portfolio.html"
+
+    @staticmethod
+    def risk_list(slug: str, suffix: str = ".html") -> str:
+        """``risk_lists/<slug><suffix>``: one manager's list, ``suffix`` one of
+        ``RISK_LIST_SUFFIXES`` (``manager_slugs`` never gives ``index``, the index page)."""
+        return f"{SnapshotFiles.RISK_LISTS}/{slug}{suffix}"
+
+
+@dataclass(frozen=True, eq=False)
+class SnapshotParts:
+    """What one night stores besides its risk lists, portfolio and manifest.
+
+    ``contributions`` has no id column: its rows are aligned with ``scores`` (the scoring
+    path keeps the feature frame's order), and the writer adds ``account_id`` from there.
+    ``band_means`` is indexed by feature, as ``kam_ml.scoring.explained.band_means`` returns
+    it. ``quarantine`` is written only when validation dropped rows.
+    """
+
+    scores: pd.DataFrame
+    features: pd.DataFrame
+    contributions: pd.DataFrame
+    explained: pd.DataFrame
+    band_means: pd.DataFrame
+    categories: pd.DataFrame
+    population: PopulationStats | None = None
+    quarantine: QuarantineReport | None = None
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One published night, loaded: the API's and the risk lists' source."""
+    """One published night: its manifest, read and checked, and a reader for every part.
+
+    Parts are read when asked for, not when the night is opened: a night holds up to a
+    million accounts, the API never needs the contributions and the next night needs only
+    two columns of the explained scores. Read what you need right after opening: a rerun
+    for the same date replaces the folder, and the frames already read stay as they were.
+    """
 
     directory: Path
     manifest: dict[str, Any]
-    explained: pd.DataFrame
-    band_means: pd.DataFrame
+    digest: str
 
     @property
     def as_of(self) -> str:
         return str(self.manifest["as_of"])
+
+    def scores(self) -> pd.DataFrame:
+        return pd.read_parquet(self.directory / SnapshotFiles.SCORES)
+
+    def features(self) -> pd.DataFrame:
+        return pd.read_parquet(self.directory / SnapshotFiles.FEATURES)
+
+    def explained(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The API rows; ``columns`` reads only those (the list columns are most of the file)."""
+        return pd.read_parquet(
+            self.directory / SnapshotFiles.EXPLAINED,
+            columns=list(columns) if columns is not None else None,
+        )
+
+    def band_means(self) -> pd.DataFrame:
+        """Per feature (the index), its mean among low/medium/high-risk accounts."""
+        return pd.read_parquet(self.directory / SnapshotFiles.BAND_MEANS).set_index("feature")
+
+    def contributions(self, account_ids: Sequence[str] | pd.Series | None = None) -> pd.DataFrame:
+        """Per-feature contributions, one row per account of ``account_ids`` in that order
+        (default: the order the night's scores were written in), without the id column.
+
+        Raises ``KamMLError`` for an id the night did not score: a silent misalignment
+        would explain one account's change with another account's reasons.
+        """
+        frame = pd.read_parquet(self.directory / SnapshotFiles.CONTRIBUTIONS)
+        if account_ids is None:
+            return frame.drop(columns="account_id")
+        position = pd.Index(frame["account_id"]).get_indexer(pd.Index(account_ids))
+        if (position < 0).any():
+            missing = pd.Index(account_ids)[position < 0]
+            examples = ", ".join(map(str, missing[:3]))
+            raise KamMLError(
+                f"{self.directory / SnapshotFiles.CONTRIBUTIONS} has no row for "
+                f"{len(missing):,} of the accounts asked for (e.g. {examples}). The night is "
+                "incomplete; rerun kam-ml nightly for it."
+            )
+        return frame.iloc[position].drop(columns="account_id").reset_index(drop=True)
+
+    def categories(self) -> pd.DataFrame | None:
+        """The offer catalogue (None for a night written before catalogues were stored)."""
+        path = self.directory / SnapshotFiles.CATEGORIES
+        return pd.read_parquet(path) if path.is_file() else None
+
+    def population(self) -> PopulationStats | None:
+        """The offers' population statistics (None when the night had no offers model)."""
+        path = self.directory / SnapshotFiles.POPULATION
+        if not path.is_file():
+            return None
+        from kam_ml.offers.population import PopulationStats  # only nights with offers pay
+
+        return PopulationStats.from_parquet(path)
+
+
+def write_snapshot(staging: Path, parts: SnapshotParts) -> None:
+    """Write the data files of one night into ``staging`` (the manifest comes last, from
+    ``write_manifest``, once the risk lists and the portfolio are written too)."""
+    staging = Path(staging)
+    parts.scores.to_parquet(staging / SnapshotFiles.SCORES, index=False)
+    parts.features.to_parquet(staging / SnapshotFiles.FEATURES, index=False)
+    ids = parts.scores["account_id"].to_numpy(dtype=object)
+    parts.contributions.assign(account_id=ids).to_parquet(
+        staging / SnapshotFiles.CONTRIBUTIONS, index=False
+    )
+    parts.explained.to_parquet(staging / SnapshotFiles.EXPLAINED, index=False)
+    parts.band_means.reset_index().to_parquet(staging / SnapshotFiles.BAND_MEANS, index=False)
+    parts.categories.to_parquet(staging / SnapshotFiles.CATEGORIES, index=False)
+    if parts.population is not None:
+        parts.population.to_parquet(staging / SnapshotFiles.POPULATION)
+    if parts.quarantine is not None and not parts.quarantine.is_clean:
+        parts.quarantine.write(staging / SnapshotFiles.QUARANTINE)
+
+
+def write_manifest(staging: Path, manifest: Mapping[str, Any]) -> Path:
+    """Write the manifest, the last file of a night: ``night_directories`` counts a folder
+    as a night only once it exists."""
+    path = Path(staging) / SnapshotFiles.MANIFEST
+    path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return path
+
+
+def manifest_digest(directory: Path) -> str:
+    """sha256 of a night's manifest: the API's cheap "is this still the night I serve?"."""
+    return hashlib.sha256((Path(directory) / SnapshotFiles.MANIFEST).read_bytes()).hexdigest()
+
+
+def read_snapshot(directory: Path) -> Snapshot:
+    """Open a published night: read and check its manifest (the parts are read on demand)."""
+    directory = Path(directory)
+    path = directory / SnapshotFiles.MANIFEST
+    if not path.is_file():
+        raise KamMLError(
+            f"{directory} is not a published nightly snapshot: no {SnapshotFiles.MANIFEST}."
+        )
+    raw = path.read_bytes()
+    manifest = json.loads(raw)
+    if manifest.get("format") != SNAPSHOT_FORMAT:
+        raise KamMLError(
+            f"{path} has snapshot format {manifest.get('format')!r}; this kam-ml reads format "
+            f"{SNAPSHOT_FORMAT}. Rerun kam-ml nightly with this version."
+        )
+    return Snapshot(directory, manifest, hashlib.sha256(raw).hexdigest())
 
 
 def night_directories(out_dir: Path) -> list[Path]:
@@ -66,7 +242,9 @@ def night_directories(out_dir: Path) -> list[Path]:
     if not Path(out_dir).is_dir():
         return []
     nights = [
-        p for p in Path(out_dir).iterdir() if _DATE.match(p.name) and (p / MANIFEST).is_file()
+        p
+        for p in Path(out_dir).iterdir()
+        if _DATE.match(p.name) and (p / SnapshotFiles.MANIFEST).is_file()
     ]
     return sorted(nights, key=lambda p: p.name)
 
@@ -117,15 +295,3 @@ def recover(out_dir: Path) -> None:
                 path.rename(final)
         elif name.startswith(".") and ".staging-" in name:
             shutil.rmtree(path, ignore_errors=True)
-
-
-def load_snapshot(directory: Path) -> Snapshot:
-    """Read the parts of a night the API serves from."""
-    directory = Path(directory)
-    manifest_path = directory / MANIFEST
-    if not manifest_path.is_file():
-        raise KamMLError(f"{directory} is not a published nightly snapshot: no {MANIFEST}.")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    explained = pd.read_parquet(directory / "explained.parquet")
-    means = pd.read_parquet(directory / "band_means.parquet")
-    return Snapshot(directory, manifest, explained, means)

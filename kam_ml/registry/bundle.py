@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,16 @@ __all__ = ["BUNDLE_FORMAT", "ModelBundle", "load_bundle", "save_bundle"]
 BUNDLE_FORMAT = 1
 _MODEL_FILE = "model.joblib"
 _METADATA_FILE = "metadata.json"
+# what ``ModelBundle.metadata()`` writes and ``from_metadata`` needs ("extra" may be absent)
+_REQUIRED = (
+    "model_name",
+    "version",
+    "feature_names",
+    "definition",
+    "training_cutoffs",
+    "validation_cutoffs",
+    "metrics",
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,35 @@ class ModelBundle:
             "metrics": self.metrics,
             "extra": self.extra,
         }
+
+    @classmethod
+    def from_metadata(
+        cls, model: Any, metadata: Mapping[str, Any], *, origin: str = "the bundle metadata"
+    ) -> ModelBundle:
+        """The bundle ``metadata()`` describes, around ``model``.
+
+        The one parser of bundle metadata, for folder bundles (``load_bundle``) and MLflow
+        versions (``TrackingStore.load_bundle``) alike, so a new field is one edit here and
+        not two that can drift. ``origin`` names the metadata's source in errors. Checking
+        the format and the model file stays with the loaders, which know where both came from.
+        """
+        missing = [key for key in _REQUIRED if key not in metadata]
+        if missing:
+            raise BundleError(
+                f"{origin} lacks {', '.join(missing)}: a bundle's metadata needs "
+                f"{', '.join(_REQUIRED)}. Export the model again."
+            )
+        return cls(
+            model=model,
+            model_name=str(metadata["model_name"]),
+            version=str(metadata["version"]),
+            feature_names=list(metadata["feature_names"]),
+            definition=ProblemDefinition.from_dict(metadata["definition"]),
+            training_cutoffs=list(metadata["training_cutoffs"]),
+            validation_cutoffs=list(metadata["validation_cutoffs"]),
+            metrics=dict(metadata["metrics"]),
+            extra=dict(metadata.get("extra", {})),
+        )
 
 
 def save_bundle(bundle: ModelBundle, directory: Path) -> Path:
@@ -95,24 +135,14 @@ def load_bundle(directory: Path, trusted_root: Path | None = None) -> ModelBundl
             f"{_METADATA_FILE} records {str(metadata.get('sha256'))[:12]}…. The bundle was "
             "modified or partly written; export it again."
         )
-    model = joblib.load(model_path)
-    fitted_features = list(getattr(model, "feature_names_in_", metadata["feature_names"]))
-    if fitted_features != metadata["feature_names"]:
+    bundle = ModelBundle.from_metadata(joblib.load(model_path), metadata, origin=str(metadata_path))
+    fitted_features = list(getattr(bundle.model, "feature_names_in_", bundle.feature_names))
+    if fitted_features != bundle.feature_names:
         raise BundleError(
             f"{model_path} was fitted on features {fitted_features[:3]}… but the metadata "
-            f"lists {metadata['feature_names'][:3]}…."
+            f"lists {bundle.feature_names[:3]}…."
         )
-    return ModelBundle(
-        model=model,
-        model_name=metadata["model_name"],
-        version=str(metadata["version"]),
-        feature_names=metadata["feature_names"],
-        definition=ProblemDefinition.from_dict(metadata["definition"]),
-        training_cutoffs=metadata["training_cutoffs"],
-        validation_cutoffs=metadata["validation_cutoffs"],
-        metrics=metadata["metrics"],
-        extra=metadata.get("extra", {}),
-    )
+    return bundle
 
 
 def _sha256(path: Path) -> str:

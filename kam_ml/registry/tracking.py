@@ -22,7 +22,6 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 from kam_ml.errors import ModelNotFoundError
-from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.registry.bundle import ModelBundle
 
 __all__ = [
@@ -140,16 +139,11 @@ class TrackingStore:
                 run_id=model_version.run_id, artifact_path=_METADATA_ARTIFACT, dst_path=tmp
             )
             metadata = json.loads(Path(path).read_text(encoding="utf-8"))
-        return ModelBundle(
-            model=model,
-            model_name=name,
-            version=version,
-            feature_names=metadata["feature_names"],
-            definition=ProblemDefinition.from_dict(metadata["definition"]),
-            training_cutoffs=metadata["training_cutoffs"],
-            validation_cutoffs=metadata["validation_cutoffs"],
-            metrics=metadata["metrics"],
-            extra=metadata.get("extra", {}),
+        # the registry, not the logged metadata, says which name and version this is
+        return ModelBundle.from_metadata(
+            model,
+            metadata | {"model_name": name, "version": version},
+            origin=f"{_METADATA_ARTIFACT} of models:/{name}/{version}",
         )
 
     def _resolve(self, uri: str) -> tuple[str, str]:

@@ -6,15 +6,15 @@ gets it back as an HttpOnly cookie, so links between pages work.
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from kam_ml.nightly.risk_lists import ManagerSummary
+from kam_ml.nightly.snapshot import SnapshotFiles
 from kam_ml.reporting.html import render
-from serving.deps import SnapshotDep, require_api_key
+from serving.deps import SnapshotDep, is_known_api_key, require_api_key
 from serving.errors import UnknownManager
 
 router = APIRouter(prefix="/risk-lists", tags=["risk lists"])
@@ -26,12 +26,10 @@ KeyQuery = Annotated[
 
 def _authorise(request: Request, key: str | None) -> Response | None:
     """With ``?key=`` valid: redirect to the same page without it, setting the cookie."""
-    if key is not None:
-        keys = request.app.state.serving.settings.api_key_set
-        if any(hmac.compare_digest(key.encode(), k.encode()) for k in keys):
-            response = RedirectResponse(request.url.remove_query_params("key"), status_code=303)
-            response.set_cookie("kam_api_key", key, httponly=True, samesite="strict")
-            return response
+    if key is not None and is_known_api_key(request, key):
+        response = RedirectResponse(request.url.remove_query_params("key"), status_code=303)
+        response.set_cookie("kam_api_key", key, httponly=True, samesite="strict")
+        return response
     require_api_key(request, request.headers.get("x-api-key"))
     return None
 
@@ -67,4 +65,5 @@ def manager_page(
     slug = by_name.get(slug, slug)
     if slug not in known:
         raise UnknownManager(f"unknown manager: {manager}")
-    return FileResponse(snapshot.directory / "risk_lists" / f"{slug}.html", media_type="text/html")
+    page = snapshot.directory / SnapshotFiles.risk_list(slug, ".html")
+    return FileResponse(page, media_type="text/html")

@@ -61,3 +61,17 @@ def test_missing_files_and_wrong_format_are_named(bundle, tmp_path):
     (path / "metadata.json").write_text(json.dumps(metadata | {"format": 99}))
     with pytest.raises(BundleError, match="bundle format 99"):
         load_bundle(path)
+
+
+def test_metadata_describes_the_bundle_it_came_from(bundle):
+    original, _ = bundle
+    assert ModelBundle.from_metadata(original.model, original.metadata()) == original
+
+
+def test_a_missing_metadata_field_is_named(bundle, tmp_path):
+    path = save_bundle(bundle[0], tmp_path / "b")
+    metadata = json.loads((path / "metadata.json").read_text())
+    del metadata["training_cutoffs"]
+    (path / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(BundleError, match=r"metadata.json lacks training_cutoffs: a bundle's"):
+        load_bundle(path)

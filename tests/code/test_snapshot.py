@@ -1,0 +1,159 @@
+"""The nightly snapshot's one writer and one reader: what goes in comes back out, by name."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kam_ml.data.quarantine import QuarantineReport, RuleViolation
+from kam_ml.errors import KamMLError
+from kam_ml.nightly.snapshot import (
+    SNAPSHOT_FORMAT,
+    SnapshotFiles,
+    SnapshotParts,
+    manifest_digest,
+    night_directories,
+    read_snapshot,
+    write_manifest,
+    write_snapshot,
+)
+from kam_ml.offers.population import population_stats
+from tests.offer_builders import DEFINITION, PAST, T, book
+
+IDS = ["A1", "A2", "A3"]
+
+
+def _parts(population: bool = True, quarantine: QuarantineReport | None = None) -> SnapshotParts:
+    """Three accounts' parts with the awkward cells a real night has: NaN, None, empty lists."""
+    scores = pd.DataFrame(
+        {
+            "account_id": IDS,
+            "churn_probability": [0.9, 0.3, 0.1],
+            "risk_band": ["high", "medium", "low"],
+            "reasons": [["No order for 64 days"], [], ["Two complaints"]],
+        }
+    )
+    features = pd.DataFrame(
+        {"account_id": IDS, "days_since_last_order": [64.0, 20.0, np.nan], "orders_90d": [0, 2, 5]}
+    )
+    contributions = pd.DataFrame(
+        {"days_since_last_order": [1.5, -0.2, 0.0], "orders_90d": [0.3, -0.1, -0.8]}
+    )
+    explained = scores.assign(
+        manager=["Zoë Ng", "Zoë Ng", None],
+        offers=[["bags", "shoes"], [], ["watches"]],
+        previous_probability=[0.8, np.nan, 0.1],
+    )
+    means = pd.DataFrame(
+        {"low": [10.0, 4.0], "medium": [30.0, 2.0], "high": [70.0, np.nan]},
+        index=pd.Index(["days_since_last_order", "orders_90d"], name="feature"),
+    )
+    categories = pd.DataFrame({"category": ["bags", "shoes", "watches"], "margin_rate": 0.3})
+    stats = population_stats(book(PAST), T, DEFINITION) if population else None
+    return SnapshotParts(
+        scores=scores,
+        features=features,
+        contributions=contributions,
+        explained=explained,
+        band_means=means,
+        categories=categories,
+        population=stats,
+        quarantine=quarantine,
+    )
+
+
+def _night(tmp_path: Path, parts: SnapshotParts, as_of: str = "2026-03-31") -> Path:
+    night = tmp_path / as_of
+    night.mkdir()
+    write_snapshot(night, parts)
+    write_manifest(night, {"format": SNAPSHOT_FORMAT, "as_of": as_of, "risk_lists": []})
+    return night
+
+
+def test_every_part_written_is_read_back_unchanged(tmp_path):
+    parts = _parts()
+    snapshot = read_snapshot(_night(tmp_path, parts))
+    assert snapshot.as_of == "2026-03-31"
+    pd.testing.assert_frame_equal(snapshot.scores(), parts.scores)
+    pd.testing.assert_frame_equal(snapshot.features(), parts.features)
+    pd.testing.assert_frame_equal(snapshot.explained(), parts.explained)
+    pd.testing.assert_frame_equal(snapshot.band_means(), parts.band_means)
+    pd.testing.assert_frame_equal(snapshot.contributions(), parts.contributions)
+    pd.testing.assert_frame_equal(snapshot.categories(), parts.categories)
+    population = snapshot.population()
+    assert parts.population is not None and population is not None
+    pd.testing.assert_frame_equal(population.to_frame(), parts.population.to_frame())
+
+
+def test_explained_columns_and_contributions_follow_the_requested_accounts(tmp_path):
+    parts = _parts(population=False)
+    snapshot = read_snapshot(_night(tmp_path, parts))
+    assert list(snapshot.explained(columns=["account_id", "churn_probability"])) == [
+        "account_id",
+        "churn_probability",
+    ]
+    reordered = snapshot.contributions(["A3", "A1"])
+    pd.testing.assert_frame_equal(
+        reordered, parts.contributions.iloc[[2, 0]].reset_index(drop=True)
+    )
+
+
+def test_contributions_for_an_account_the_night_did_not_score_are_refused(tmp_path):
+    snapshot = read_snapshot(_night(tmp_path, _parts(population=False)))
+    with pytest.raises(KamMLError, match=r"has no row for 1 of the accounts asked for \(e.g. A9\)"):
+        snapshot.contributions(["A1", "A9"])
+
+
+def test_optional_parts_are_none_when_the_night_has_none(tmp_path):
+    night = _night(tmp_path, _parts(population=False))
+    assert not (night / SnapshotFiles.POPULATION).exists()
+    assert read_snapshot(night).population() is None
+    (night / SnapshotFiles.CATEGORIES).unlink()  # a night from before catalogues were stored
+    assert read_snapshot(night).categories() is None
+
+
+def test_quarantine_is_written_only_when_rows_were_dropped(tmp_path):
+    clean = _night(tmp_path, _parts(population=False, quarantine=QuarantineReport()), "2026-03-30")
+    assert not (clean / SnapshotFiles.QUARANTINE).exists()
+    violation = RuleViolation("orders", "amount", "must be >= 0", 1, ("O-17",))
+    dropped = pd.DataFrame({"order_id": ["O-17"], "amount": [-5.0], "row": [3], "rule": ["x"]})
+    report = QuarantineReport((violation,), {"orders": dropped})
+    night = _night(tmp_path, _parts(population=False, quarantine=report))
+    written = sorted(p.name for p in (night / SnapshotFiles.QUARANTINE).iterdir())
+    assert written == ["orders_quarantined.csv", "quarantine_summary.csv"]
+
+
+def test_a_folder_is_a_night_once_its_manifest_is_written(tmp_path):
+    night = tmp_path / "2026-03-31"
+    night.mkdir()
+    write_snapshot(night, _parts(population=False))
+    assert night_directories(tmp_path) == []
+    with pytest.raises(KamMLError, match="not a published nightly snapshot: no manifest.json"):
+        read_snapshot(night)
+    manifest = {"format": SNAPSHOT_FORMAT, "as_of": "2026-03-31"}
+    path = write_manifest(night, manifest)
+    assert night_directories(tmp_path) == [night]
+    assert path.read_text(encoding="utf-8") == json.dumps(manifest, indent=2)
+    assert read_snapshot(night).digest == manifest_digest(night)
+
+
+def test_a_manifest_of_another_format_is_refused(tmp_path):
+    night = _night(tmp_path, _parts(population=False))
+    write_manifest(night, {"format": 99, "as_of": "2026-03-31"})
+    with pytest.raises(KamMLError, match="snapshot format 99; this kam-ml reads format 1"):
+        read_snapshot(night)
+
+
+def test_risk_list_files_sit_in_the_risk_lists_folder():
+    assert SnapshotFiles.risk_list("zo-ng") == "risk_lists/zo-ng.html"
+    assert [SnapshotFiles.risk_list("zo-ng", s) for s in SnapshotFiles.RISK_LIST_SUFFIXES] == [
+        "risk_lists/zo-ng.csv",
+        "risk_lists/zo-ng.xlsx",
+        "risk_lists/zo-ng.html",
+    ]
+    assert SnapshotFiles.RISK_LIST_INDEX.startswith(f"{SnapshotFiles.RISK_LISTS}/")
+    assert SnapshotFiles.PORTFOLIO_PAGE.startswith(f"{SnapshotFiles.PORTFOLIO}/")

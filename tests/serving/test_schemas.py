@@ -1,0 +1,40 @@
+"""The API's JSON is what its schemas say: routes build it by hand (``json.dumps``, for
+speed), so these tests are what keeps ``serving.schemas`` more than documentation."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from serving.schemas import AccountScore, ScoresResponse
+
+
+@pytest.fixture(scope="module")
+def account(book) -> str:
+    scores = pd.read_parquet(book.second.directory / "scores.parquet")
+    return str(scores.sort_values("churn_probability")["account_id"].iloc[-1])  # has reasons
+
+
+def _exactly(schema: type[AccountScore] | type[ScoresResponse], body: dict) -> None:
+    """``body`` validates and is exactly what the schema would emit: no field missing, no
+    extra field, no value the schema would change."""
+    assert schema.model_validate(body).model_dump(mode="json") == body
+
+
+def test_a_nightly_record_is_an_account_score(client, account):
+    body = client.get(f"/v1/accounts/{account}").json()
+    assert body["source"] == "nightly" and body["reasons"] and body["offers"]
+    _exactly(AccountScore, body)
+
+
+def test_a_batch_of_nightly_records_is_a_scores_response(client, account):
+    body = client.post("/v1/scores", json={"account_ids": [account, "NOPE-1"]}).json()
+    _exactly(ScoresResponse, body)
+
+
+def test_a_from_history_record_is_an_account_score(client, account, history_of):
+    response = client.post("/v1/scores/from-history", json=history_of(account))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["source"] == "history"
+    _exactly(AccountScore, body)
