@@ -140,7 +140,8 @@ BadRowsOption = Annotated[
 
 
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a KamMLError into its message and exit code 1: users never see a traceback."""
+    """Turn a KamMLError, or a file the system refuses (permission, full disk, a folder
+    where a file should be), into its message and exit code 1: users never see a traceback."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -148,6 +149,10 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except KamMLError as error:
             errors.print(f"[bold red]error:[/] {error}", highlight=False)
+            raise typer.Exit(code=1) from None
+        except OSError as error:
+            where = f" ({error.filename})" if error.filename else ""
+            errors.print(f"[bold red]error:[/] {error.strerror or error}{where}", highlight=False)
             raise typer.Exit(code=1) from None
 
     return wrapper
@@ -436,6 +441,8 @@ def nightly(
     console.print(table)
     versions = ", ".join(f"{k} v{v}" for k, v in result.model_versions.items() if v)
     console.print(f"Models: {versions}")
+    for problem in result.model_problems:
+        errors.print(f"[yellow]scored without[/] {problem}", highlight=False)
     console.print(f"Risk lists ({result.managers} managers): {result.risk_lists}")
     console.print(f"Portfolio summary: {result.portfolio}")
     console.print(f"API snapshot: {result.directory}")

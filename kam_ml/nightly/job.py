@@ -55,6 +55,7 @@ class NightlyResult:
     managers: int
     bands: dict[str, int]
     model_versions: dict[str, str | None]
+    model_problems: tuple[str, ...]
     timings: list[StageTiming]
 
     @property
@@ -151,6 +152,7 @@ def run_nightly(
         managers=len(summaries),
         bands=bands,
         model_versions=scoring_models.versions(),
+        model_problems=tuple(scoring_models.problems),
         timings=list(clock.timings),
     )
 

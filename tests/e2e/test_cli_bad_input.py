@@ -64,6 +64,10 @@ CASES: dict[str, tuple[list[str], str]] = {
         "Invalid value for '--seed'",
     ),
     "demo-data out is a file": (["demo-data", "--out", "{file}"], "Invalid value for '--out'"),
+    "demo-data out under a file": (  # the system refuses the folder: an OSError, not a crash
+        ["demo-data", "--out", "{file}/sub", "--accounts", "20"],
+        "Not a directory",
+    ),
     # validate
     "validate missing folder": (["validate", "--data", "{missing}"], "does not exist"),
     "validate missing column": (["validate", "--data", "{no_amount}"], "amount"),
