@@ -9,7 +9,11 @@ point-in-time violation
     The feature rows of the newest validation cutoff T are rebuilt from
     ``definition.history_at(tables, T)``, i.e. with every row after T removed, and compared
     with the rows the model was evaluated on. Any difference means some feature reads rows
-    dated after its cutoff.
+    dated after its cutoff. The check itself is ``kam_ml.features.point_in_time``; the
+    offer and value jobs run it on their own rows too.
+
+The alarms become the churn ``ModelSpec``'s ``leakage_alarms`` (``kam_ml.churn.job``), so the
+gate blocks and the card's grade reads ``blocked``.
 """
 
 from __future__ import annotations

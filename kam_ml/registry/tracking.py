@@ -179,11 +179,11 @@ class TrackingStore:
 
         model_version = self.client.get_model_version(name, version)
         with tempfile.TemporaryDirectory() as tmp:
+            # Resolved here: MLflow resolves a models:/ URI with the *global* registry URI.
             model_dir = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{name}/{version}",
+                artifact_uri=self.client.get_model_version_download_uri(name, version),
                 dst_path=str(Path(tmp) / "model"),
                 tracking_uri=self.tracking_uri,
-                registry_uri=self.tracking_uri,
             )
             with _quiet_mlflow():
                 model = mlflow.sklearn.load_model(model_dir)
