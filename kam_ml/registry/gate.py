@@ -143,7 +143,11 @@ class ModelSpec(Generic[R]):
     ``example`` gives a few input rows and the model's output on them, for MLflow's
     signature. ``card`` builds the version's model card where the family has one.
     ``leakage_alarms`` are the alarms the job's leakage checks raised on this result: any
-    alarm blocks promotion and grades the version ``blocked``.
+    alarm vetoes promotion and grades the version ``blocked``, the same rule for every family.
+
+    Each domain builds its spec with a ``*_spec()`` function (``churn_spec``, ``offers_spec``,
+    ``value_spec``) rather than a constant, because two things come from the training at
+    hand: the leakage alarms, and for offers the k its NDCG gate is measured at.
     """
 
     name: str
