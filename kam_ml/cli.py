@@ -229,6 +229,7 @@ def train(
     tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine").tables
     definition = ProblemDefinition().with_horizon(horizon_days)
     as_of_date = _as_of(as_of, tables)
+    store = TrackingStore(settings.tracking_uri)
     cutoffs = definition.training_cutoff_dates(as_of_date, tables.first_date())
     with _progress() as progress:
         task = progress.add_task("Building features per cutoff", total=len(cutoffs))
@@ -236,18 +237,17 @@ def train(
             tables,
             as_of_date,
             definition,
-            TrackingStore(settings.tracking_uri),
+            store,
             models_dir=settings.models_dir,
             report_dir=settings.reports_dir / f"churn-{as_of_date.date()}",
             on_cutoff_done=lambda _: progress.advance(task),
         )
     _print_outcome(
-        "kam-churn",
         outcome,
-        f"Churn model v{outcome.version} vs baselines (validation cutoffs)",
+        "Churn model v{version} vs baselines (validation cutoffs)",
         {m: m for m in ("roc_auc", "pr_auc", "top_decile_lift", "brier", "log_loss")},
     )
-    _train_offers_and_value(tables, as_of_date, definition, settings)
+    _train_offers_and_value(tables, as_of_date, definition, store, settings)
     console.print(
         f"MLflow: {settings.tracking_uri} (run {outcome.run_id}); "
         f"browse with: mlflow ui --backend-store-uri {settings.tracking_uri}"
@@ -255,16 +255,14 @@ def train(
 
 
 def _train_offers_and_value(
-    tables: Any, as_of_date: pd.Timestamp, definition: Any, settings: Any
+    tables: Any, as_of_date: pd.Timestamp, definition: Any, store: Any, settings: Any
 ) -> None:
-    """The offer ranker and the value model, each through its own gate (see ``train``)."""
-    from kam_ml.errors import NotEnoughHistoryError
-    from kam_ml.offers.job import OFFERS_MODEL_NAME, train_and_register_offers
-    from kam_ml.registry.tracking import TrackingStore
-    from kam_ml.value.job import VALUE_MODEL_NAME, train_and_register_value
-    from kam_ml.value.training import value_layout
+    """The offer ranker and the value model, each through its own gate (see ``train``);
+    the value job itself decides whether the history is long enough for it."""
+    from kam_ml.offers.job import train_and_register_offers
+    from kam_ml.registry.gate import Skipped
+    from kam_ml.value.job import train_and_register_value, value_cutoffs
 
-    store = TrackingStore(settings.tracking_uri)
     cutoffs = definition.training_cutoff_dates(as_of_date, tables.first_date())
     with _progress() as progress:
         task = progress.add_task("Building offer pairs per cutoff", total=len(cutoffs))
@@ -279,20 +277,16 @@ def _train_offers_and_value(
         )
     k = offers.result.k
     _print_outcome(
-        OFFERS_MODEL_NAME,
         offers,
-        f"Offer ranker v{offers.version} vs baselines at k = {k} (validation cutoffs)",
+        f"Offer ranker v{{version}} vs baselines at k = {k} (validation cutoffs)",
         {f"{m}_at_{k}": m for m in ("ndcg", "recall", "precision", "map", "hit_rate", "coverage")},
     )
-    try:
-        value_cutoffs = value_layout(definition).training_cutoff_dates(
-            as_of_date, tables.first_date()
-        )
-    except NotEnoughHistoryError as error:
-        errors.print(f"[yellow]kam-value skipped:[/] {error}", highlight=False)
+    planned = value_cutoffs(tables, as_of_date, definition)
+    if isinstance(planned, Skipped):  # too little history for the 12-month window
+        _print_outcome(planned, "", {})
         return
     with _progress() as progress:
-        task = progress.add_task("Building value features per cutoff", total=len(value_cutoffs))
+        task = progress.add_task("Building value features per cutoff", total=len(planned))
         value = train_and_register_value(
             tables,
             as_of_date,
@@ -303,16 +297,23 @@ def _train_offers_and_value(
             on_cutoff_done=lambda _: progress.advance(task),
         )
     _print_outcome(
-        VALUE_MODEL_NAME,
         value,
-        f"Value model v{value.version} vs last 12 months (validation cutoffs, stayers)",
+        "Value model v{version} vs last 12 months (validation cutoffs, stayers)",
         {m: m for m in ("mae", "rmse", "spearman", "bias")},
     )
 
 
-def _print_outcome(name: str, outcome: Any, title: str, columns: dict[str, str]) -> None:
-    """A metrics table (``columns``: metric key -> header), the gate's verdict and paths."""
-    table = Table(title=title)
+def _print_outcome(outcome: Any, title: str, columns: dict[str, str]) -> None:
+    """A metrics table (``columns``: metric key -> header; ``title`` may name ``{version}``),
+    the gate's verdict, the grade and paths; or why the model was skipped."""
+    from rich.markup import escape
+
+    from kam_ml.registry.gate import Skipped
+
+    if isinstance(outcome, Skipped):
+        errors.print(f"[yellow]{outcome.name} skipped:[/] {outcome.reason}", highlight=False)
+        return
+    table = Table(title=title.format(version=outcome.version))
     table.add_column("scorer")
     for header in columns.values():
         table.add_column(header, justify="right")
@@ -328,10 +329,10 @@ def _print_outcome(name: str, outcome: Any, title: str, columns: dict[str, str])
         if outcome.decision.promote
         else "[yellow]kept as challenger[/]"
     )
-    console.print(f"{name} v{outcome.version} {verdict}: {outcome.decision.reason}")
-    card = getattr(outcome, "card", None)
-    if card is not None:
-        console.print(f"Model card grade: [bold]{card.grade}[/] (see the run's card/ artifact)")
+    console.print(f"{outcome.name} v{outcome.version} {verdict}: {outcome.decision.reason}")
+    card = " (model card: the run's card/ artifact)" if outcome.card is not None else ""
+    basis = escape(outcome.grade.basis)
+    console.print(f"Grade: [bold]{outcome.grade.letter}[/] — {basis}{card}")
     console.print(f"Report: {outcome.report_path}")
     if outcome.bundle_path:
         console.print(f"Bundle: {outcome.bundle_path}")

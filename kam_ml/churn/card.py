@@ -1,26 +1,17 @@
-"""Model cards: what a registered version is, how good it is, and a grade a manager can read.
+"""The churn model card: what a registered version is, how good it is, and a grade a manager
+can read.
 
-Grades compare the model with the naive rule a manager would otherwise use, on the same
-validation rows (``grade``; thresholds in ``GradeThresholds``):
-
-A  the model beats the best naive rule by at least 0.05 ROC-AUC (churn) or 5 points of the
-   model's own metric (offers: hit rate / MAP vs top categories; value: error reduction vs
-   last-12-months revenue). Use the list.
-B  it beats it by at least 0.02: useful, but check the slices before relying on it.
-C  less than that: no better than the rule; use the rule, and investigate.
-
-The churn rule is the stronger of "rank by days since the last order" and the best
-"no order in the last N days" cut (N chosen in hindsight on the validation rows). A
-leakage alarm overrides any grade with ``blocked``.
+The grade (``kam_ml.evaluation.grades``) compares the model's validation ROC-AUC with the
+naive rule a manager would otherwise use, on the same rows: the stronger of "rank by days
+since the last order" and the best "no order in the last N days" cut (N chosen in
+hindsight on the validation rows). A leakage alarm overrides any grade with ``blocked``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, SupportsFloat
 
 import numpy as np
 import pandas as pd
@@ -29,35 +20,16 @@ from kam_ml.churn.baselines import best_no_order_rule
 from kam_ml.churn.leakage import LeakageReport
 from kam_ml.churn.training import ChurnTrainingResult
 from kam_ml.evaluation.classification import churn_metrics
-from kam_ml.registry.bundle import ModelBundle
+from kam_ml.evaluation.grades import (
+    DEFAULT_THRESHOLDS,
+    GRADE_MEANING,
+    Grade,
+    GradeThresholds,
+    grade,
+)
 from kam_ml.registry.champions import MODEL_NAMES
 
-__all__ = [
-    "GradeThresholds",
-    "ModelCard",
-    "attach_card",
-    "churn_model_card",
-    "grade",
-    "offers_grade",
-    "value_grade",
-    "write_card",
-]
-
-
-@dataclass(frozen=True)
-class GradeThresholds:
-    """Margins over the best naive baseline, in the graded metric's own units."""
-
-    a: float = 0.05
-    b: float = 0.02
-
-
-GRADE_MEANING = {
-    "A": "clearly better than any simple rule: use the list",
-    "B": "better than a simple rule, but check the slices before relying on it",
-    "C": "no better than a simple rule: use the rule and investigate the model",
-    "blocked": "a leakage alarm fired: the metrics cannot be trusted",
-}
+__all__ = ["ModelCard", "churn_grade", "churn_model_card"]
 
 KNOWN_LIMITS = (
     "Validated on the latest cutoffs of one data set; performance on a changed book "
@@ -67,25 +39,6 @@ KNOWN_LIMITS = (
     "Probabilities are calibrated on the newest training cutoff; the base rate can drift.",
     "Associations, not causes: the reasons explain the score, not what would prevent churn.",
 )
-
-
-def grade(
-    model_score: float,
-    baseline_score: float,
-    *,
-    higher_is_better: bool = True,
-    thresholds: GradeThresholds = GradeThresholds(),
-    blocked: bool = False,
-) -> str:
-    """A, B or C from the model's margin over the baseline ("blocked" when leakage fired)."""
-    if blocked:
-        return "blocked"
-    if not (np.isfinite(model_score) and np.isfinite(baseline_score)):
-        return "C"
-    margin = model_score - baseline_score if higher_is_better else baseline_score - model_score
-    if margin >= thresholds.a:
-        return "A"
-    return "B" if margin >= thresholds.b else "C"
 
 
 @dataclass(frozen=True)
@@ -166,37 +119,37 @@ class ModelCard:
         return "\n".join(lines) + "\n"
 
 
+def churn_grade(
+    result: ChurnTrainingResult,
+    *,
+    thresholds: GradeThresholds = DEFAULT_THRESHOLDS,
+    blocked: bool = False,
+) -> Grade:
+    """The churn model's grade: its validation ROC-AUC against the best recency rule."""
+    _, _, metrics = _with_rules(result)
+    return _graded(metrics, thresholds, blocked)
+
+
 def churn_model_card(
     result: ChurnTrainingResult,
     leakage: LeakageReport,
     *,
     model_name: str = MODEL_NAMES.churn,
     version: str = "pending",
-    thresholds: GradeThresholds = GradeThresholds(),
+    thresholds: GradeThresholds = DEFAULT_THRESHOLDS,
     slice_min_rows: int = 30,
 ) -> ModelCard:
     """The card of a churn training result, graded against the best recency rule."""
     labels = result.validation["churned"].to_numpy()
-    features = result.validation_features
-    days, flags = best_no_order_rule(features, labels)
-    rule_metrics = churn_metrics(labels, flags, is_probability=False)
-    metrics = {name: dict(values) for name, values in result.metrics.items()}
-    metrics[f"no order in {days} days"] = rule_metrics
-    naive = {name: m["roc_auc"] for name, m in metrics.items() if name != "model"}
-    naive = {name: value for name, value in naive.items() if name != "rfm"}  # recency rules
-    best_name = max(naive, key=lambda name: -1.0 if np.isnan(naive[name]) else naive[name])
-    model_auc = metrics["model"]["roc_auc"]
-    letter = grade(model_auc, naive[best_name], thresholds=thresholds, blocked=leakage.fired)
+    days, flags, metrics = _with_rules(result)
+    letter, basis = _graded(metrics, thresholds, blocked=leakage.fired)
     d = result.definition
     slices = result.slices
     measured = slices.dropna(subset=["roc_auc"])
     measured = measured.loc[measured["rows"] >= slice_min_rows].sort_values("roc_auc")
     fp = result.fingerprint
     content = {
-        "grade_basis": (
-            f"Validation ROC-AUC {model_auc:.3f} vs {naive[best_name]:.3f} for the best "
-            f"naive rule ({best_name}): margin {model_auc - naive[best_name]:+.3f}."
-        ),
+        "grade_basis": basis,
         "data_window": {
             "as_of": fp["as_of"],
             "first_order_date": fp["first_order_date"],
@@ -231,54 +184,31 @@ def churn_model_card(
     return ModelCard(model_name, version, letter, _json_safe(content))
 
 
-def offers_grade(
-    metrics: Mapping[str, Mapping[str, float]],
-    *,
-    model_key: str = "ranker",
-    thresholds: GradeThresholds = GradeThresholds(),
-) -> tuple[str, str]:
-    """Grade of an offer ranker: NDCG@k against the best top-categories baseline.
-
-    Baselines are every other scorer in ``metrics`` (global / segment popularity, the
-    account's own most-bought categories ...); variants of the ranker itself are skipped.
-    """
-    model = metrics[model_key]
-    metric = next(name for name in model if name.startswith("ndcg_at_"))
-    baselines = {
-        name: values[metric]
-        for name, values in metrics.items()
-        if not name.startswith(model_key) and metric in values
-    }
-    best = max(baselines, key=lambda name: baselines[name])
-    letter = grade(model[metric], baselines[best], thresholds=thresholds)
-    return letter, f"{metric} {model[metric]:.3f} vs {baselines[best]:.3f} for {best}"
+def _with_rules(
+    result: ChurnTrainingResult,
+) -> tuple[int, np.ndarray, dict[str, dict[str, float]]]:
+    """Every scorer's validation metrics plus the best "no order in N days" rule's, with its
+    N and flags."""
+    labels = result.validation["churned"].to_numpy()
+    days, flags = best_no_order_rule(result.validation_features, labels)
+    metrics = {name: dict(values) for name, values in result.metrics.items()}
+    metrics[f"no order in {days} days"] = churn_metrics(labels, flags, is_probability=False)
+    return days, flags, metrics
 
 
-def value_grade(
-    metrics: Mapping[str, Mapping[str, float]],
-    *,
-    model_key: str = "model",
-    baseline_key: str = "naive_last_12m",
-    thresholds: GradeThresholds = GradeThresholds(),
-) -> tuple[str, str]:
-    """Grade of a value model: relative MAE reduction against "last 12 months' revenue"."""
-    model, naive = metrics[model_key]["mae"], metrics[baseline_key]["mae"]
-    reduction = 1.0 - model / naive if naive > 0 else float("nan")
-    letter = grade(reduction, 0.0, thresholds=thresholds)
-    return letter, f"MAE {model:,.0f} vs {naive:,.0f} for {baseline_key}: {reduction:+.1%}"
-
-
-def write_card(card: ModelCard, directory: Path) -> Path:
-    """Write ``model_card.md`` and ``model_card.json`` into ``directory``; return it."""
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "model_card.md").write_text(card.to_markdown(), encoding="utf-8")
-    (directory / "model_card.json").write_text(card.to_json(), encoding="utf-8")
-    return directory
-
-
-def attach_card(bundle: ModelBundle, card: ModelCard) -> ModelBundle:
-    """The bundle with the card (and its grade) in ``extra``, so exports carry it."""
-    return replace(bundle, extra=bundle.extra | {"grade": card.grade, "model_card": card.as_dict()})
+def _graded(
+    metrics: dict[str, dict[str, float]], thresholds: GradeThresholds, blocked: bool
+) -> Grade:
+    """The model's ROC-AUC margin over the best recency rule (RFM is not a manager's rule)."""
+    naive = {name: m["roc_auc"] for name, m in metrics.items() if name not in ("model", "rfm")}
+    best_name = max(naive, key=lambda name: -1.0 if np.isnan(naive[name]) else naive[name])
+    model_auc, best = metrics["model"]["roc_auc"], naive[best_name]
+    letter = grade(model_auc, best, thresholds=thresholds, blocked=blocked)
+    basis = (
+        f"Validation ROC-AUC {model_auc:.3f} vs {best:.3f} for the best naive rule "
+        f"({best_name}): margin {model_auc - best:+.3f}."
+    )
+    return Grade(letter, basis)
 
 
 def _data_limits(result: ChurnTrainingResult) -> list[str]:
@@ -306,7 +236,7 @@ def _recall(labels: np.ndarray, chosen: np.ndarray) -> float:
     return float((positives & chosen).sum() / positives.sum()) if positives.any() else float("nan")
 
 
-def _f(value: object) -> str:
+def _f(value: SupportsFloat | None) -> str:
     return "–" if value is None or not np.isfinite(float(value)) else f"{float(value):.3f}"
 
 

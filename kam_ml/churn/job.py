@@ -1,43 +1,51 @@
-"""Train -> report -> track -> register -> gate -> export: the ``kam-ml train`` job."""
+"""The ``kam-ml train`` job for churn: train, check for leakage, register through the gate."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from kam_ml.churn.card import ModelCard, attach_card, churn_model_card, write_card
-from kam_ml.churn.leakage import block_on_leakage, check_leakage
+from kam_ml.churn.card import ModelCard, churn_grade, churn_model_card
+from kam_ml.churn.leakage import LeakageReport, check_leakage
 from kam_ml.churn.report import validation_kpis, write_churn_report
 from kam_ml.churn.training import ChurnTrainingResult, train_churn
 from kam_ml.data.tables import Tables
 from kam_ml.evaluation.classification import churn_metrics
 from kam_ml.problem.definition import ProblemDefinition
-from kam_ml.registry.bundle import ModelBundle, save_bundle
+from kam_ml.registry.bundle import ModelBundle
 from kam_ml.registry.champions import MODEL_NAMES
-from kam_ml.registry.gate import PromotionDecision
-from kam_ml.registry.registration import log_training_run, register_through_gate, result_bundle
+from kam_ml.registry.gate import ModelSpec, RegistrationOutcome, register
 from kam_ml.registry.tracking import TrackingStore
 
-__all__ = ["CHURN_MODEL_NAME", "TrainOutcome", "train_and_register_churn"]
+__all__ = ["CHURN_MODEL_NAME", "churn_spec", "train_and_register_churn"]
 
 CHURN_MODEL_NAME = MODEL_NAMES.churn
 GATE_METRIC = "roc_auc"
 
 
-@dataclass(frozen=True)
-class TrainOutcome:
-    """What a training job did: the result, where it went and whether it was promoted."""
+def churn_spec(leakage: LeakageReport | None = None) -> ModelSpec[ChurnTrainingResult]:
+    """How kam-churn is registered: gated on validation ROC-AUC, graded against the best
+    recency rule, with a model card; ``leakage`` (from ``check_leakage``) blocks on an alarm.
 
-    result: ChurnTrainingResult
-    version: str
-    run_id: str
-    decision: PromotionDecision
-    report_path: Path
-    bundle_path: Path | None
-    card: ModelCard | None = None
+    Without ``leakage`` (a bundle built in a test or a notebook) there is no card.
+    """
+    return ModelSpec(
+        name=CHURN_MODEL_NAME,
+        run_prefix="churn",
+        gate_metric=GATE_METRIC,
+        higher_is_better=True,
+        score_champion=_roc_auc,
+        write_report=write_churn_report,
+        example=_example,
+        grade=churn_grade,
+        run_metrics=lambda result: {f"kpi_{k}": v for k, v in validation_kpis(result).items()},
+        card=None if leakage is None else partial(_card, leakage),
+        leakage_alarms=() if leakage is None else leakage.alarms,
+    )
 
 
 def train_and_register_churn(
@@ -49,7 +57,7 @@ def train_and_register_churn(
     report_dir: Path,
     on_cutoff_done: Callable[[pd.Timestamp], None] | None = None,
     result: ChurnTrainingResult | None = None,
-) -> TrainOutcome:
+) -> RegistrationOutcome[ChurnTrainingResult]:
     """Train the churn model, log everything to MLflow, and promote it through the gate.
 
     A promoted version is exported to ``models_dir/kam-churn`` as a verified bundle.
@@ -57,57 +65,23 @@ def train_and_register_churn(
     """
     if result is None:
         result = train_churn(tables, as_of, definition, on_cutoff_done=on_cutoff_done)
-    leakage = check_leakage(result, tables)  # an alarm blocks promotion below
-    report_path = write_churn_report(result, report_dir)
-    with store.run(CHURN_MODEL_NAME, run_name=f"churn-{result.as_of.date()}") as run_id:
-        log_training_run(
-            store,
-            definition,
-            result.hyperparameters,
-            result.fingerprint,
-            result.split,
-            result.feature_names,
-            result.metrics,
-            extra_metrics={f"kpi_{k}": v for k, v in validation_kpis(result).items()},
-        )
-        store.log_artifacts(report_dir, "report")
-        example = result.validation_features[result.feature_names].head(5)
-        logged, decision = register_through_gate(
-            store,
-            _bundle(result, version="pending"),
-            input_example=example,
-            output_example=result.model.predict_proba(example)[:, 1],
-            run_id=run_id,
-            gate_metric=GATE_METRIC,
-            challenger_score=result.metrics["model"][GATE_METRIC],
-            score_champion=lambda champion: _roc_auc(champion, result),
-            veto=lambda decision: block_on_leakage(decision, leakage),
-        )
-        card = churn_model_card(
-            result, leakage, model_name=CHURN_MODEL_NAME, version=logged.version
-        )
-        store.log_artifacts(write_card(card, report_dir / "card"), "card")
-        store.set_tags({"card.grade": card.grade, "leakage.fired": str(leakage.fired)})
-    bundle_path = None
-    if decision.promote:
-        bundle_path = save_bundle(
-            attach_card(_bundle(result, version=logged.version), card),
-            models_dir / CHURN_MODEL_NAME,
-        )
-    return TrainOutcome(
-        result, logged.version, run_id, decision, report_path, bundle_path, card=card
-    )
+    spec = churn_spec(check_leakage(result, tables))
+    return register(result, spec, store=store, models_dir=models_dir, report_dir=report_dir)
+
+
+def _card(leakage: LeakageReport, result: ChurnTrainingResult, version: str) -> ModelCard:
+    return churn_model_card(result, leakage, model_name=CHURN_MODEL_NAME, version=version)
 
 
 def _roc_auc(champion: ModelBundle, result: ChurnTrainingResult) -> float:
     """The champion's ROC-AUC on the challenger's validation rows (KeyError if it needs
     features these rows lack)."""
-    probability = champion.model.predict_proba(result.validation_features[champion.feature_names])[
-        :, 1
-    ]
+    rows = result.validation_features[champion.feature_names]
+    probability = champion.model.predict_proba(rows)[:, 1]
     labels = result.validation["churned"].to_numpy()
     return churn_metrics(labels, probability, is_probability=True)[GATE_METRIC]
 
 
-def _bundle(result: ChurnTrainingResult, version: str) -> ModelBundle:
-    return result_bundle(result, CHURN_MODEL_NAME, version, result.metrics["model"])
+def _example(result: ChurnTrainingResult) -> tuple[pd.DataFrame, Any]:
+    rows = result.validation_features[result.feature_names].head(5)
+    return rows, result.model.predict_proba(rows)[:, 1]

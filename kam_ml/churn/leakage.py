@@ -9,31 +9,32 @@ point-in-time violation
     The feature rows of the newest validation cutoff T are rebuilt from
     ``definition.history_at(tables, T)``, i.e. with every row after T removed, and compared
     with the rows the model was evaluated on. Any difference means some feature reads rows
-    dated after its cutoff.
+    dated after its cutoff. The check itself is ``kam_ml.features.point_in_time``; the
+    offer and value jobs run it on their own rows too.
+
+The alarms become the churn ``ModelSpec``'s ``leakage_alarms`` (``kam_ml.churn.job``), so the
+gate blocks and the card's grade reads ``blocked``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from kam_ml.churn.training import ChurnTrainingResult
 from kam_ml.data.tables import Tables
-from kam_ml.features import build_features
-from kam_ml.registry.gate import PromotionDecision
+from kam_ml.features.point_in_time import account_feature_changes, point_in_time_alarm
 
 __all__ = [
     "AUC_CEILING",
     "LeakageReport",
-    "block_on_leakage",
     "check_leakage",
     "point_in_time_violations",
 ]
 
 AUC_CEILING = 0.97
-_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -74,12 +75,9 @@ def check_leakage(
         )
     cutoff = pd.Timestamp(result.split.validation_cutoffs[-1])
     leaking = point_in_time_violations(result, tables, cutoff)
-    if leaking:
-        shown = ", ".join(f"{name} ({accounts})" for name, accounts in list(leaking.items())[:5])
-        alarms.append(
-            f"{len(leaking)} feature(s) change at cutoff {cutoff.date()} when rows after it "
-            f"are removed, so they read the future: {shown}"
-        )
+    alarm = point_in_time_alarm(leaking, cutoff)
+    if alarm is not None:
+        alarms.append(alarm)
     return LeakageReport(
         alarms=tuple(alarms),
         validation_roc_auc=auc,
@@ -96,38 +94,6 @@ def point_in_time_violations(
 
     Returns ``{feature: "N accounts, e.g. A-1, A-2"}``; empty when every feature is clean.
     """
-    evaluated = result.validation_features
-    evaluated = evaluated.loc[evaluated["cutoff"] == cutoff].set_index("account_id")
-    truncated = result.definition.history_at(tables, cutoff)
-    rebuilt = build_features(truncated, cutoff, result.definition).set_index("account_id")
-    problems: dict[str, str] = {}
-    missing = evaluated.index.difference(rebuilt.index)
-    if len(missing):
-        problems["<population>"] = _accounts(missing)
-    common = evaluated.index.intersection(rebuilt.index)
-    for name in result.feature_names:
-        before, after = evaluated.loc[common, name], rebuilt.loc[common, name]
-        differs = ~_same(before, after)
-        if differs.any():
-            problems[name] = _accounts(common[differs])
-    return problems
-
-
-def _same(left: pd.Series, right: pd.Series) -> np.ndarray:
-    if isinstance(left.dtype, pd.CategoricalDtype) or left.dtype == object:
-        return left.astype(str).to_numpy() == right.astype(str).to_numpy()
-    a, b = left.to_numpy(dtype=np.float64), right.to_numpy(dtype=np.float64)
-    return np.isclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True)
-
-
-def _accounts(index: pd.Index) -> str:
-    shown = ", ".join(str(v) for v in index[:_SHOWN])
-    return f"{len(index)} accounts, e.g. {shown}"
-
-
-def block_on_leakage(decision: PromotionDecision, leakage: LeakageReport) -> PromotionDecision:
-    """The gate's decision, overruled to "reject" when a leakage alarm fired."""
-    if not leakage.fired:
-        return decision
-    reason = f"blocked by leakage alarm: {'; '.join(leakage.alarms)} (gate: {decision.reason})"
-    return replace(decision, promote=False, reason=reason)
+    return account_feature_changes(
+        result.validation_features, tables, cutoff, result.definition, result.feature_names
+    )

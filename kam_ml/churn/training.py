@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -11,14 +10,14 @@ import pandas as pd
 
 from kam_ml.churn.baselines import BASELINES
 from kam_ml.churn.model import ChurnModel
-from kam_ml.data.tables import Tables
+from kam_ml.data.tables import Tables, data_fingerprint
 from kam_ml.evaluation.classification import churn_metrics, slice_metrics
 from kam_ml.features import FEATURE_COLUMNS, build_features
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.labels import churn_labels
 from kam_ml.problem.splits import TimeSplit, split_by_layout
 
-__all__ = ["ChurnTrainingResult", "data_fingerprint", "evaluate_churn_model", "train_churn"]
+__all__ = ["ChurnTrainingResult", "evaluate_churn_model", "train_churn"]
 
 SLICE_COLUMNS = ("segment", "region", "manager")
 
@@ -106,20 +105,3 @@ def evaluate_churn_model(
         validation[column] = accounts[column].reindex(validation["account_id"]).to_numpy()
     slices = slice_metrics(labels, probability, validation[list(SLICE_COLUMNS)])
     return validation, metrics, slices
-
-
-def data_fingerprint(tables: Tables, as_of: pd.Timestamp) -> dict[str, str | int]:
-    """What data a model saw: dates, sizes and a content hash, logged with every run."""
-    digest = hashlib.sha256()
-    for frame in (tables.accounts, tables.orders, tables.interactions, tables.categories):
-        hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-        digest.update(hashed.tobytes())
-    return {
-        "as_of": str(pd.Timestamp(as_of).date()),
-        "first_order_date": str(tables.first_date().date()),
-        "last_date": str(tables.last_date().date()),
-        "accounts": tables.n_accounts,
-        "order_lines": len(tables.orders),
-        "interactions": len(tables.interactions),
-        "sha256": digest.hexdigest(),
-    }

@@ -1,35 +1,48 @@
-"""Train -> report -> track -> register -> gate -> export, for the offer ranker."""
+"""The ``kam-ml train`` job for the offer ranker: train, check for leakage, register."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from kam_ml.data.tables import Tables
 from kam_ml.evaluation.ranking import ranking_metrics
-from kam_ml.offers.report import write_offer_report
-from kam_ml.offers.training import KEYS, QUERY, OfferTrainingResult, train_offers
+from kam_ml.offers.leakage import offer_leakage_alarms
+from kam_ml.offers.report import offers_grade, write_offer_report
+from kam_ml.offers.training import DEFAULT_K, KEYS, QUERY, OfferTrainingResult, train_offers
 from kam_ml.problem.definition import ProblemDefinition
-from kam_ml.registry.bundle import ModelBundle, save_bundle
+from kam_ml.registry.bundle import ModelBundle
 from kam_ml.registry.champions import MODEL_NAMES
-from kam_ml.registry.registration import (
-    RegistrationOutcome,
-    log_training_run,
-    register_through_gate,
-    result_bundle,
-)
+from kam_ml.registry.gate import ModelSpec, RegistrationOutcome, register
 from kam_ml.registry.tracking import TrackingStore
 
-__all__ = [
-    "OFFERS_MODEL_NAME",
-    "offers_bundle",
-    "register_offers",
-    "train_and_register_offers",
-]
+__all__ = ["OFFERS_MODEL_NAME", "offers_spec", "train_and_register_offers"]
 
 OFFERS_MODEL_NAME = MODEL_NAMES.offers
+
+
+def offers_spec(
+    k: int = DEFAULT_K, leakage_alarms: tuple[str, ...] = ()
+) -> ModelSpec[OfferTrainingResult]:
+    """How kam-offers is registered: gated on NDCG@``k`` (the ``k`` it was trained for),
+    graded against the best top-categories baseline, blocked by a point-in-time alarm."""
+    return ModelSpec(
+        name=OFFERS_MODEL_NAME,
+        run_prefix="offers",
+        gate_metric=f"ndcg_at_{k}",
+        higher_is_better=True,
+        scorer="ranker",
+        score_champion=_ndcg,
+        write_report=write_offer_report,
+        example=_example,
+        grade=lambda result: offers_grade(result.metrics),
+        bundle_extra=_bundle_extra,
+        run_params=lambda result: {"k": result.k, "catalogue": list(result.catalogue)},
+        leakage_alarms=leakage_alarms,
+    )
 
 
 def train_and_register_offers(
@@ -42,55 +55,15 @@ def train_and_register_offers(
     account_features: pd.DataFrame | None = None,
     on_cutoff_done: Callable[[pd.Timestamp], None] | None = None,
 ) -> RegistrationOutcome[OfferTrainingResult]:
-    """Train the offer ranker, log it to MLflow and promote it through the NDCG@k gate."""
-    result = train_offers(
-        tables, as_of, definition, account_features=account_features, on_cutoff_done=on_cutoff_done
-    )
-    return register_offers(result, store, models_dir, report_dir)
-
-
-def register_offers(
-    result: OfferTrainingResult, store: TrackingStore, models_dir: Path, report_dir: Path
-) -> RegistrationOutcome[OfferTrainingResult]:
-    """Report, log and register a trained ranker; gate it on NDCG@k against the champion.
+    """Train the offer ranker, log it to MLflow and promote it through the NDCG@k gate.
 
     A promoted version is exported to ``models_dir/kam-offers`` as a verified bundle.
     """
-    definition = result.definition
-    gate_metric = f"ndcg_at_{result.k}"
-    report_path = write_offer_report(result, report_dir)
-    with store.run(OFFERS_MODEL_NAME, run_name=f"offers-{result.as_of.date()}") as run_id:
-        log_training_run(
-            store,
-            definition,
-            result.hyperparameters,
-            result.fingerprint,
-            result.split,
-            result.feature_names,
-            result.metrics,
-            extra_params={
-                "k": result.k,
-                "catalogue": list(result.catalogue),
-            },
-        )
-        store.log_artifacts(report_dir, "report")
-        example = result.validation_pairs[result.feature_names].head(5)
-        logged, decision = register_through_gate(
-            store,
-            offers_bundle(result, version="pending"),
-            input_example=example,
-            output_example=result.model.predict(example),
-            run_id=run_id,
-            gate_metric=gate_metric,
-            challenger_score=result.metrics["ranker"][gate_metric],
-            score_champion=lambda champion: _ndcg(champion, result),
-        )
-    bundle_path = None
-    if decision.promote:
-        bundle_path = save_bundle(
-            offers_bundle(result, version=logged.version), models_dir / OFFERS_MODEL_NAME
-        )
-    return RegistrationOutcome(result, logged.version, run_id, decision, report_path, bundle_path)
+    result = train_offers(
+        tables, as_of, definition, account_features=account_features, on_cutoff_done=on_cutoff_done
+    )
+    spec = offers_spec(result.k, offer_leakage_alarms(result, tables))
+    return register(result, spec, store=store, models_dir=models_dir, report_dir=report_dir)
 
 
 def _ndcg(champion: ModelBundle, result: OfferTrainingResult) -> float:
@@ -103,7 +76,12 @@ def _ndcg(champion: ModelBundle, result: OfferTrainingResult) -> float:
     return metrics[f"ndcg_at_{result.k}"]
 
 
-def offers_bundle(result: OfferTrainingResult, version: str) -> ModelBundle:
-    baselines = {k: v for k, v in result.metrics.items() if k != "ranker"}
-    extra = {"k": result.k, "catalogue": list(result.catalogue), "baselines": baselines}
-    return result_bundle(result, OFFERS_MODEL_NAME, version, result.metrics["ranker"], extra)
+def _example(result: OfferTrainingResult) -> tuple[pd.DataFrame, Any]:
+    rows = result.validation_pairs[result.feature_names].head(5)
+    return rows, result.model.predict(rows)
+
+
+def _bundle_extra(result: OfferTrainingResult) -> Mapping[str, Any]:
+    """What scoring needs besides the model: k, the catalogue, the baselines' metrics."""
+    baselines = {name: m for name, m in result.metrics.items() if name != "ranker"}
+    return {"k": result.k, "catalogue": list(result.catalogue), "baselines": baselines}

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from kam_ml.evaluation.grades import DEFAULT_THRESHOLDS, Grade, GradeThresholds, grade
 from kam_ml.evaluation.ranking import ranking_metrics, top_k
 from kam_ml.offers.training import KEYS, QUERY, OfferTrainingResult
 from kam_ml.reporting.figures import axes, importance_plot
 from kam_ml.reporting.html import Section, importance_table, metrics_table, write_model_report
 
-__all__ = ["offer_plots", "write_offer_report"]
+__all__ = ["offer_plots", "offers_grade", "write_offer_report"]
 
 MAX_K = 5
 
@@ -36,11 +38,13 @@ def write_offer_report(result: OfferTrainingResult, out_dir: Path) -> Path:
         "of <code>kam-ml score</code>); <b>ranker_expected_value</b> by probability x "
         "typical spend x margin (<code>--rank-offers-by expected_value</code>).</p>"
     )
+    letter, basis = offers_grade(result.metrics)
     return write_model_report(
         out_dir,
         f"Offer ranker report — as of {result.as_of.date()}",
         [
             Section("Setup", html=intro),
+            Section(f"Grade {letter}", html=f"<p>{html.escape(basis)}</p>"),
             Section(f"Ranker vs baselines at k = {result.k}", table=metrics),
             Section("Metrics by k", table=curves),
             Section("Plots", plots=True),
@@ -49,6 +53,29 @@ def write_offer_report(result: OfferTrainingResult, out_dir: Path) -> Path:
         figures=offer_plots(result, curves),
         tables={"metrics": metrics, "metrics_by_k": curves, "feature_importance": importance},
     )
+
+
+def offers_grade(
+    metrics: Mapping[str, Mapping[str, float]],
+    *,
+    model_key: str = "ranker",
+    thresholds: GradeThresholds = DEFAULT_THRESHOLDS,
+) -> Grade:
+    """Grade of an offer ranker: NDCG@k against the best top-categories baseline.
+
+    Baselines are every other scorer in ``metrics`` (global / segment popularity, the
+    account's own most-bought categories ...); variants of the ranker itself are skipped.
+    """
+    model = metrics[model_key]
+    metric = next(name for name in model if name.startswith("ndcg_at_"))
+    baselines = {
+        name: values[metric]
+        for name, values in metrics.items()
+        if not name.startswith(model_key) and metric in values
+    }
+    best = max(baselines, key=lambda name: baselines[name])
+    letter = grade(model[metric], baselines[best], thresholds=thresholds)
+    return Grade(letter, f"{metric} {model[metric]:.3f} vs {baselines[best]:.3f} for {best}")
 
 
 def metric_curves(result: OfferTrainingResult, max_k: int = MAX_K) -> pd.DataFrame:

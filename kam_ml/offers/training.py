@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from kam_ml.churn.training import data_fingerprint
-from kam_ml.data.tables import Tables
+from kam_ml.data.tables import Tables, data_fingerprint
 from kam_ml.evaluation.ranking import ranking_metrics
 from kam_ml.features import build_features
 from kam_ml.offers.baselines import OFFER_BASELINES

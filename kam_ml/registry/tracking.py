@@ -2,6 +2,12 @@
 
 Versions are addressed by alias (``challenger``, ``champion``), never by "best run by
 metric": promotion is an explicit decision made in ``kam_ml.registry.gate`` and logged here.
+
+A store talks to *its* tracking URI and leaves MLflow's process-wide one alone wherever
+MLflow allows: reading (aliases, bundles, searches) goes through an ``MlflowClient`` bound to
+the URI. Writing a run cannot: MLflow's flavour ``log_model`` and ``register_model`` read the
+global URI and ``MlflowClient`` has no ``log_model`` (mlflow/mlflow#7392), so ``run`` sets the
+global URI for the duration of the run only and puts the previous value back.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +33,26 @@ from kam_ml.registry.bundle import ModelBundle
 __all__ = [
     "CHALLENGER",
     "CHAMPION",
+    "KIND_TAG",
     "LoggedModel",
+    "TrackedRun",
     "TrackingStore",
 ]
 
 CHALLENGER = "challenger"
 CHAMPION = "champion"
+KIND_TAG = "kam.kind"  # what a run is: "variant" (a notebook experiment), "study" (a tuning)
 _METADATA_ARTIFACT = "bundle/metadata.json"
+
+# Warnings MLflow raises while it saves and loads a model, none of which we can act on.
+# Listed rather than silenced wholesale, so that anything new still reaches the user (and
+# fails the test suite, which turns warnings into errors).
+_MLFLOW_NOISE: tuple[tuple[str, type[Warning]], ...] = (
+    # SQLAlchemy deprecations inside MLflow's SQL store
+    (r".*``noload`` loader strategy is deprecated", DeprecationWarning),
+    # pandas deprecations inside MLflow's input-example and schema code
+    (r".*Operation with range is deprecated", DeprecationWarning),
+)
 
 
 @dataclass(frozen=True)
@@ -45,12 +64,22 @@ class LoggedModel:
     run_id: str
 
 
+@dataclass(frozen=True)
+class TrackedRun:
+    """A logged run as plain values, so no MLflow object leaves this module."""
+
+    run_id: str
+    run_name: str
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
 class TrackingStore:
     """An MLflow tracking server or local store (``sqlite:///...``) with its registry."""
 
     def __init__(self, tracking_uri: str) -> None:
         self.tracking_uri = tracking_uri
-        mlflow.set_tracking_uri(tracking_uri)
         self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
     # -- runs --------------------------------------------------------------------------
@@ -63,14 +92,27 @@ class TrackingStore:
         nested: bool = False,
     ) -> Iterator[str]:
         """Start a run in ``experiment`` (created next to a local store if missing);
-        ``nested`` starts it inside the active run (a tuning trial under its study)."""
-        mlflow.set_tracking_uri(self.tracking_uri)
-        if self.client.get_experiment_by_name(experiment) is None:
-            self.client.create_experiment(
+        ``nested`` starts it inside the active run (a tuning trial under its study).
+
+        The logging methods below write to this run, so they are called inside the block.
+        """
+        found = self.client.get_experiment_by_name(experiment)
+        experiment_id = (
+            found.experiment_id
+            if found is not None
+            else self.client.create_experiment(
                 experiment, artifact_location=self._artifact_root(experiment)
             )
-        mlflow.set_experiment(experiment)
-        with mlflow.start_run(run_name=run_name, tags=dict(tags or {}), nested=nested) as active:
+        )
+        with (
+            _global_tracking_uri(self.tracking_uri),
+            mlflow.start_run(
+                experiment_id=experiment_id,
+                run_name=run_name,
+                tags=dict(tags or {}),
+                nested=nested,
+            ) as active,
+        ):
             yield active.info.run_id
 
     def log_params(self, params: Mapping[str, Any]) -> None:
@@ -100,8 +142,7 @@ class TrackingStore:
 
         example = _json_safe_frame(input_example)
         signature = infer_signature(example, output_example)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # MLflow warns about pip inference and pickling
+        with _quiet_mlflow():
             info = mlflow.sklearn.log_model(
                 model,
                 name="model",
@@ -113,6 +154,11 @@ class TrackingStore:
         version = mlflow.register_model(info.model_uri, name)
         self.client.set_model_version_tag(name, version.version, "run_id", run_id)
         return LoggedModel(name=name, version=str(version.version), run_id=run_id)
+
+    def set_version_tags(self, name: str, version: str, tags: Mapping[str, str]) -> None:
+        """Tag a registered version, so the registry alone says what it is and why."""
+        for key, value in tags.items():
+            self.client.set_model_version_tag(name, version, key, value)
 
     # -- aliases -----------------------------------------------------------------------
     def set_alias(self, name: str, alias: str, version: str) -> None:
@@ -131,12 +177,20 @@ class TrackingStore:
         import mlflow.sklearn
 
         model_version = self.client.get_model_version(name, version)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = mlflow.sklearn.load_model(f"models:/{name}/{version}")
         with tempfile.TemporaryDirectory() as tmp:
+            # Resolved here: MLflow resolves a models:/ URI with the *global* registry URI.
+            model_dir = mlflow.artifacts.download_artifacts(
+                artifact_uri=self.client.get_model_version_download_uri(name, version),
+                dst_path=str(Path(tmp) / "model"),
+                tracking_uri=self.tracking_uri,
+            )
+            with _quiet_mlflow():
+                model = mlflow.sklearn.load_model(model_dir)
             path = mlflow.artifacts.download_artifacts(
-                run_id=model_version.run_id, artifact_path=_METADATA_ARTIFACT, dst_path=tmp
+                run_id=model_version.run_id,
+                artifact_path=_METADATA_ARTIFACT,
+                dst_path=str(Path(tmp) / "metadata"),
+                tracking_uri=self.tracking_uri,
             )
             metadata = json.loads(Path(path).read_text(encoding="utf-8"))
         # the registry, not the logged metadata, says which name and version this is
@@ -145,6 +199,31 @@ class TrackingStore:
             metadata | {"model_name": name, "version": version},
             origin=f"{_METADATA_ARTIFACT} of models:/{name}/{version}",
         )
+
+    # -- searching ---------------------------------------------------------------------
+    def search_variant_runs(self, experiment: str) -> list[TrackedRun]:
+        """The runs tagged ``kam.kind = variant`` in ``experiment``, newest first.
+
+        Empty when the experiment does not exist yet (no variant was ever tried).
+        """
+        found = self.client.get_experiment_by_name(experiment)
+        if found is None:
+            return []
+        runs = self.client.search_runs(
+            [found.experiment_id],
+            f"tags.`{KIND_TAG}` = 'variant'",
+            order_by=["attributes.start_time DESC"],
+        )
+        return [
+            TrackedRun(
+                run_id=run.info.run_id,
+                run_name=run.info.run_name,
+                params=dict(run.data.params),
+                metrics=dict(run.data.metrics),
+                tags=dict(run.data.tags),
+            )
+            for run in runs
+        ]
 
     def _resolve(self, uri: str) -> tuple[str, str]:
         if not uri.startswith("models:/"):
@@ -168,6 +247,33 @@ class TrackingStore:
             return None  # a tracking server decides where artifacts go
         database = Path(self.tracking_uri.removeprefix("sqlite:///"))
         return (database.resolve().parent / "mlartifacts" / experiment).as_uri()
+
+
+@contextmanager
+def _global_tracking_uri(uri: str) -> Iterator[None]:
+    """MLflow's process-wide tracking URI set to ``uri`` for the block, then put back.
+
+    ``set_tracking_uri`` also exports ``MLFLOW_TRACKING_URI`` to the environment, which
+    ``Settings`` reads: a URI left behind would silently redirect later commands in the same
+    process (a notebook, a test session, the API reloading its models). Unset stays unset:
+    ``set_tracking_uri(None)`` is how MLflow's own ``_use_tracking_uri`` restores it.
+    """
+    is_set = mlflow.is_tracking_uri_set()  # type: ignore[no-untyped-call]  # MLflow's stub
+    previous = mlflow.get_tracking_uri() if is_set else None
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]  # None unsets it
+
+
+@contextmanager
+def _quiet_mlflow() -> Iterator[None]:
+    """Silence the listed warnings MLflow raises while saving or loading a model."""
+    with warnings.catch_warnings():
+        for message, category in _MLFLOW_NOISE:
+            warnings.filterwarnings("ignore", message=message, category=category)
+        yield
 
 
 def _param(value: Any) -> str:

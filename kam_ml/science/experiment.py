@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kam_ml.churn.card import ModelCard, churn_model_card, write_card
-from kam_ml.churn.job import CHURN_MODEL_NAME, TrainOutcome, train_and_register_churn
+from kam_ml.churn.card import ModelCard, churn_model_card
+from kam_ml.churn.job import CHURN_MODEL_NAME, train_and_register_churn
 from kam_ml.churn.leakage import check_leakage
 from kam_ml.churn.model import ChurnModel
 from kam_ml.churn.training import ChurnTrainingResult, train_churn
@@ -42,7 +42,8 @@ from kam_ml.features import build_features
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.labels import churn_labels
 from kam_ml.problem.splits import TimeSplit, split_by_cutoff
-from kam_ml.registry.tracking import CHAMPION, TrackingStore
+from kam_ml.registry.gate import RegistrationOutcome, log_training_run, write_card
+from kam_ml.registry.tracking import CHAMPION, KIND_TAG, TrackingStore
 from kam_ml.scoring.score import RiskBands
 
 __all__ = [
@@ -208,7 +209,7 @@ def promote(
     store: TrackingStore,
     models_dir: Path,
     report_dir: Path,
-) -> TrainOutcome:
+) -> RegistrationOutcome[ChurnTrainingResult]:
     """Register ``result`` as the challenger and let the gate decide (as ``kam-ml train``).
 
     The gate scores the champion on the same validation rows; a leakage alarm blocks.
@@ -232,38 +233,32 @@ def try_variant(
 ) -> VariantRun:
     """Train a hyperparameter or feature variant and track it next to the champion.
 
-    Logs the variant's parameters, its metrics and the champion's on the same rows
-    (``champion_roc_auc``, ``delta_roc_auc``), its card and the comparison tables.
+    Logs what a registered run logs (``log_training_run``: definition, parameters, data,
+    cutoffs, features, every scorer's metrics), the variant's own parameters, the champion's
+    metrics on the same rows (``champion_roc_auc``, ``delta_roc_auc``), its card and the
+    comparison tables.
     """
     result = train(tables, as_of, definition, params=params, features=features)
     comparison = compare_with_champion(result, store)
     card = churn_model_card(result, check_leakage(result, tables), version=f"variant:{name}")
     tags = {
         "kam.variant": name,
-        "kam.kind": "variant",
+        KIND_TAG: "variant",
         "kam.champion_version": comparison.champion_version or "none",
         "card.grade": card.grade,
     }
     run_name = f"{name}-{result.as_of.date()}"
     with store.run(experiment, run_name=run_name, tags=tags, nested=nested) as run_id:
-        store.log_params(
-            {f"definition.{k}": v for k, v in result.definition.to_dict().items()}
-            | {f"model.{k}": v for k, v in result.hyperparameters.items()}
-            | {
+        champion = comparison.metrics["champion"]
+        log_training_run(
+            store,
+            result,
+            extra_params={
                 "variant.params": dict(params or {}),
                 "variant.n_features": len(result.feature_names),
-            }
-            | {f"data.{k}": v for k, v in result.fingerprint.items()}
-        )
-        champion = comparison.metrics["champion"]
-        store.log_metrics(
-            {
-                f"{scorer}_{metric}": value
-                for scorer, m in result.metrics.items()
-                for metric, value in m.items()
-            }
-            | {f"champion_{metric}": champion[metric] for metric in _METRICS}
-            | {"delta_roc_auc": result.metrics["model"]["roc_auc"] - champion["roc_auc"]}
+            },
+            extra_metrics={f"champion_{metric}": champion[metric] for metric in _METRICS}
+            | {"delta_roc_auc": result.metrics["model"]["roc_auc"] - champion["roc_auc"]},
         )
         with tempfile.TemporaryDirectory() as tmp:
             folder = write_card(card, Path(tmp))
@@ -276,36 +271,26 @@ def try_variant(
 
 def compare_variants(store: TrackingStore, experiment: str = VARIANTS_EXPERIMENT) -> pd.DataFrame:
     """Every tracked variant, newest first, with its metrics next to the champion's."""
-    found = store.client.get_experiment_by_name(experiment)
     columns = [
         "run_name", "variant", "as_of", "grade", "roc_auc", "champion_roc_auc", "delta_roc_auc",
         "pr_auc", "recency_roc_auc", "champion_version", "run_id",
     ]  # fmt: skip
-    if found is None:
-        return pd.DataFrame(columns=columns)
-    runs = store.client.search_runs(
-        [found.experiment_id],
-        "tags.`kam.kind` = 'variant'",
-        order_by=["attributes.start_time DESC"],
-    )
-    rows = []
-    for run in runs:
-        m, tags, params = run.data.metrics, run.data.tags, run.data.params
-        rows.append(
-            {
-                "run_name": run.info.run_name,
-                "variant": tags.get("kam.variant"),
-                "as_of": params.get("data.as_of"),
-                "grade": tags.get("card.grade"),
-                "roc_auc": m.get("model_roc_auc"),
-                "champion_roc_auc": m.get("champion_roc_auc"),
-                "delta_roc_auc": m.get("delta_roc_auc"),
-                "pr_auc": m.get("model_pr_auc"),
-                "recency_roc_auc": m.get("recency_roc_auc"),
-                "champion_version": tags.get("kam.champion_version"),
-                "run_id": run.info.run_id,
-            }
-        )
+    rows = [
+        {
+            "run_name": run.run_name,
+            "variant": run.tags.get("kam.variant"),
+            "as_of": run.params.get("data.as_of"),
+            "grade": run.tags.get("card.grade"),
+            "roc_auc": run.metrics.get("model_roc_auc"),
+            "champion_roc_auc": run.metrics.get("champion_roc_auc"),
+            "delta_roc_auc": run.metrics.get("delta_roc_auc"),
+            "pr_auc": run.metrics.get("model_pr_auc"),
+            "recency_roc_auc": run.metrics.get("recency_roc_auc"),
+            "champion_version": run.tags.get("kam.champion_version"),
+            "run_id": run.run_id,
+        }
+        for run in store.search_variant_runs(experiment)
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -1,40 +1,72 @@
-"""Train -> report -> track -> register -> gate -> export, for the account value model."""
+"""The ``kam-ml train`` job for the account value model: train, check, register (or skip)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from kam_ml.data.tables import Tables
+from kam_ml.errors import NotEnoughHistoryError
+from kam_ml.evaluation.regression import value_metrics
 from kam_ml.problem.definition import ProblemDefinition
-from kam_ml.registry.bundle import ModelBundle, save_bundle
+from kam_ml.registry.bundle import ModelBundle
 from kam_ml.registry.champions import MODEL_NAMES
-from kam_ml.registry.registration import (
-    RegistrationOutcome,
-    log_training_run,
-    register_through_gate,
-    result_bundle,
-)
+from kam_ml.registry.gate import ModelSpec, RegistrationOutcome, Skipped, register
 from kam_ml.registry.tracking import TrackingStore
-from kam_ml.value.report import write_value_report
+from kam_ml.value.leakage import value_leakage_alarms
+from kam_ml.value.report import value_grade, write_value_report
 from kam_ml.value.training import (
     VALUE_WINDOW_DAYS,
     ValueTrainingResult,
     train_value,
-    value_metrics,
+    value_layout,
 )
 
 __all__ = [
     "VALUE_MODEL_NAME",
-    "register_value",
     "train_and_register_value",
-    "value_bundle",
+    "value_cutoffs",
+    "value_spec",
 ]
 
 VALUE_MODEL_NAME = MODEL_NAMES.value
 GATE_METRIC = "mae"
+
+
+def value_spec(leakage_alarms: tuple[str, ...] = ()) -> ModelSpec[ValueTrainingResult]:
+    """How kam-value is registered: gated on validation MAE (lower is better), graded by its
+    error reduction against "last 12 months' revenue", blocked by a point-in-time alarm."""
+    return ModelSpec(
+        name=VALUE_MODEL_NAME,
+        run_prefix="value",
+        gate_metric=GATE_METRIC,
+        higher_is_better=False,
+        score_champion=_mae,
+        write_report=write_value_report,
+        example=_example,
+        grade=lambda result: value_grade(result.metrics),
+        bundle_extra=_bundle_extra,
+        run_params=lambda result: {"value_window_days": VALUE_WINDOW_DAYS},
+        leakage_alarms=leakage_alarms,
+    )
+
+
+def value_cutoffs(
+    tables: Tables, as_of: pd.Timestamp, definition: ProblemDefinition
+) -> list[pd.Timestamp] | Skipped:
+    """The value model's training cutoffs, or why it is skipped.
+
+    Its 12-month target window and the embargo after it need about two years of history;
+    a shorter book still trains churn and offers, so too little history skips this model
+    instead of failing the whole ``kam-ml train``.
+    """
+    try:
+        return value_layout(definition).training_cutoff_dates(as_of, tables.first_date())
+    except NotEnoughHistoryError as error:
+        return Skipped(VALUE_MODEL_NAME, str(error))
 
 
 def train_and_register_value(
@@ -45,53 +77,18 @@ def train_and_register_value(
     models_dir: Path,
     report_dir: Path,
     on_cutoff_done: Callable[[pd.Timestamp], None] | None = None,
-) -> RegistrationOutcome[ValueTrainingResult]:
-    """Train the value model, log it to MLflow and promote it through the MAE gate."""
-    result = train_value(tables, as_of, definition, on_cutoff_done=on_cutoff_done)
-    return register_value(result, store, models_dir, report_dir)
+) -> RegistrationOutcome[ValueTrainingResult] | Skipped:
+    """Train the value model, log it to MLflow and promote it through the MAE gate.
 
-
-def register_value(
-    result: ValueTrainingResult, store: TrackingStore, models_dir: Path, report_dir: Path
-) -> RegistrationOutcome[ValueTrainingResult]:
-    """Report, log and register a trained value model; gate it on MAE against the champion.
-
-    A promoted version is exported to ``models_dir/kam-value`` as a verified bundle.
+    A promoted version is exported to ``models_dir/kam-value`` as a verified bundle;
+    ``Skipped`` (nothing trained or logged) when the history is too short (``value_cutoffs``).
     """
-    definition = result.definition
-    report_path = write_value_report(result, report_dir)
-    with store.run(VALUE_MODEL_NAME, run_name=f"value-{result.as_of.date()}") as run_id:
-        log_training_run(
-            store,
-            definition,
-            result.hyperparameters,
-            result.fingerprint,
-            result.split,
-            result.feature_names,
-            result.metrics,
-            extra_params={
-                "value_window_days": VALUE_WINDOW_DAYS,
-            },
-        )
-        store.log_artifacts(report_dir, "report")
-        example = result.validation_features[result.feature_names].head(5)
-        logged, decision = register_through_gate(
-            store,
-            value_bundle(result, version="pending"),
-            input_example=example,
-            output_example=result.model.predict(example),
-            run_id=run_id,
-            gate_metric=GATE_METRIC,
-            challenger_score=result.metrics["model"][GATE_METRIC],
-            score_champion=lambda champion: _mae(champion, result),
-            higher_is_better=False,
-        )
-    bundle_path = None
-    if decision.promote:
-        bundle_path = save_bundle(
-            value_bundle(result, version=logged.version), models_dir / VALUE_MODEL_NAME
-        )
-    return RegistrationOutcome(result, logged.version, run_id, decision, report_path, bundle_path)
+    planned = value_cutoffs(tables, as_of, definition)
+    if isinstance(planned, Skipped):
+        return planned
+    result = train_value(tables, as_of, definition, on_cutoff_done=on_cutoff_done)
+    spec = value_spec(value_leakage_alarms(result, tables))
+    return register(result, spec, store=store, models_dir=models_dir, report_dir=report_dir)
 
 
 def _mae(champion: ModelBundle, result: ValueTrainingResult) -> float:
@@ -101,9 +98,14 @@ def _mae(champion: ModelBundle, result: ValueTrainingResult) -> float:
     return value_metrics(result.validation["revenue_next_12m"], predicted)[GATE_METRIC]
 
 
-def value_bundle(result: ValueTrainingResult, version: str) -> ModelBundle:
-    extra = {
+def _example(result: ValueTrainingResult) -> tuple[pd.DataFrame, Any]:
+    rows = result.validation_features[result.feature_names].head(5)
+    return rows, result.model.predict(rows)
+
+
+def _bundle_extra(result: ValueTrainingResult) -> Mapping[str, Any]:
+    """The target window and the naive baseline's metrics, for the API and the report."""
+    return {
         "value_window_days": VALUE_WINDOW_DAYS,
         "naive_last_12m": result.metrics["naive_last_12m"],
     }
-    return result_bundle(result, VALUE_MODEL_NAME, version, result.metrics["model"], extra)

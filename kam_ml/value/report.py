@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from kam_ml.evaluation.grades import DEFAULT_THRESHOLDS, Grade, GradeThresholds, grade
 from kam_ml.reporting.figures import importance_plot
 from kam_ml.reporting.html import Section, importance_table, metrics_table, write_model_report
 from kam_ml.value.training import VALUE_WINDOW_DAYS, ValueTrainingResult
 
-__all__ = ["value_plots", "write_value_report"]
+__all__ = ["value_grade", "value_plots", "write_value_report"]
 
 SCORERS = {"model": "expected_value", "naive_last_12m": "naive_last_12m"}
 
@@ -33,11 +35,13 @@ def write_value_report(result: ValueTrainingResult, out_dir: Path) -> Path:
         f"{split.train_cutoffs[-1].date()}, none with a window reaching the validation period."
         "</p><p>Naive baseline: next year = the last 12 months' revenue.</p>"
     )
+    letter, basis = value_grade(result.metrics)
     return write_model_report(
         out_dir,
         f"Account value report — as of {result.as_of.date()}",
         [
             Section("Setup", html=intro),
+            Section(f"Grade {letter}", html=f"<p>{html.escape(basis)}</p>"),
             Section("Model vs naive (MAE is the gate: lower is better)", table=metrics),
             Section("By decile of predicted value", table=deciles),
             Section("Plots", plots=True),
@@ -46,6 +50,20 @@ def write_value_report(result: ValueTrainingResult, out_dir: Path) -> Path:
         figures=value_plots(result, deciles),
         tables={"metrics": metrics, "deciles": deciles, "feature_importance": importance},
     )
+
+
+def value_grade(
+    metrics: Mapping[str, Mapping[str, float]],
+    *,
+    model_key: str = "model",
+    baseline_key: str = "naive_last_12m",
+    thresholds: GradeThresholds = DEFAULT_THRESHOLDS,
+) -> Grade:
+    """Grade of a value model: relative MAE reduction against "last 12 months' revenue"."""
+    model, naive = metrics[model_key]["mae"], metrics[baseline_key]["mae"]
+    reduction = 1.0 - model / naive if naive > 0 else float("nan")
+    letter = grade(reduction, 0.0, thresholds=thresholds)
+    return Grade(letter, f"MAE {model:,.0f} vs {naive:,.0f} for {baseline_key}: {reduction:+.1%}")
 
 
 def decile_table(validation: pd.DataFrame) -> pd.DataFrame:

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
-from kam_ml.churn.training import data_fingerprint
-from kam_ml.data.tables import Tables
+from kam_ml.data.tables import Tables, data_fingerprint
+from kam_ml.evaluation.regression import value_metrics
 from kam_ml.features import FEATURE_COLUMNS, build_features
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.labels import churn_labels, revenue_labels
@@ -30,7 +29,6 @@ __all__ = [
     "naive_value",
     "train_value",
     "value_layout",
-    "value_metrics",
 ]
 
 VALUE_WINDOW_DAYS = 365
@@ -69,22 +67,6 @@ def value_layout(definition: ProblemDefinition) -> ProblemDefinition:
 def naive_value(features: pd.DataFrame) -> np.ndarray:
     """The baseline: next year's revenue = last year's revenue."""
     return features["revenue_365d"].to_numpy(dtype=np.float64)
-
-
-def value_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """MAE (the gate, lower is better), RMSE, Spearman rank correlation and relative bias."""
-    actual = np.asarray(actual, dtype=np.float64)
-    predicted = np.asarray(predicted, dtype=np.float64)
-    if len(actual) == 0:
-        return {"mae": float("nan"), "rmse": float("nan"), "spearman": float("nan")}
-    error = predicted - actual
-    spearman = float(spearmanr(predicted, actual).statistic) if len(actual) > 1 else float("nan")
-    return {
-        "mae": float(np.abs(error).mean()),
-        "rmse": float(np.sqrt((error**2).mean())),
-        "spearman": spearman,
-        "bias": float(predicted.sum() / actual.sum() - 1.0) if actual.sum() > 0 else float("nan"),
-    }
 
 
 def train_value(

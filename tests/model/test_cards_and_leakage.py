@@ -10,14 +10,17 @@ import pandas as pd
 import pytest
 
 from kam_ml.churn.baselines import best_no_order_rule, no_order_rule
-from kam_ml.churn.card import GradeThresholds, churn_model_card, grade, offers_grade, value_grade
+from kam_ml.churn.card import churn_grade, churn_model_card
 from kam_ml.churn.leakage import check_leakage
 from kam_ml.churn.model import ChurnModel
 from kam_ml.churn.training import ChurnTrainingResult, train_churn
 from kam_ml.data.tables import Tables
 from kam_ml.data.validation import validate_tables
 from kam_ml.demo.generate import generate_demo_data
+from kam_ml.evaluation.grades import Grade, GradeThresholds, grade
+from kam_ml.offers.report import offers_grade
 from kam_ml.problem.definition import ProblemDefinition
+from kam_ml.value.report import value_grade
 
 END = pd.Timestamp("2026-10-31")
 
@@ -89,6 +92,7 @@ def test_card_reads_and_round_trips(small_result, small_tables) -> None:
     for heading in ("Data window", "Definition", "Metrics", "Slices", "Leakage", "Known limits"):
         assert f"## {heading}" in text
     assert f"**Grade {card.grade}**" in text and "no order in" in text
+    assert churn_grade(small_result) == Grade(card.grade, card.content["grade_basis"])
     loaded = json.loads(card.to_json())
     assert loaded["grade"] == card.grade and loaded["version"] == "3"
     assert set(loaded["metrics"]) >= {"model", "recency", "rfm"}

@@ -53,9 +53,10 @@ def test_slices_cover_segments_regions_and_managers(trained):
 
 
 def _bundle(trained):
-    from kam_ml.churn.job import _bundle as make_bundle
+    from kam_ml.churn.job import churn_spec
+    from kam_ml.registry.gate import model_bundle
 
-    return make_bundle(trained, version="test")
+    return model_bundle(trained, churn_spec(), version="test")
 
 
 def test_scoring_at_a_cutoff_uses_exactly_the_training_rows(trained, demo_tables):

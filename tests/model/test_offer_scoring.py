@@ -9,18 +9,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kam_ml.churn.job import _bundle as churn_bundle
+from kam_ml.churn.job import churn_spec
 from kam_ml.churn.model import ChurnModel
 from kam_ml.churn.training import train_churn
 from kam_ml.data.validation import validate_tables
 from kam_ml.errors import DefinitionError
-from kam_ml.offers.job import offers_bundle
+from kam_ml.offers.job import offers_spec
 from kam_ml.offers.population import PopulationStats, population_stats
 from kam_ml.offers.rules import OfferRules
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.registry.champions import ScoringModels
+from kam_ml.registry.gate import model_bundle
 from kam_ml.scoring.score import score_accounts
-from kam_ml.value.job import value_bundle
+from kam_ml.value.job import value_spec
 
 OFFER_COLUMNS = ["offers", "offer_scores", "offer_reasons"]
 
@@ -31,9 +32,9 @@ def models(demo_tables, demo_as_of, offer_result, value_result) -> ScoringModels
         demo_tables, demo_as_of, ProblemDefinition(), model=ChurnModel(n_estimators=60, n_jobs=1)
     )
     return ScoringModels(
-        churn=churn_bundle(churn, version="c1"),
-        offers=offers_bundle(offer_result, version="o1"),
-        value=value_bundle(value_result, version="v1"),
+        churn=model_bundle(churn, churn_spec(), version="c1"),
+        offers=model_bundle(offer_result, offers_spec(offer_result.k), version="o1"),
+        value=model_bundle(value_result, value_spec(), version="v1"),
     )
 
 

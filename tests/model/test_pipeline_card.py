@@ -14,6 +14,7 @@ from kam_ml.data.validation import validate_tables
 from kam_ml.demo.generate import generate_demo_data
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.registry.bundle import load_bundle
+from kam_ml.registry.gate import RegistrationOutcome
 from kam_ml.registry.tracking import CHAMPION, TrackingStore
 
 END = pd.Timestamp("2026-10-31")
@@ -27,7 +28,7 @@ def tables() -> Tables:
     return validate_tables(raw, on_bad_rows="refuse").tables
 
 
-def _train(tables: Tables, tmp_path: Path) -> pipeline.TrainOutcome:
+def _train(tables: Tables, tmp_path: Path) -> RegistrationOutcome:
     store = TrackingStore(f"sqlite:///{tmp_path / 'mlflow.db'}")
     return pipeline.train_and_register_churn(
         tables, END, DEFINITION, store, tmp_path / "models", tmp_path / "report"
@@ -41,6 +42,7 @@ def test_card_is_logged_and_exported(tables: Tables, tmp_path: Path) -> None:
     run = TrackingStore(f"sqlite:///{tmp_path / 'mlflow.db'}").client.get_run(outcome.run_id)
     assert run.data.tags["card.grade"] == outcome.card.grade
     assert run.data.tags["leakage.fired"] == "False"
+    assert outcome.grade.letter == outcome.card.grade
     bundle = load_bundle(outcome.bundle_path)
     assert bundle.extra["grade"] == outcome.card.grade
     assert bundle.extra["model_card"]["version"] == outcome.version

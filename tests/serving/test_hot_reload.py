@@ -13,9 +13,14 @@ from mlflow.tracking import MlflowClient
 from tests.serving.conftest import API_KEY, copy_night, running
 
 
-def test_new_night_and_new_champion_load_while_requests_keep_succeeding(book, history_of, tmp_path):
+def test_new_night_and_new_champion_load_while_requests_keep_succeeding(
+    book, history_of, tmp_path, monkeypatch
+):
     shutil.copy(book.root / "mlflow.db", tmp_path / "mlflow.db")  # artifacts stay shared, read-only
     tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    # MLflow's SQL registry looks up a models:/ source through the *global* tracking URI
+    # (even from a client bound to another store), and kam-ml no longer leaves one behind.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
     nightly = tmp_path / "nightly"
     nightly.mkdir()
     copy_night(book.first.directory, nightly)
