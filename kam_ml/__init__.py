@@ -17,6 +17,16 @@ _EXPORTS = {
     "load_tables": "kam_ml.data.validation",
     "validate_tables": "kam_ml.data.validation",
     "generate_demo_data": "kam_ml.demo.generate",
+    "FEATURE_COLUMNS": "kam_ml.features.build",
+    # the estimators (kam_ml.churn.ChurnModel etc. stay valid for old pickles)
+    "ChurnModel": "kam_ml.churn.model",
+    "OfferRanker": "kam_ml.offers.ranker",
+    "ValueModel": "kam_ml.value.model",
+    # exploration
+    "book_overview": "kam_ml.science.exploration",
+    "cohort_retention": "kam_ml.science.exploration",
+    "order_gaps": "kam_ml.science.exploration",
+    "pre_churn_trajectories": "kam_ml.science.exploration",
     # experiment workflow
     "TrainingSet": "kam_ml.science.experiment",
     "ChampionComparison": "kam_ml.science.experiment",
@@ -59,6 +69,9 @@ _EXPORTS = {
     "run_churn_benchmark": "kam_ml.science.cdnow_benchmark",
     "benchmark_markdown": "kam_ml.science.cdnow_benchmark",
     "fhl2005_check": "kam_ml.science.cdnow_benchmark",
+    "CDNOW_SAMPLE": "kam_ml.science.cdnow",
+    "default_cache_dir": "kam_ml.science.cdnow",
+    "DEFAULT_SETTINGS": "kam_ml.science.cdnow_benchmark",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -24,6 +25,26 @@ def test_committed_without_outputs(path: Path) -> None:
             assert cell["execution_count"] is None, f"{path.name}: strip execution counts"
     tagged = [c for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", [])]
     assert len(tagged) == 1, f"{path.name} needs one cell tagged 'parameters'"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_imports_only_the_public_api(path: Path) -> None:
+    """Notebooks import from ``kam_ml`` itself, never a module inside it, so moving a module
+    never breaks a notebook; every name they import is in ``kam_ml.__all__``."""
+    import kam_ml
+
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        for node in ast.walk(ast.parse("".join(cell["source"]))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kam_ml"):
+                assert node.module == "kam_ml", f"{path.name} imports from {node.module}"
+                missing = {a.name for a in node.names} - set(kam_ml.__all__)
+                assert not missing, f"{path.name} imports {missing}, not in kam_ml.__all__"
+            if isinstance(node, ast.Import):
+                modules = [a.name for a in node.names if a.name.startswith("kam_ml.")]
+                assert not modules, f"{path.name} imports {modules}"
 
 
 @pytest.mark.slow
