@@ -30,7 +30,8 @@ from kam_ml.problem.spine import active_account_positions
 __all__ = ["PopulationStats", "label_positions", "population_stats"]
 
 _FORMAT = 1
-_METADATA_KEY = b"kam_ml.offers.population"
+# a format key, not a module path: nights written before the package move carry it too
+_METADATA_KEY = b"kam_ml.population"
 # pseudo-counts that shrink small groups towards the level above them
 _PRIOR_ACCOUNTS = 20.0
 _PRIOR_LINES = 50.0

@@ -87,3 +87,17 @@ def test_pre_move_model_refits_and_resaves_under_todays_code(name: str, tmp_path
     again = joblib.load(tmp_path / "model.joblib")
     X = _probe(name)[list(model.feature_names_in_)]
     np.testing.assert_array_equal(_predict(again, X), np.array(EXPECTED[name]))
+
+
+def test_a_population_written_before_the_move_still_reads(tmp_path: Path) -> None:
+    """The API ranks a posted history against the night's population statistics; a night
+    written before the package move (demo book, 3000 accounts, seed 7, at 5c9c6ad) must
+    read, and must write back under the same format key."""
+    from kam_ml.offers.population import PopulationStats
+
+    night = FIXTURES.parent / "pre-move-night" / "population.parquet"
+    stats = PopulationStats.from_parquet(night)
+    assert str(pd.Timestamp(stats.as_of).date()) == "2026-10-31"
+    assert len(stats.categories) == 10
+    again = PopulationStats.from_parquet(stats.to_parquet(tmp_path / "population.parquet"))
+    assert again.categories == stats.categories
