@@ -6,7 +6,7 @@ DEMO   ?= demo
 DEMO_ACCOUNTS ?= 3000
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lock demo test lint bench bench-cdnow clean
+.PHONY: install lock cdnow demo test lint bench bench-cdnow clean
 
 # The development environment installs from the lock file, so a new upstream release cannot
 # break a fresh clone; the package's own ranges in pyproject.toml stay wide.
@@ -18,6 +18,11 @@ $(STAMP): pyproject.toml requirements-dev.lock
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# CDNOW (the public data set inside the lifetimes wheel) through pip, as a user would fetch
+# it; with it cached, the CDNOW loader and Fader-Hardie-Lee tests run instead of skipping.
+cdnow: install
+	$(BIN)/python -c "from kam_ml import CDNOW_SAMPLE, fetch_cdnow; fetch_cdnow(); fetch_cdnow(name=CDNOW_SAMPLE)"
 
 # Re-resolve the lock after changing dependencies in pyproject.toml (needs the package index).
 lock: install
