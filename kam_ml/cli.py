@@ -230,9 +230,10 @@ def train(
     definition = ProblemDefinition().with_horizon(horizon_days)
     as_of_date = _as_of(as_of, tables)
     store = TrackingStore(settings.tracking_uri)
-    cutoffs = definition.training_cutoff_dates(as_of_date, tables.first_date())
+    layout = definition.training_layout(as_of_date, tables.first_date())
+    console.print(layout.describe(), highlight=False)
     with _progress() as progress:
-        task = progress.add_task("Building features per cutoff", total=len(cutoffs))
+        task = progress.add_task("Building features per cutoff", total=len(layout.cutoffs))
         outcome = train_and_register_churn(
             tables,
             as_of_date,

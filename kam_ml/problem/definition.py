@@ -24,13 +24,27 @@ from kam_ml.errors import (
     require_positive_int,
 )
 
-__all__ = ["MIN_TRAINING_CUTOFFS", "CutoffLayout", "ProblemDefinition"]
+__all__ = [
+    "ADAPTED_MIN_HISTORY_DAYS",
+    "ADAPTIVE_STEPS_DAYS",
+    "MIN_TRAINING_CUTOFFS",
+    "CutoffLayout",
+    "ProblemDefinition",
+]
 
 _DAY = pd.Timedelta(days=1)
 _DAYS_PER_MONTH = 365.25 / 12
 
 MIN_TRAINING_CUTOFFS = 2
 """Fewest training cutoffs a model can learn from: the newest calibrates, the older ones fit."""
+
+ADAPTIVE_STEPS_DAYS = (30, 14, 7)
+"""Cutoff steps a layout may adapt to (monthly, fortnightly, weekly); never finer than a
+week, so a cutoff's rows are not near-copies of the next one's."""
+
+ADAPTED_MIN_HISTORY_DAYS = 30
+"""Lowest history floor an adapted layout falls to: every cutoff still sees a month of
+orders, so accounts are not all "new" because the data, not the account, starts there."""
 
 
 @dataclass(frozen=True)
@@ -41,16 +55,55 @@ class CutoffLayout:
     validation cutoff, so a validation-period order would shape their labels. They neither
     train nor validate, but they are still built (``cutoffs``), which keeps the feature
     frames -- and everything derived from them -- what they were before the layout existed.
+    ``step_days`` and ``min_history_days`` are those the cutoffs were laid out with (None
+    for cutoffs taken from a frame); ``adapted`` says they are not the definition's own
+    (see ``ProblemDefinition.training_layout``).
     """
 
     train_cutoffs: tuple[pd.Timestamp, ...]
     embargoed_cutoffs: tuple[pd.Timestamp, ...]
     validation_cutoffs: tuple[pd.Timestamp, ...]
+    step_days: int | None = None
+    min_history_days: int | None = None
+    adapted: bool = False
 
     @property
     def cutoffs(self) -> list[pd.Timestamp]:
         """Every cutoff to build features at, oldest first."""
         return sorted((*self.train_cutoffs, *self.embargoed_cutoffs, *self.validation_cutoffs))
+
+    def params(self) -> dict[str, int | bool | None]:
+        """The layout as MLflow params: with an adapted layout, the definition's fields
+        say what was asked for and these what was trained on."""
+        return {
+            "layout.step_days": self.step_days,
+            "layout.min_history_days": self.min_history_days,
+            "layout.train_cutoffs": len(self.train_cutoffs),
+            "layout.embargoed_cutoffs": len(self.embargoed_cutoffs),
+            "layout.validation_cutoffs": len(self.validation_cutoffs),
+            "layout.adapted": self.adapted,
+        }
+
+    def describe(self) -> str:
+        """One line for ``kam-ml train``: what the models fit and validate on, and why."""
+        every = f" every {self.step_days} days" if self.step_days else ""
+        floor = (
+            f", none earlier than {self.min_history_days} days after the first order"
+            if self.min_history_days is not None
+            else ""
+        )
+        why = (
+            " (adapted to the history: the definition's own layout left fewer than "
+            f"{MIN_TRAINING_CUTOFFS} training cutoffs)"
+            if self.adapted
+            else ""
+        )
+        first, last = self.cutoffs[0].date(), self.cutoffs[-1].date()
+        return (
+            f"Cutoff layout: {_count(len(self.cutoffs), 'cutoff')}{every} from {first} to "
+            f"{last}: {len(self.train_cutoffs)} train, {len(self.embargoed_cutoffs)} "
+            f"embargoed, {len(self.validation_cutoffs)} validate{floor}{why}."
+        )
 
 
 @dataclass(frozen=True)
@@ -68,6 +121,11 @@ class ProblemDefinition:
         cutting its history -- which never happens at scoring time. Less than one active
         window still truncates the yearly features: a trade-off, kept at 90 because every
         model so far was trained on that layout.
+
+    The four layout fields are a preference, not a demand: a history they cannot train on
+    gets the first layout of ``layout_ladder`` that does (finer steps, then fewer validation
+    cutoffs, then a 30-day history floor; more cutoffs when needed), see ``training_layout``.
+    The horizon and the active window are never adapted: they are what the model means.
     """
 
     horizon_days: int = 90
@@ -182,25 +240,94 @@ class ProblemDefinition:
     def training_layout(self, as_of: pd.Timestamp, first_date: pd.Timestamp) -> CutoffLayout:
         """Training, embargoed and validation cutoffs for a run as of ``as_of``.
 
-        Candidates step back from the newest cutoff whose label window ends by ``as_of``;
-        those earlier than ``min_history_days`` after ``first_date`` are dropped, and the
-        rest are split by ``split_cutoffs``. The history check counts what is left *after*
-        the embargo, because that is what the models fit on.
+        The definition's own layout (``training_cutoffs`` every ``cutoff_step_days``, the
+        ``validation_cutoffs`` newest held out, none earlier than ``min_history_days`` after
+        ``first_date``) is a *preference*: it is used exactly as it is whenever it leaves
+        ``MIN_TRAINING_CUTOFFS`` training cutoffs after the embargo, so long histories keep
+        the cutoffs every model so far was trained on. Only when it does not -- a short
+        history, a long horizon, too few cutoffs for the embargo -- is the first layout of
+        ``layout_ladder`` that trains chosen instead (``CutoffLayout.adapted``). Every layout
+        on the ladder is honest: label windows end by ``as_of``, no training label window
+        reaches the first validation cutoff, at least one cutoff validates.
 
-        Raises NotEnoughHistoryError when fewer than ``MIN_TRAINING_CUTOFFS`` remain.
+        Raises NotEnoughHistoryError, naming the span, the horizon and the remedy, when even
+        the finest layout does not fit (``minimum_history_days``).
         """
         as_of = pd.Timestamp(as_of).normalize()
         first_date = pd.Timestamp(first_date).normalize()
-        layout = self.split_cutoffs(self._candidate_cutoffs(as_of, first_date))
-        if len(layout.train_cutoffs) < MIN_TRAINING_CUTOFFS:
-            raise NotEnoughHistoryError(self._not_enough_history(as_of, first_date, layout))
-        return layout
+        for rung in self.layout_ladder():
+            layout = rung._laid_out(as_of, first_date)
+            if len(layout.train_cutoffs) >= MIN_TRAINING_CUTOFFS:
+                return layout if rung == self else replace(layout, adapted=True)
+        raise NotEnoughHistoryError(self._not_enough_history(as_of, first_date))
 
     def training_cutoff_dates(
         self, as_of: pd.Timestamp, first_date: pd.Timestamp
     ) -> list[pd.Timestamp]:
         """Every cutoff of ``training_layout``, oldest first (what features are built at)."""
         return self.training_layout(as_of, first_date).cutoffs
+
+    def layout_ladder(self) -> list[ProblemDefinition]:
+        """The layouts ``training_layout`` tries, in order; the first is this definition.
+
+        Then, giving up the least first: finer steps (monthly, fortnightly, weekly) at the
+        requested validation count and history floor, which only add correlated rows; then
+        fewer validation cutoffs, down to 1, which makes the gate noisier; last the history
+        floor falls to ``ADAPTED_MIN_HISTORY_DAYS``, which lets cutoffs see less of each
+        account's past. On each adapted rung the stack reaches as far back as the requested
+        one would (``training_cutoffs`` x ``cutoff_step_days``), and at least far enough for
+        the embargo and ``MIN_TRAINING_CUTOFFS`` training cutoffs.
+        """
+        steps = [self.cutoff_step_days] + [
+            s for s in ADAPTIVE_STEPS_DAYS if s < self.cutoff_step_days
+        ]
+        floors = [self.min_history_days] + [
+            m for m in (ADAPTED_MIN_HISTORY_DAYS,) if m < self.min_history_days
+        ]
+        ladder = [self]
+        for floor in floors:
+            for validation in range(self.validation_cutoffs, 0, -1):
+                for step in steps:
+                    span = (self.training_cutoffs - 1) * self.cutoff_step_days
+                    needed = validation + self._embargo_steps(step) + MIN_TRAINING_CUTOFFS
+                    rung = replace(
+                        self,
+                        cutoff_step_days=step,
+                        validation_cutoffs=validation,
+                        min_history_days=floor,
+                        training_cutoffs=max(math.ceil(span / step) + 1, needed),
+                    )
+                    if rung not in ladder:
+                        ladder.append(rung)
+        return ladder
+
+    def minimum_history_days(self) -> int:
+        """Fewest days from the first order to the as-of date with which a layout trains.
+
+        A rung trains when its (validation + embargo + 2)-th newest cutoff, ``horizon_days``
+        + that many steps before as-of, is still ``min_history_days`` after the first order.
+        With the default definition this is the weekly rung with one validation cutoff and a
+        30-day floor: ``30 + horizon_days + 7 * ceil(horizon_days / 7) + 7`` days.
+        """
+        needs = (rung._history_needed() for rung in self.layout_ladder())
+        return min(need for need in needs if need is not None)  # adapted rungs stack enough
+
+    def _embargo_steps(self, step: int) -> int:
+        """Steps from the first validation cutoff back to the newest that may train: its
+        label window (``horizon_days``) must end by the first validation cutoff."""
+        return math.ceil(self.horizon_days / step) - 1
+
+    def _history_needed(self) -> int | None:
+        """Days of history this exact layout needs to train, None if its stack is too short."""
+        oldest = self.validation_cutoffs + self._embargo_steps(self.cutoff_step_days)
+        oldest += MIN_TRAINING_CUTOFFS - 1  # index of the MIN_TRAINING_CUTOFFS-th trainer
+        if oldest >= self.training_cutoffs:
+            return None
+        return self.min_history_days + self.horizon_days + oldest * self.cutoff_step_days
+
+    def _laid_out(self, as_of: pd.Timestamp, first_date: pd.Timestamp) -> CutoffLayout:
+        """This definition's own layout, without any sufficiency check or adaptation."""
+        return self.split_cutoffs(self._candidate_cutoffs(as_of, first_date))
 
     def split_cutoffs(self, cutoffs: Iterable[pd.Timestamp]) -> CutoffLayout:
         """The ``validation_cutoffs`` newest cutoffs validate; an older one trains only if
@@ -213,88 +340,65 @@ class ProblemDefinition:
         split = max(len(ordered) - self.validation_cutoffs, 0)
         older, validation = ordered[:split], ordered[split:]
         if not validation:
-            return CutoffLayout((), (), ())
+            return CutoffLayout((), (), (), self.cutoff_step_days, self.min_history_days)
         first_validation = validation[0]
         train = [c for c in older if self.label_window_end(c) <= first_validation]
         embargoed = [c for c in older if self.label_window_end(c) > first_validation]
-        return CutoffLayout(tuple(train), tuple(embargoed), tuple(validation))
+        return CutoffLayout(
+            tuple(train),
+            tuple(embargoed),
+            tuple(validation),
+            self.cutoff_step_days,
+            self.min_history_days,
+        )
 
     def _candidate_cutoffs(
-        self, as_of: pd.Timestamp, first_date: pd.Timestamp | None
+        self, as_of: pd.Timestamp, first_date: pd.Timestamp
     ) -> list[pd.Timestamp]:
         """Cutoffs stepping back from the newest whose window ends by ``as_of``, newest
-        first; without ``first_date`` none is dropped for lack of history."""
+        first; those earlier than ``min_history_days`` after ``first_date`` are dropped."""
         latest = as_of - pd.Timedelta(days=self.horizon_days)
         steps = [
             latest - pd.Timedelta(days=self.cutoff_step_days * i)
             for i in range(self.training_cutoffs)
         ]
-        if first_date is None:
-            return steps
         earliest_allowed = first_date + pd.Timedelta(days=self.min_history_days)
         return [c for c in steps if c >= earliest_allowed]
 
     def _trains(self, as_of: pd.Timestamp, first_date: pd.Timestamp) -> bool:
-        layout = self.split_cutoffs(self._candidate_cutoffs(as_of, first_date))
-        return len(layout.train_cutoffs) >= MIN_TRAINING_CUTOFFS
+        return (as_of - first_date).days >= self.minimum_history_days()
 
-    def _not_enough_history(
-        self, as_of: pd.Timestamp, first_date: pd.Timestamp, layout: CutoffLayout
-    ) -> str:
-        """What the history holds, how its cutoffs fell, and every remedy that would work."""
+    def _not_enough_history(self, as_of: pd.Timestamp, first_date: pd.Timestamp) -> str:
+        """What the history holds, what the finest layout needs, and every remedy."""
         days = (as_of - first_date).days
-        train = len(layout.train_cutoffs)
-        embargoed = len(layout.embargoed_cutoffs)
-        validation = len(layout.validation_cutoffs)
         history = (
             f"the history runs from {first_date.date()} to the as-of date {as_of.date()}, "
             f"{_count(days, 'day')} (about {days / _DAYS_PER_MONTH:.1f} months)"
         )
-        rule = (
-            f"every {self.cutoff_step_days} days, at least {self.min_history_days} days after "
-            "the first order, label window ended by the as-of date"
-        )
-        reach = (
-            "is embargoed because its label window reaches"
-            if embargoed == 1
-            else "are embargoed because their label windows reach"
-        )
-        sides = (
-            f"{validation} {_agree(validation, 'validates', 'validate')} "
-            f"(validation_cutoffs={self.validation_cutoffs}), {embargoed} {reach} the "
-            f"validation period, and {train} {_agree(train, 'is', 'are')} left to train"
-        )
+        needed = self.minimum_history_days()
+        finest = min(self.cutoff_step_days, *ADAPTIVE_STEPS_DAYS)
+        floor = min(self.min_history_days, ADAPTED_MIN_HISTORY_DAYS)
         return (
-            f"Not enough history to train: {history}. With a {self.horizon_days}-day horizon, "
-            f"{_count(len(layout.cutoffs), 'cutoff')} fit ({rule}): {sides}; training needs "
-            f"at least {MIN_TRAINING_CUTOFFS}. {self._remedies(as_of, first_date)}"
+            f"Not enough history to train: {history}. With a {self.horizon_days}-day horizon "
+            f"no honest cutoff layout fits: training needs {_count(needed, 'day')}, enough "
+            f"for {MIN_TRAINING_CUTOFFS} training cutoffs whose label windows end before a "
+            "validation cutoff whose own label window ends by the as-of date (with cutoffs "
+            f"every {finest} days, 1 validating, the first {floor} days after the first "
+            f"order). {self._remedies(as_of, first_date)}"
         )
 
     def _remedies(self, as_of: pd.Timestamp, first_date: pd.Timestamp) -> str:
-        """Each change that alone would leave enough training cutoffs, as one sentence."""
+        """Each change that alone would let a layout train, as one sentence."""
         remedies = []
         shorter = self._longest_horizon_that_trains(as_of, first_date)
         if shorter is not None:
             remedies.append(f"shorten the horizon to at most {shorter} days")
-        if self.validation_cutoffs > 1 and replace(self, validation_cutoffs=1)._trains(
-            as_of, first_date
-        ):
-            remedies.append(
-                f"hold out 1 validation cutoff instead of {self.validation_cutoffs} "
-                "(validation_cutoffs=1)"
-            )
-        needed = self._first_date_needed(as_of)
-        if needed is None:
-            remedies.append(
-                f"stack more than {self.training_cutoffs} cutoffs (training_cutoffs): more "
-                "history alone cannot help"
-            )
-        else:
-            months = math.ceil((first_date - needed).days / _DAYS_PER_MONTH)
-            remedies.append(
-                f"add about {_count(months, 'more month')} of history "
-                f"(orders from {needed.date()} on)"
-            )
+        first_needed = as_of - pd.Timedelta(days=self.minimum_history_days())
+        months = math.ceil((first_date - first_needed).days / _DAYS_PER_MONTH)
+        remedies.append(
+            f"add about {_count(months, 'more month')} of history "
+            f"(orders from {first_needed.date()} on)"
+        )
         return f"To train, {_or_list(remedies)}."
 
     def _longest_horizon_that_trains(
@@ -310,18 +414,6 @@ class ProblemDefinition:
             else:
                 high = middle
         return low if low > 0 else None
-
-    def _first_date_needed(self, as_of: pd.Timestamp) -> pd.Timestamp | None:
-        """The latest first order date that leaves enough training cutoffs, if any does.
-
-        Earlier history adds only older candidates, so the validation side stays put and
-        the training side grows from the embargo backwards.
-        """
-        unlimited = self.split_cutoffs(self._candidate_cutoffs(as_of, None))
-        if len(unlimited.train_cutoffs) < MIN_TRAINING_CUTOFFS:
-            return None
-        oldest_needed = unlimited.train_cutoffs[-MIN_TRAINING_CUTOFFS]
-        return oldest_needed - pd.Timedelta(days=self.min_history_days)
 
 
 def _count(count: int, noun: str) -> str:

@@ -24,6 +24,7 @@ class TimeSplit:
     validation: np.ndarray
     train_cutoffs: tuple[pd.Timestamp, ...]
     validation_cutoffs: tuple[pd.Timestamp, ...]
+    layout: CutoffLayout | None = None  # the layout split on, logged with the run
 
 
 def split_by_layout(frame: pd.DataFrame, layout: CutoffLayout) -> TimeSplit:
@@ -38,6 +39,7 @@ def split_by_layout(frame: pd.DataFrame, layout: CutoffLayout) -> TimeSplit:
         validation=np.isin(values, np.array(layout.validation_cutoffs, dtype="datetime64[ns]")),
         train_cutoffs=layout.train_cutoffs,
         validation_cutoffs=layout.validation_cutoffs,
+        layout=layout,
     )
 
 

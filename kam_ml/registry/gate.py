@@ -252,7 +252,8 @@ def log_training_run(
     extra_metrics: Mapping[str, float] | None = None,
 ) -> None:
     """Inside an active run: log what every model run logs (definition, hyperparameters,
-    data fingerprint, cutoffs, features) and each scorer's metrics as ``<scorer>_<metric>``.
+    data fingerprint, cutoffs, the layout trained on, features) and each scorer's metrics
+    as ``<scorer>_<metric>``.
 
     The one logging path for registered models and notebook variants alike, so their runs
     can be compared column by column.
@@ -267,6 +268,7 @@ def log_training_run(
             "validation_cutoffs": _dates(split.validation_cutoffs),
             "features": result.feature_names,
         }
+        | (split.layout.params() if split.layout is not None else {})
         | dict(extra_params or {})
     )
     store.log_metrics(

@@ -41,7 +41,7 @@ from kam_ml.evaluation.classification import churn_metrics, slice_metrics
 from kam_ml.features import build_features
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.labels import churn_labels
-from kam_ml.problem.splits import TimeSplit, split_by_cutoff
+from kam_ml.problem.splits import TimeSplit, split_by_layout
 from kam_ml.registry.gate import RegistrationOutcome, log_training_run, write_card
 from kam_ml.registry.tracking import CHAMPION, KIND_TAG, TrackingStore
 from kam_ml.scoring.score import RiskBands
@@ -124,10 +124,10 @@ def build_training_set(
     """The rows ``train`` would fit and validate on, for inspection before training."""
     definition = definition or ProblemDefinition()
     as_of = _as_of(tables, as_of)
-    cutoffs = definition.training_cutoff_dates(as_of, tables.first_date())
-    features = build_features(tables, cutoffs, definition)
+    layout = definition.training_layout(as_of, tables.first_date())  # adapted, as training
+    features = build_features(tables, layout.cutoffs, definition)
     labels = churn_labels(tables, features, definition)
-    return TrainingSet(features, labels, split_by_cutoff(features, definition), definition, as_of)
+    return TrainingSet(features, labels, split_by_layout(features, layout), definition, as_of)
 
 
 def train(

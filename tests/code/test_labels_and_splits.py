@@ -83,7 +83,7 @@ def test_training_cutoffs_end_their_label_window_by_as_of():
 
 def test_too_little_history_is_a_clear_error():
     definition = ProblemDefinition()
-    with pytest.raises(NotEnoughHistoryError, match="0 are left to train"):
+    with pytest.raises(NotEnoughHistoryError, match="no honest cutoff layout fits"):
         definition.training_cutoff_dates(pd.Timestamp("2026-03-01"), pd.Timestamp("2026-01-01"))
 
 

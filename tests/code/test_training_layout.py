@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -45,44 +46,106 @@ def test_the_demo_book_layout_is_the_one_models_were_trained_on():
     assert len(value.cutoffs) == 22  # the 90-day floor drops the two oldest of 24
 
 
-def test_nine_months_of_history_name_the_history_the_counts_and_every_remedy():
-    with pytest.raises(NotEnoughHistoryError) as caught:
-        ProblemDefinition().training_layout(AS_OF, pd.Timestamp("2026-02-01"))
-    assert str(caught.value) == (
-        "Not enough history to train: the history runs from 2026-02-01 to the as-of date "
-        "2026-10-31, 272 days (about 8.9 months). With a 90-day horizon, 4 cutoffs fit (every "
-        "30 days, at least 90 days after the first order, label window ended by the as-of "
-        "date): 2 validate (validation_cutoffs=2), 2 are embargoed because their label "
-        "windows reach the validation period, and 0 are left to train; training needs at "
-        "least 2. To train, shorten the horizon to at most 60 days or add about 2 more months "
-        "of history (orders from 2025-12-05 on)."
+def test_the_default_layout_is_kept_wherever_it_trains():
+    """The 3-year demo book and an 18-month book keep the monthly layout, unadapted."""
+    for first in ("2023-10-29", "2025-05-04"):
+        for horizon in (90, 91):
+            definition = ProblemDefinition(horizon_days=horizon)
+            layout = definition.training_layout(AS_OF, pd.Timestamp(first))
+            assert not layout.adapted and layout == definition._laid_out(AS_OF, pd.Timestamp(first))
+            assert (layout.step_days, len(layout.cutoffs)) == (30, 12)
+    eighteen = ProblemDefinition(horizon_days=91).training_layout(AS_OF, pd.Timestamp("2025-05-04"))
+    assert (len(eighteen.train_cutoffs), len(eighteen.embargoed_cutoffs)) == (7, 3)
+
+
+def test_nine_months_and_a_91_day_horizon_train_on_fortnightly_cutoffs():
+    """272 days: no layout with a 90-day floor fits (it needs 279), a 30-day floor does."""
+    layout = ProblemDefinition(horizon_days=91).training_layout(AS_OF, pd.Timestamp("2026-02-01"))
+    assert layout.adapted and (layout.step_days, layout.min_history_days) == (14, 30)
+    assert _dates(layout.train_cutoffs) == ["2026-03-14", "2026-03-28", "2026-04-11"]
+    assert _dates(layout.validation_cutoffs) == ["2026-07-18", "2026-08-01"]
+    assert len(layout.embargoed_cutoffs) == 6
+    assert layout.params() == {
+        "layout.step_days": 14,
+        "layout.min_history_days": 30,
+        "layout.train_cutoffs": 3,
+        "layout.embargoed_cutoffs": 6,
+        "layout.validation_cutoffs": 2,
+        "layout.adapted": True,
+    }
+    assert layout.describe() == (
+        "Cutoff layout: 11 cutoffs every 14 days from 2026-03-14 to 2026-08-01: 3 train, 6 "
+        "embargoed, 2 validate, none earlier than 30 days after the first order (adapted to "
+        "the history: the definition's own layout left fewer than 2 training cutoffs)."
     )
 
 
-def test_ten_months_also_offer_one_validation_cutoff():
-    """The old check passed here and ChurnModel.fit then failed: 1 training cutoff."""
+def test_ten_months_go_weekly_before_giving_up_a_validation_cutoff():
+    """The monthly layout leaves 1 training cutoff here; weekly cutoffs keep both held out."""
+    layout = ProblemDefinition().training_layout(AS_OF, pd.Timestamp("2026-01-04"))
+    assert layout.adapted and (layout.step_days, layout.min_history_days) == (7, 90)
+    assert (len(layout.train_cutoffs), len(layout.validation_cutoffs)) == (4, 2)
+    explicit = ProblemDefinition(validation_cutoffs=1)  # an explicit layout that trains is kept
+    kept = explicit.training_layout(AS_OF, pd.Timestamp("2026-01-04"))
+    assert not kept.adapted and (kept.step_days, len(kept.validation_cutoffs)) == (30, 1)
+
+
+def test_too_few_cutoffs_for_the_embargo_stack_more():
+    layout = ProblemDefinition(training_cutoffs=3).training_layout(
+        AS_OF, pd.Timestamp("2020-01-01")
+    )
+    assert layout.adapted and layout.step_days == 30 and len(layout.cutoffs) == 6
+    assert len(layout.train_cutoffs) == 2
+
+
+@pytest.mark.parametrize("horizon", [30, 90, 91, 180])
+def test_the_boundary_is_30_days_the_horizon_its_weekly_embargo_and_a_week(horizon):
+    definition = ProblemDefinition(horizon_days=horizon)
+    needed = 30 + horizon + 7 * math.ceil(horizon / 7) + 7
+    assert definition.minimum_history_days() == needed
+    finest = definition.training_layout(AS_OF, AS_OF - pd.Timedelta(days=needed))
+    assert (finest.step_days, finest.min_history_days, len(finest.validation_cutoffs)) == (7, 30, 1)
+    assert len(finest.train_cutoffs) == 2
+    with pytest.raises(NotEnoughHistoryError):
+        definition.training_layout(AS_OF, AS_OF - pd.Timedelta(days=needed - 1))
+
+
+def test_three_months_name_the_history_the_horizon_and_the_remedy():
     with pytest.raises(NotEnoughHistoryError) as caught:
-        ProblemDefinition().training_layout(AS_OF, pd.Timestamp("2026-01-04"))
-    message = str(caught.value)
-    assert "and 1 is left to train" in message
-    assert "hold out 1 validation cutoff instead of 2 (validation_cutoffs=1)" in message
-    assert "add about 1 more month of history (orders from 2025-12-05 on)" in message
-    ProblemDefinition(validation_cutoffs=1).training_layout(AS_OF, pd.Timestamp("2026-01-04"))
+        ProblemDefinition(horizon_days=91).training_layout(AS_OF, pd.Timestamp("2026-08-01"))
+    assert str(caught.value) == (
+        "Not enough history to train: the history runs from 2026-08-01 to the as-of date "
+        "2026-10-31, 91 days (about 3.0 months). With a 91-day horizon no honest cutoff "
+        "layout fits: training needs 219 days, enough for 2 training cutoffs whose label "
+        "windows end before a validation cutoff whose own label window ends by the as-of date "
+        "(with cutoffs every 7 days, 1 validating, the first 30 days after the first order). "
+        "To train, shorten the horizon to at most 26 days or add about 5 more months of "
+        "history (orders from 2026-03-26 on)."
+    )
 
 
-def test_when_no_history_can_help_the_message_says_what_can():
-    with pytest.raises(NotEnoughHistoryError, match=r"stack more than 3 cutoffs") as caught:
-        ProblemDefinition(training_cutoffs=3).training_layout(AS_OF, pd.Timestamp("2020-01-01"))
-    assert "more history alone cannot help" in str(caught.value)
+def _short_book(days: int):
+    """A 9-month demo book cut to its last ``days`` days of orders."""
+    demo = generate_demo_data(n_accounts=60, seed=2, years=0.75)
+    orders = demo.orders.loc[demo.orders["order_date"] > AS_OF - pd.Timedelta(days=days)]
+    raw = {"accounts": demo.accounts, "orders": orders, "categories": demo.categories}
+    return validate_tables(raw, on_bad_rows="refuse").tables
 
 
 @pytest.mark.parametrize("train", [train_churn, train_offers, train_value])
 def test_training_on_a_short_book_is_not_enough_history_not_a_crash(train):
-    demo = generate_demo_data(n_accounts=60, seed=2, years=0.75)
-    raw = {"accounts": demo.accounts, "orders": demo.orders, "categories": demo.categories}
-    tables = validate_tables(raw, on_bad_rows="refuse").tables
-    with pytest.raises(NotEnoughHistoryError, match="left to train"):
+    tables = _short_book(days=120)
+    with pytest.raises(NotEnoughHistoryError, match="no honest cutoff layout fits"):
         train(tables, tables.last_date(), ProblemDefinition())
+
+
+def test_nine_months_train_churn_but_not_the_12_month_value_model():
+    tables = _short_book(days=400)
+    result = train_churn(tables, tables.last_date(), ProblemDefinition(horizon_days=91))
+    assert result.split.layout is not None and result.split.layout.adapted
+    assert len(result.split.train_cutoffs) >= 2
+    with pytest.raises(NotEnoughHistoryError):
+        train_value(tables, tables.last_date(), ProblemDefinition(horizon_days=91))
 
 
 def test_min_history_days_is_the_floor_of_the_oldest_cutoff():

@@ -2,10 +2,14 @@
 
 The crash this guards against: 8-10 months of history passed a cutoff count taken before
 the embargo, then left churn training with 0 or 1 training cutoffs (IndexError, ValueError).
+Since the layout adapts to the history, the error is also exact: it is raised only when no
+honest layout exists, which with the default definition means fewer than
+``30 + horizon + 7 * ceil(horizon / 7) + 7`` days from the first order to the as-of date.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pandas as pd
@@ -13,7 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kam_ml.errors import NotEnoughHistoryError
-from kam_ml.problem.definition import MIN_TRAINING_CUTOFFS, CutoffLayout, ProblemDefinition
+from kam_ml.problem.definition import (
+    ADAPTED_MIN_HISTORY_DAYS,
+    ADAPTIVE_STEPS_DAYS,
+    MIN_TRAINING_CUTOFFS,
+    CutoffLayout,
+    ProblemDefinition,
+)
 
 AS_OF = pd.Timestamp("2026-10-31")
 
@@ -26,18 +36,23 @@ definitions = st.builds(
     min_history_days=st.sampled_from([0, 30, 90, 365]),
 )
 history_days = st.integers(1, 48 * 31)  # 1 day to 4 years
+history_months = st.integers(3, 48)
+horizons = st.integers(30, 180)
 
 
 def _first_date(days: int) -> pd.Timestamp:
     return AS_OF - pd.Timedelta(days=days)
 
 
+def _months(months: int) -> pd.Timestamp:
+    return pd.Timestamp(AS_OF - pd.DateOffset(months=months))
+
+
 def _assert_valid(layout: CutoffLayout, definition: ProblemDefinition, first: pd.Timestamp):
     train, validation = layout.train_cutoffs, layout.validation_cutoffs
-    assert len(train) >= MIN_TRAINING_CUTOFFS
-    assert len(validation) == definition.validation_cutoffs
+    assert len(train) >= MIN_TRAINING_CUTOFFS and len(validation) >= 1
     cutoffs = layout.cutoffs
-    assert len(cutoffs) == len(set(cutoffs)) <= definition.training_cutoffs
+    assert len(cutoffs) == len(set(cutoffs))
     assert list(train) == sorted(train) and list(validation) == sorted(validation)
     assert cutoffs[-len(validation) :] == list(validation)  # validation is the newest
     # the embargo: no training label window reaches the first validation cutoff
@@ -46,10 +61,27 @@ def _assert_valid(layout: CutoffLayout, definition: ProblemDefinition, first: pd
     for c in layout.embargoed_cutoffs:
         assert train[-1] < c < validation[0]
     # every cutoff lies inside the history and has its whole label window observed
-    earliest = first + pd.Timedelta(days=definition.min_history_days)
+    assert layout.min_history_days is not None and layout.step_days is not None
+    earliest = first + pd.Timedelta(days=layout.min_history_days)
     assert all(earliest <= c and definition.label_window_end(c) <= AS_OF for c in cutoffs)
     steps = {(b - a).days for a, b in zip(cutoffs, cutoffs[1:], strict=False)}
-    assert steps == {definition.cutoff_step_days}
+    assert steps == {layout.step_days}
+    if not layout.adapted:  # the definition's own layout, exactly
+        assert len(validation) == definition.validation_cutoffs
+        assert len(cutoffs) <= definition.training_cutoffs
+        assert (layout.step_days, layout.min_history_days) == (
+            definition.cutoff_step_days,
+            definition.min_history_days,
+        )
+        return
+    # adapted: only ever finer, fewer held out, a lower floor -- never below the limits
+    assert layout.step_days in (definition.cutoff_step_days, *ADAPTIVE_STEPS_DAYS)
+    assert layout.step_days <= definition.cutoff_step_days
+    assert len(validation) <= definition.validation_cutoffs
+    floor = min(definition.min_history_days, ADAPTED_MIN_HISTORY_DAYS)
+    assert floor <= layout.min_history_days <= definition.min_history_days
+    own = definition._laid_out(AS_OF, first)
+    assert len(own.train_cutoffs) < MIN_TRAINING_CUTOFFS  # adapted only when it cannot train
 
 
 @settings(max_examples=400, deadline=None)
@@ -60,21 +92,59 @@ def test_the_layout_is_valid_or_not_enough_history(definition, days):
         layout = definition.training_layout(AS_OF, first)
     except NotEnoughHistoryError as error:
         assert str(first.date()) in str(error) and f"{definition.horizon_days}-day" in str(error)
+        assert days < definition.minimum_history_days()
         return
+    assert days >= definition.minimum_history_days()
     _assert_valid(layout, definition, first)
     assert definition.training_cutoff_dates(AS_OF, first) == layout.cutoffs
 
 
+@settings(max_examples=300, deadline=None)
+@given(months=history_months, horizon=horizons)
+def test_a_default_layout_exists_exactly_from_the_stated_minimum(months, horizon):
+    """3-48 months of history, 30-180-day horizons: a valid layout or the error, and the
+    error only below 30 days + the horizon + the horizon in whole weeks + 1 week."""
+    definition = ProblemDefinition(horizon_days=horizon)
+    first = _months(months)
+    days = (AS_OF - first).days
+    minimum = 30 + horizon + 7 * math.ceil(horizon / 7) + 7
+    assert definition.minimum_history_days() == minimum
+    try:
+        layout = definition.training_layout(AS_OF, first)
+    except NotEnoughHistoryError as error:
+        assert days < minimum
+        message = str(error)
+        assert f"{days} days" in message and f"With a {horizon}-day horizon" in message
+        assert f"training needs {minimum} days" in message and "To train, " in message
+        return
+    assert days >= minimum
+    _assert_valid(layout, definition, first)
+    for edge, trains in ((minimum, True), (minimum - 1, False)):
+        try:
+            definition.training_layout(AS_OF, _first_date(edge))
+        except NotEnoughHistoryError:
+            assert not trains
+        else:
+            assert trains
+
+
 @settings(max_examples=200, deadline=None)
 @given(definition=definitions, days=history_days, more=st.integers(1, 400))
-def test_more_history_never_breaks_a_layout_or_moves_validation(definition, days, more):
+def test_more_history_never_breaks_a_layout(definition, days, more):
+    """Nor, on the same layout, moves validation or drops a training cutoff."""
     try:
         shorter = definition.training_layout(AS_OF, _first_date(days))
     except NotEnoughHistoryError:
         return
     longer = definition.training_layout(AS_OF, _first_date(days + more))
-    assert longer.validation_cutoffs == shorter.validation_cutoffs
-    assert set(shorter.train_cutoffs) <= set(longer.train_cutoffs)
+    same = (shorter.step_days, shorter.min_history_days, len(shorter.validation_cutoffs)) == (
+        longer.step_days,
+        longer.min_history_days,
+        len(longer.validation_cutoffs),
+    )
+    if same:
+        assert longer.validation_cutoffs == shorter.validation_cutoffs
+        assert set(shorter.train_cutoffs) <= set(longer.train_cutoffs)
 
 
 def _trains(definition: ProblemDefinition, first: pd.Timestamp) -> bool:
@@ -89,7 +159,7 @@ def _trains(definition: ProblemDefinition, first: pd.Timestamp) -> bool:
 @given(definition=definitions, days=history_days)
 def test_every_remedy_the_message_names_is_exact(definition, days):
     """ "orders from D on" is the latest first date that trains, "at most H days" the longest
-    horizon that does, and one validation cutoff trains when the message says so."""
+    horizon that does."""
     first = _first_date(days)
     try:
         definition.training_layout(AS_OF, first)
@@ -97,20 +167,12 @@ def test_every_remedy_the_message_names_is_exact(definition, days):
         message = str(error)
     else:
         return
-    if "orders from " in message:
-        needed = pd.Timestamp(message.split("orders from ")[1][:10])
-        assert _trains(definition, needed)
-        assert not _trains(definition, needed + pd.Timedelta(days=1))
-    else:
-        assert "more history alone cannot help" in message
-        assert not _trains(definition, _first_date(100 * 365))
+    needed = pd.Timestamp(message.split("orders from ")[1][:10])
+    assert _trains(definition, needed)
+    assert not _trains(definition, needed + pd.Timedelta(days=1))
     if "horizon to at most " in message:
         horizon = int(message.split("horizon to at most ")[1].split()[0])
         assert _trains(replace(definition, horizon_days=horizon), first)
         assert not _trains(replace(definition, horizon_days=horizon + 1), first)
     else:
         assert not _trains(replace(definition, horizon_days=1), first)
-    one_validation = replace(definition, validation_cutoffs=1)
-    assert ("hold out 1 validation cutoff" in message) == (
-        definition.validation_cutoffs > 1 and _trains(one_validation, first)
-    )
