@@ -29,6 +29,14 @@ and its next order is the next event of a Poisson process, so
 ``P(no order in (T, T + H] | alive, lambda) = exp(-lambda * sum of the season over T+1..T+H)``.
 Leaving happens only after an order, so it cannot stop the first order of the horizon.
 
+That oracle knows what no history shows (whether the account has left), so the truth also
+holds a second, the *history oracle*: it knows each account's own rate and dropout but,
+like a model, only its orders up to T. After the last order the account stayed with
+probability 1 - p (adjusted for how many orders that day held) and then drew no order
+since, so P(alive | history) is a ratio of two closed-form terms (``_alive_given_history``)
+and P(no order) = 1 - P(alive | history) x (1 - exp(-lambda x season sum)). It is the
+ceiling of a perfect model of this book; the latent oracle is the ceiling of a clairvoyant.
+
 ``generate_btyd_book`` returns contract-shaped frames and ``truth`` (one row per cutoff and
 account active at it); ``DemoData.write`` keeps the truth in ``truth/`` like the demo's.
 ``BookShape.stress()`` is the hard case a new user may bring: 9 months of history, one
