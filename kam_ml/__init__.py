@@ -17,6 +17,8 @@ _EXPORTS = {
     "load_tables": "kam_ml.data.validation",
     "validate_tables": "kam_ml.data.validation",
     "generate_demo_data": "kam_ml.demo.generate",
+    "generate_btyd_book": "kam_ml.demo.btyd_book",
+    "BookShape": "kam_ml.demo.btyd_book",
     "FEATURE_COLUMNS": "kam_ml.features.build",
     # the estimators (kam_ml.churn.ChurnModel etc. stay valid for old pickles)
     "ChurnModel": "kam_ml.churn.model",

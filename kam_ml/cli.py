@@ -66,6 +66,13 @@ class BadRowsMode(StrEnum):
     refuse = "refuse"
 
 
+class DemoGenerator(StrEnum):
+    """``--generator`` of ``demo-data``: the demo's story or the buy-till-you-die book."""
+
+    demo = "demo"
+    btyd = "btyd"
+
+
 class TableFormat(StrEnum):
     """``--format`` of the demo tables; the values are what ``DemoData.write`` takes."""
 
@@ -168,12 +175,27 @@ def demo_data(
     accounts: Annotated[int, typer.Option("--accounts", min=10)] = 2000,
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
     fmt: Annotated[TableFormat, typer.Option("--format")] = TableFormat.parquet,
+    generator: Annotated[
+        DemoGenerator,
+        typer.Option("--generator", help="demo: dissatisfaction churn; btyd: BG/NBD-like book."),
+    ] = DemoGenerator.demo,
+    stress: Annotated[
+        bool,
+        typer.Option("--stress", help="btyd only: 9 months, one category, no interactions."),
+    ] = False,
 ) -> None:
     """Generate a seeded demo account book that follows the data contract."""
+    from kam_ml.demo.btyd_book import BookShape, generate_btyd_book
     from kam_ml.demo.generate import generate_demo_data
 
+    if stress and generator is not DemoGenerator.btyd:
+        raise typer.BadParameter("--stress needs --generator btyd.")
     with console.status(f"Generating {accounts:,} demo accounts…"):
-        data = generate_demo_data(n_accounts=accounts, seed=seed)
+        if generator is DemoGenerator.btyd:
+            shape = BookShape.stress() if stress else BookShape()
+            data = generate_btyd_book(n_accounts=accounts, seed=seed, shape=shape)
+        else:
+            data = generate_demo_data(n_accounts=accounts, seed=seed)
         data.write(out, fmt=fmt.value)
     _print_counts(
         "Demo data written to " + str(out),

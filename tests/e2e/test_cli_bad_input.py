@@ -68,6 +68,10 @@ CASES: dict[str, tuple[list[str], str]] = {
         ["demo-data", "--out", "{file}/sub", "--accounts", "20"],
         "Not a directory",
     ),
+    "demo-data stress without btyd": (
+        ["demo-data", "--out", "{tmp}/demo", "--stress"],
+        "--stress needs --generator btyd",
+    ),
     # validate
     "validate missing folder": (["validate", "--data", "{missing}"], "does not exist"),
     "validate missing column": (["validate", "--data", "{no_amount}"], "amount"),
