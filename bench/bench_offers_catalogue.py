@@ -128,7 +128,11 @@ def main() -> None:
         plan.append((args.categories, None))
     rows = []
     for categories, candidates in plan:
-        runs = [run_child(args, categories, candidates) for _ in range(args.repeats)]
+        runs = []
+        for _ in range(args.repeats):
+            runs.append(run_child(args, categories, candidates))
+            # each run as it ends: a long full-path run cut short loses no finished figure
+            Console().print(json.dumps(runs[-1]))
         row = dict(runs[0])
         for key in ("train_s", "score_s", "generate_s"):
             row[key] = statistics.median(r[key] for r in runs)
