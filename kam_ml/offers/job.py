@@ -71,7 +71,7 @@ def _ndcg(champion: ModelBundle, result: OfferTrainingResult) -> float:
     features these pairs lack)."""
     pairs = result.validation_pairs
     scores = pairs[KEYS].assign(score=champion.model.predict(pairs[champion.feature_names]))
-    truth = result.validation.loc[result.validation["bought"] == 1, KEYS]
+    truth = result.truth
     metrics = ranking_metrics(truth, scores, result.k, result.catalogue, QUERY)
     return metrics[f"ndcg_at_{result.k}"]
 
@@ -84,4 +84,9 @@ def _example(result: OfferTrainingResult) -> tuple[pd.DataFrame, Any]:
 def _bundle_extra(result: OfferTrainingResult) -> Mapping[str, Any]:
     """What scoring needs besides the model: k, the catalogue, the baselines' metrics."""
     baselines = {name: m for name, m in result.metrics.items() if name != "ranker"}
-    return {"k": result.k, "catalogue": list(result.catalogue), "baselines": baselines}
+    return {
+        "k": result.k,
+        "catalogue": list(result.catalogue),
+        "candidates": result.candidates,
+        "baselines": baselines,
+    }

@@ -23,7 +23,10 @@ def offer_leakage_alarms(result: OfferTrainingResult, tables: Tables) -> tuple[s
     pairs = result.validation_pairs
     evaluated = pairs.loc[pairs["cutoff"] == cutoff]
     rebuilt = build_offer_pairs(
-        result.definition.history_at(tables, cutoff), cutoff, result.definition
+        result.definition.history_at(tables, cutoff),
+        cutoff,
+        result.definition,
+        candidates=result.candidates,
     )
     changes = changed_features(
         evaluated,

@@ -55,7 +55,13 @@ def recommend_offers(
     if population is None:
         population = population_stats(tables, as_of, definition)
     pairs = build_offer_pairs(
-        tables, as_of, definition, population=population, account_features=features
+        tables,
+        as_of,
+        definition,
+        population=population,
+        account_features=features,
+        # the generator the model was trained with; bundles from before it ranked them all
+        candidates=bundle.extra.get("candidates"),
     )
     lists = _short_lists(bundle.model, bundle.feature_names, pairs, rules, k)
     aligned = lists.set_index("account_id").reindex(features["account_id"].to_numpy())

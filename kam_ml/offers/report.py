@@ -19,6 +19,7 @@ from kam_ml.reporting.html import Section, importance_table, metrics_table, writ
 __all__ = ["offer_plots", "offers_grade", "write_offer_report"]
 
 MAX_K = 5
+MAX_MIX_CATEGORIES = 30
 
 
 def write_offer_report(result: OfferTrainingResult, out_dir: Path) -> Path:
@@ -27,11 +28,21 @@ def write_offer_report(result: OfferTrainingResult, out_dir: Path) -> Path:
     curves = metric_curves(result)
     importance = importance_table(result.model.feature_importances_)
     split = result.split
+    if result.candidates is None or result.candidates >= len(result.catalogue):
+        candidates = f"all {len(result.catalogue)} catalogue categories"
+    else:
+        recall = result.metrics["ranker"].get("candidate_recall", float("nan"))
+        candidates = (
+            f"at most {result.candidates} of the {len(result.catalogue)} catalogue categories "
+            f"per account (own history, co-purchase and next-purchase neighbours, segment x "
+            f"region popularity), which held {recall:.1%} of the purchases (candidate "
+            "recall); the metrics count every purchase outside them as a miss"
+        )
     intro = (
         f"<p>Queries: accounts active at the validation cutoffs "
         f"{html.escape(', '.join(str(c.date()) for c in split.validation_cutoffs))} that "
         f"bought at least one category in the next {result.definition.horizon_days} days; "
-        f"candidates: all {len(result.catalogue)} catalogue categories. Training cutoffs: "
+        f"candidates: {html.escape(candidates)}. Training cutoffs: "
         f"{len(split.train_cutoffs)} from {split.train_cutoffs[0].date()} to "
         f"{split.train_cutoffs[-1].date()} (the newest calibrates probabilities).</p>"
         "<p><b>ranker</b> ranks by purchase probability (the gate's NDCG and the default "
@@ -81,7 +92,7 @@ def offers_grade(
 def metric_curves(result: OfferTrainingResult, max_k: int = MAX_K) -> pd.DataFrame:
     """NDCG, recall and precision at k = 1..max_k for every scorer."""
     validation = result.validation
-    truth = validation.loc[validation["bought"] == 1, KEYS]
+    truth = result.truth
     rows = []
     for column in [c for c in validation.columns if c.startswith("score_")]:
         for k in range(1, max_k + 1):
@@ -136,8 +147,10 @@ def _mix(result: OfferTrainingResult) -> Figure:
     validation = result.validation
     shown = top_k(validation, result.k, QUERY, "category", "score_ranker")
     offered = shown["category"].value_counts(normalize=True)
-    bought = validation.loc[validation["bought"] == 1, "category"].value_counts(normalize=True)
+    bought = result.truth["category"].value_counts(normalize=True)
     names = list(result.catalogue)
+    if len(names) > MAX_MIX_CATEGORIES:  # a bar per category is unreadable past a few dozen
+        names = list(bought.index[:MAX_MIX_CATEGORIES])
     x = np.arange(len(names))
     figure = Figure(figsize=(7, 4.5), dpi=100)
     axes = figure.add_subplot()

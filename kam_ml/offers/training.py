@@ -12,6 +12,7 @@ from kam_ml.data.tables import Tables, data_fingerprint
 from kam_ml.evaluation.ranking import ranking_metrics
 from kam_ml.features import build_features
 from kam_ml.offers.baselines import OFFER_BASELINES
+from kam_ml.offers.candidates import DEFAULT_CANDIDATES
 from kam_ml.offers.pairs import OFFER_FEATURE_COLUMNS, build_offer_pairs
 from kam_ml.offers.ranker import OfferRanker
 from kam_ml.offers.rules import OfferRules, apply_offer_rules
@@ -22,6 +23,8 @@ from kam_ml.problem.splits import TimeSplit, split_by_layout
 __all__ = [
     "DEFAULT_K",
     "OfferTrainingResult",
+    "candidate_recall",
+    "next_purchases",
     "evaluate_offer_scores",
     "offer_matrix",
     "train_offers",
@@ -47,6 +50,17 @@ class OfferTrainingResult:
     catalogue: tuple[str, ...]
     fingerprint: dict[str, str | int]
     hyperparameters: dict[str, object] = field(default_factory=dict)
+    candidates: int | None = None  # the generator's bound per account (None: every category)
+    # every (cutoff, account_id, category) bought in the horizon at the validation cutoffs,
+    # candidate or not: the metrics' truth, so a purchase the generator missed is a miss
+    purchases: pd.DataFrame | None = None
+
+    @property
+    def truth(self) -> pd.DataFrame:
+        """The purchases the metrics are computed against (candidates or not)."""
+        if self.purchases is not None:
+            return self.purchases
+        return self.validation.loc[self.validation["bought"] == 1, KEYS]
 
     @property
     def feature_names(self) -> list[str]:
@@ -67,11 +81,14 @@ def train_offers(
     k: int = DEFAULT_K,
     account_features: pd.DataFrame | None = None,
     on_cutoff_done: Callable[[pd.Timestamp], None] | None = None,
+    candidates: int | None = DEFAULT_CANDIDATES,
 ) -> OfferTrainingResult:
     """Pairs at every training cutoff; fit on the older ones, validate on the newest.
 
     Same cutoffs, embargo and validation cutoffs as the churn model, so the reports of
-    both models describe the same accounts at the same dates.
+    both models describe the same accounts at the same dates. ``candidates`` bounds the
+    categories per account (``kam_ml.offers.candidates``); the ranker learns from the
+    candidates only, and is judged against every purchase, candidate or not.
     """
     as_of = pd.Timestamp(as_of).normalize()
     layout = definition.training_layout(as_of, tables.first_date())
@@ -83,6 +100,7 @@ def train_offers(
         definition,
         account_features=account_features,
         on_cutoff_done=on_cutoff_done,
+        candidates=candidates,
     )
     labels = offer_labels(tables, pairs, definition)
     split = split_by_layout(pairs, layout)
@@ -91,9 +109,10 @@ def train_offers(
     model.fit(offer_matrix(pairs.loc[split.train]), labels[split.train])
 
     validation_pairs = pairs.loc[split.validation].reset_index(drop=True)
-    catalogue = tuple(sorted(pairs["category"].unique()))
+    catalogue = tuple(sorted(tables.categories["category"].astype(str)))
+    purchases = next_purchases(tables, validation_pairs, definition, catalogue)
     validation, metrics = evaluate_offer_scores(
-        model, validation_pairs, labels[split.validation], k, catalogue
+        model, validation_pairs, labels[split.validation], k, catalogue, purchases
     )
     return OfferTrainingResult(
         model=model,
@@ -107,6 +126,8 @@ def train_offers(
         catalogue=catalogue,
         fingerprint=data_fingerprint(tables, as_of),
         hyperparameters=model.get_params(),
+        candidates=candidates,
+        purchases=purchases,
     )
 
 
@@ -116,12 +137,16 @@ def evaluate_offer_scores(
     labels: np.ndarray,
     k: int,
     catalogue: tuple[str, ...],
+    purchases: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
     """Rank validation pairs with the model, its expected-value variant and every baseline.
 
     ``ranker`` is the pure-relevance ranking (what the gate compares); ``ranker_expected_value``
     ranks by probability x spend x margin (the default business rule) to show what that
-    costs in hits.
+    costs in hits. ``purchases``: every purchase at these cutoffs (``next_purchases``),
+    candidate or not; None takes the bought pairs. Every scorer gets
+    ``candidate_recall``, the share of those purchases that were candidates: the ceiling
+    of all their recalls.
     """
     probability = model.predict(pairs[list(model.feature_names_in_)])
     validation = pairs[KEYS].assign(bought=np.asarray(labels, dtype=int))
@@ -132,12 +157,37 @@ def evaluate_offer_scores(
     ].to_numpy()
     for name, baseline in OFFER_BASELINES.items():
         validation[f"score_{name}"] = baseline(pairs)
-    truth = validation.loc[validation["bought"] == 1, KEYS]
+    truth = validation.loc[validation["bought"] == 1, KEYS] if purchases is None else purchases
+    recall = candidate_recall(truth, validation)
     metrics = {
         column.removeprefix("score_"): ranking_metrics(
             truth, validation[[*KEYS, column]], k, catalogue, QUERY, "category", column
         )
+        | {"candidate_recall": recall}
         for column in validation.columns
         if column.startswith("score_")
     }
     return validation, metrics
+
+
+def candidate_recall(purchases: pd.DataFrame, pairs: pd.DataFrame) -> float:
+    """Share of the (cutoff, account_id, category) purchases that are rows of ``pairs``."""
+    if not len(purchases):
+        return float("nan")
+    asked = pd.MultiIndex.from_frame(pairs[KEYS])
+    return float(pd.MultiIndex.from_frame(purchases[KEYS]).isin(asked).mean())
+
+
+def next_purchases(
+    tables: Tables, pairs: pd.DataFrame, definition: ProblemDefinition, catalogue: tuple[str, ...]
+) -> pd.DataFrame:
+    """``KEYS`` of every catalogue category each query of ``pairs`` bought in the horizon.
+
+    Asks ``offer_labels`` about every (query, category), candidate or not: the truth a
+    candidate generator is judged by includes what it left out.
+    """
+    queries = pairs[QUERY].drop_duplicates().reset_index(drop=True)
+    grid = queries.loc[queries.index.repeat(len(catalogue))].reset_index(drop=True)
+    grid["category"] = np.tile(np.asarray(catalogue, dtype=object), len(queries))
+    bought = offer_labels(tables, grid, definition) == 1
+    return grid.loc[bought].reset_index(drop=True)
