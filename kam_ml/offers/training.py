@@ -1,12 +1,18 @@
-"""Train the offer ranker on stacked cutoffs and evaluate it against the baselines."""
+"""Train the offer ranker on stacked cutoffs, evaluate it against the baselines, refit it.
+
+``train_offers`` fits on the training side and measures on the held-out cutoffs (the
+gate's evidence); ``refit_offers`` fits the same ranker on every labelled cutoff, the
+newest calibrating, for the version that scores.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from kam_ml.data.tables import Tables, data_fingerprint
 from kam_ml.evaluation.ranking import ranking_metrics
@@ -18,12 +24,14 @@ from kam_ml.offers.rules import OfferRules, apply_offer_rules
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.labels import offer_labels
 from kam_ml.problem.splits import TimeSplit, split_by_layout
+from kam_ml.registry.gate import Refit
 
 __all__ = [
     "DEFAULT_K",
     "OfferTrainingResult",
     "evaluate_offer_scores",
     "offer_matrix",
+    "refit_offers",
     "train_offers",
 ]
 
@@ -47,6 +55,10 @@ class OfferTrainingResult:
     catalogue: tuple[str, ...]
     fingerprint: dict[str, str | int]
     hyperparameters: dict[str, object] = field(default_factory=dict)
+    # every labelled pair (train, embargoed and validation cutoffs) and its label: what
+    # ``refit_offers`` fits on; None once a refit consumed them (they are the big frame)
+    labelled_pairs: pd.DataFrame | None = None
+    labelled_labels: np.ndarray | None = None
 
     @property
     def feature_names(self) -> list[str]:
@@ -107,7 +119,25 @@ def train_offers(
         catalogue=catalogue,
         fingerprint=data_fingerprint(tables, as_of),
         hyperparameters=model.get_params(),
+        labelled_pairs=pairs,
+        labelled_labels=labels,
     )
+
+
+def refit_offers(result: OfferTrainingResult) -> Refit[OfferTrainingResult]:
+    """The same ranker fitted again on every labelled cutoff (the newest calibrates, as in
+    every ``OfferRanker.fit``); the held-out evidence stays the one the gate judged."""
+    pairs, labels = result.labelled_pairs, result.labelled_labels
+    if pairs is None or labels is None:
+        raise ValueError(
+            "refit_offers needs the result's labelled pairs; this result has none (it was "
+            "refit already, or built without train_offers). Train it again with train_offers."
+        )
+    model = clone(result.model)
+    model.fit(offer_matrix(pairs), labels)
+    cutoffs = tuple(sorted(pd.Timestamp(c) for c in pairs["cutoff"].unique()))
+    refit = replace(result, model=model, labelled_pairs=None, labelled_labels=None)
+    return Refit(refit, cutoffs)
 
 
 def evaluate_offer_scores(
