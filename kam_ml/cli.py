@@ -239,9 +239,17 @@ def train(
     as_of: AsOfOption = None,
     horizon_days: HorizonOption = None,
     on_bad_rows: BadRowsOption = BadRowsMode.quarantine,
+    refit: Annotated[
+        bool,
+        typer.Option(
+            "--refit/--no-refit",
+            help="After the gate, refit each model on every labelled cutoff (default); "
+            "--no-refit registers the held-out fit, for experiments.",
+        ),
+    ] = True,
 ) -> None:
     """Train the churn, offer and value models, track them in MLflow and promote each one
-    that beats its champion."""
+    that beats its champion; the registered versions are refit on every labelled cutoff."""
     from kam_ml.churn.job import train_and_register_churn
     from kam_ml.problem.definition import ProblemDefinition
     from kam_ml.registry.tracking import TrackingStore
@@ -264,13 +272,14 @@ def train(
             models_dir=settings.models_dir,
             report_dir=settings.reports_dir / f"churn-{as_of_date.date()}",
             on_cutoff_done=lambda _: progress.advance(task),
+            refit=refit,
         )
     _print_outcome(
         outcome,
         "Churn model v{version} vs baselines (validation cutoffs)",
         {m: m for m in ("roc_auc", "pr_auc", "top_decile_lift", "brier", "log_loss")},
     )
-    _train_offers_and_value(tables, as_of_date, definition, store, settings)
+    _train_offers_and_value(tables, as_of_date, definition, store, settings, refit=refit)
     console.print(
         f"MLflow: {settings.tracking_uri} (run {outcome.run_id}); "
         f"browse with: mlflow ui --backend-store-uri {settings.tracking_uri}"
@@ -278,7 +287,13 @@ def train(
 
 
 def _train_offers_and_value(
-    tables: Any, as_of_date: pd.Timestamp, definition: Any, store: Any, settings: Any
+    tables: Any,
+    as_of_date: pd.Timestamp,
+    definition: Any,
+    store: Any,
+    settings: Any,
+    *,
+    refit: bool,
 ) -> None:
     """The offer ranker and the value model, each through its own gate (see ``train``);
     the value job itself decides whether the history is long enough for it."""
@@ -297,6 +312,7 @@ def _train_offers_and_value(
             models_dir=settings.models_dir,
             report_dir=settings.reports_dir / f"offers-{as_of_date.date()}",
             on_cutoff_done=lambda _: progress.advance(task),
+            refit=refit,
         )
     k = offers.result.k
     _print_outcome(
@@ -318,6 +334,7 @@ def _train_offers_and_value(
             models_dir=settings.models_dir,
             report_dir=settings.reports_dir / f"value-{as_of_date.date()}",
             on_cutoff_done=lambda _: progress.advance(task),
+            refit=refit,
         )
     _print_outcome(
         value,
@@ -353,6 +370,12 @@ def _print_outcome(outcome: Any, title: str, columns: dict[str, str]) -> None:
         else "[yellow]kept as challenger[/]"
     )
     console.print(f"{outcome.name} v{outcome.version} {verdict}: {outcome.decision.reason}")
+    fitted = outcome.refit_cutoffs
+    if fitted:
+        console.print(
+            f"Refit on all {len(fitted)} labelled cutoffs ({fitted[0].date()} to "
+            f"{fitted[-1].date()}); the metrics above are the held-out fit's"
+        )
     card = " (model card: the run's card/ artifact)" if outcome.card is not None else ""
     basis = escape(outcome.grade.basis)
     console.print(f"Grade: [bold]{outcome.grade.letter}[/] — {basis}{card}")

@@ -12,7 +12,7 @@ import pandas as pd
 from kam_ml.churn.card import ModelCard, churn_grade, churn_model_card
 from kam_ml.churn.leakage import LeakageReport, check_leakage
 from kam_ml.churn.report import validation_kpis, write_churn_report
-from kam_ml.churn.training import ChurnTrainingResult, train_churn
+from kam_ml.churn.training import ChurnTrainingResult, refit_churn, train_churn
 from kam_ml.data.tables import Tables
 from kam_ml.evaluation.classification import churn_metrics
 from kam_ml.problem.definition import ProblemDefinition
@@ -27,9 +27,13 @@ CHURN_MODEL_NAME = MODEL_NAMES.churn
 GATE_METRIC = "roc_auc"
 
 
-def churn_spec(leakage: LeakageReport | None = None) -> ModelSpec[ChurnTrainingResult]:
+def churn_spec(
+    leakage: LeakageReport | None = None, *, refit: bool = True
+) -> ModelSpec[ChurnTrainingResult]:
     """How kam-churn is registered: gated on validation ROC-AUC, graded against the best
     recency rule, with a model card; ``leakage`` (from ``check_leakage``) blocks on an alarm.
+    After the gate the registered model is refit on every labelled cutoff unless ``refit``
+    is false (``kam-ml train --no-refit``).
 
     Without ``leakage`` (a bundle built in a test or a notebook) there is no card.
     """
@@ -45,6 +49,7 @@ def churn_spec(leakage: LeakageReport | None = None) -> ModelSpec[ChurnTrainingR
         run_metrics=lambda result: {f"kpi_{k}": v for k, v in validation_kpis(result).items()},
         card=None if leakage is None else partial(_card, leakage),
         leakage_alarms=() if leakage is None else leakage.alarms,
+        refit=refit_churn if refit else None,
     )
 
 
@@ -57,15 +62,19 @@ def train_and_register_churn(
     report_dir: Path,
     on_cutoff_done: Callable[[pd.Timestamp], None] | None = None,
     result: ChurnTrainingResult | None = None,
+    *,
+    refit: bool = True,
 ) -> RegistrationOutcome[ChurnTrainingResult]:
     """Train the churn model, log everything to MLflow, and promote it through the gate.
 
-    A promoted version is exported to ``models_dir/kam-churn`` as a verified bundle.
-    ``result`` registers an already trained result (a notebook's challenger) instead.
+    The gate judges the held-out fit; the version registered and exported to
+    ``models_dir/kam-churn`` is then refit on every labelled cutoff (``refit=False`` keeps
+    the held-out fit). ``result`` registers an already trained result (a notebook's
+    challenger) instead.
     """
     if result is None:
         result = train_churn(tables, as_of, definition, on_cutoff_done=on_cutoff_done)
-    spec = churn_spec(check_leakage(result, tables))
+    spec = churn_spec(check_leakage(result, tables), refit=refit)
     return register(result, spec, store=store, models_dir=models_dir, report_dir=report_dir)
 
 

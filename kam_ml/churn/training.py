@@ -1,12 +1,18 @@
-"""Train the churn model on stacked cutoffs and evaluate it against the baselines."""
+"""Train the churn model on stacked cutoffs, evaluate it against the baselines, refit it.
+
+``train_churn`` fits on the training side of the split and measures on the held-out
+cutoffs (the gate's evidence); ``refit_churn`` then fits the same estimator on every
+labelled cutoff, the newest calibrating, for the version that scores.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from kam_ml.churn.baselines import BASELINES
 from kam_ml.churn.model import ChurnModel
@@ -16,8 +22,9 @@ from kam_ml.features import FEATURE_COLUMNS, build_features
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.labels import churn_labels
 from kam_ml.problem.splits import TimeSplit, split_by_layout
+from kam_ml.registry.gate import Refit
 
-__all__ = ["ChurnTrainingResult", "evaluate_churn_model", "train_churn"]
+__all__ = ["ChurnTrainingResult", "evaluate_churn_model", "refit_churn", "train_churn"]
 
 SLICE_COLUMNS = ("segment", "region", "manager")
 
@@ -36,6 +43,10 @@ class ChurnTrainingResult:
     slices: pd.DataFrame
     fingerprint: dict[str, str | int]
     hyperparameters: dict[str, object] = field(default_factory=dict)
+    # every labelled row (train, embargoed and validation cutoffs) and its label: what
+    # ``refit_churn`` fits on; None once a refit consumed them
+    labelled_features: pd.DataFrame | None = None
+    labelled_labels: np.ndarray | None = None
 
     @property
     def feature_names(self) -> list[str]:
@@ -79,7 +90,29 @@ def train_churn(
         slices=slices,
         fingerprint=data_fingerprint(tables, as_of),
         hyperparameters=model.get_params(),
+        labelled_features=features,
+        labelled_labels=labels,
     )
+
+
+def refit_churn(result: ChurnTrainingResult) -> Refit[ChurnTrainingResult]:
+    """The same estimator fitted again on every labelled cutoff, the newest calibrating.
+
+    The held-out evidence (validation rows, metrics, split) stays the one the gate judged;
+    only the model changes, so the version that scores has seen the newest labelled year.
+    """
+    features, labels = result.labelled_features, result.labelled_labels
+    if features is None or labels is None:
+        raise ValueError(
+            "refit_churn needs the result's labelled rows; this result has none (it was "
+            "refit already, or built without train_churn). Train it again with train_churn."
+        )
+    newest = (features["cutoff"] == features["cutoff"].max()).to_numpy()
+    model = clone(result.model)
+    model.fit(features[list(FEATURE_COLUMNS)], labels, calibration_mask=newest)
+    cutoffs = tuple(sorted(pd.Timestamp(c) for c in features["cutoff"].unique()))
+    refit = replace(result, model=model, labelled_features=None, labelled_labels=None)
+    return Refit(refit, cutoffs)
 
 
 def evaluate_churn_model(

@@ -12,7 +12,14 @@ from kam_ml.data.tables import Tables
 from kam_ml.evaluation.ranking import ranking_metrics
 from kam_ml.offers.leakage import offer_leakage_alarms
 from kam_ml.offers.report import offers_grade, write_offer_report
-from kam_ml.offers.training import DEFAULT_K, KEYS, QUERY, OfferTrainingResult, train_offers
+from kam_ml.offers.training import (
+    DEFAULT_K,
+    KEYS,
+    QUERY,
+    OfferTrainingResult,
+    refit_offers,
+    train_offers,
+)
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.registry.bundle import ModelBundle
 from kam_ml.registry.champions import MODEL_NAMES
@@ -25,10 +32,11 @@ OFFERS_MODEL_NAME = MODEL_NAMES.offers
 
 
 def offers_spec(
-    k: int = DEFAULT_K, leakage_alarms: tuple[str, ...] = ()
+    k: int = DEFAULT_K, leakage_alarms: tuple[str, ...] = (), *, refit: bool = True
 ) -> ModelSpec[OfferTrainingResult]:
     """How kam-offers is registered: gated on NDCG@``k`` (the ``k`` it was trained for),
-    graded against the best top-categories baseline, blocked by a point-in-time alarm."""
+    graded against the best top-categories baseline, blocked by a point-in-time alarm, and
+    refit on every labelled cutoff after the gate unless ``refit`` is false."""
     return ModelSpec(
         name=OFFERS_MODEL_NAME,
         run_prefix="offers",
@@ -42,6 +50,7 @@ def offers_spec(
         bundle_extra=_bundle_extra,
         run_params=lambda result: {"k": result.k, "catalogue": list(result.catalogue)},
         leakage_alarms=leakage_alarms,
+        refit=refit_offers if refit else None,
     )
 
 
@@ -54,15 +63,18 @@ def train_and_register_offers(
     report_dir: Path,
     account_features: pd.DataFrame | None = None,
     on_cutoff_done: Callable[[pd.Timestamp], None] | None = None,
+    *,
+    refit: bool = True,
 ) -> RegistrationOutcome[OfferTrainingResult]:
     """Train the offer ranker, log it to MLflow and promote it through the NDCG@k gate.
 
-    A promoted version is exported to ``models_dir/kam-offers`` as a verified bundle.
+    The version registered and exported to ``models_dir/kam-offers`` is refit on every
+    labelled cutoff after the gate (``refit=False`` keeps the held-out fit).
     """
     result = train_offers(
         tables, as_of, definition, account_features=account_features, on_cutoff_done=on_cutoff_done
     )
-    spec = offers_spec(result.k, offer_leakage_alarms(result, tables))
+    spec = offers_spec(result.k, offer_leakage_alarms(result, tables), refit=refit)
     return register(result, spec, store=store, models_dir=models_dir, report_dir=report_dir)
 
 

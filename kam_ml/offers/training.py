@@ -1,12 +1,18 @@
-"""Train the offer ranker on stacked cutoffs and evaluate it against the baselines."""
+"""Train the offer ranker on stacked cutoffs, evaluate it against the baselines, refit it.
+
+``train_offers`` fits on the training side and measures on the held-out cutoffs (the
+gate's evidence); ``refit_offers`` fits the same ranker on every labelled cutoff, the
+newest calibrating, for the version that scores.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from kam_ml.data.tables import Tables, data_fingerprint
 from kam_ml.evaluation.ranking import ranking_metrics
@@ -19,6 +25,7 @@ from kam_ml.offers.rules import OfferRules, apply_offer_rules
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.labels import offer_labels
 from kam_ml.problem.splits import TimeSplit, split_by_layout
+from kam_ml.registry.gate import Refit
 
 __all__ = [
     "DEFAULT_K",
@@ -27,6 +34,7 @@ __all__ = [
     "next_purchases",
     "evaluate_offer_scores",
     "offer_matrix",
+    "refit_offers",
     "train_offers",
 ]
 
@@ -54,6 +62,10 @@ class OfferTrainingResult:
     # every (cutoff, account_id, category) bought in the horizon at the validation cutoffs,
     # candidate or not: the metrics' truth, so a purchase the generator missed is a miss
     purchases: pd.DataFrame | None = None
+    # every labelled pair (train, embargoed and validation cutoffs) and its label: what
+    # ``refit_offers`` fits on; None once a refit consumed them (they are the big frame)
+    labelled_pairs: pd.DataFrame | None = None
+    labelled_labels: np.ndarray | None = None
 
     @property
     def truth(self) -> pd.DataFrame:
@@ -128,7 +140,25 @@ def train_offers(
         hyperparameters=model.get_params(),
         candidates=candidates,
         purchases=purchases,
+        labelled_pairs=pairs,
+        labelled_labels=labels,
     )
+
+
+def refit_offers(result: OfferTrainingResult) -> Refit[OfferTrainingResult]:
+    """The same ranker fitted again on every labelled cutoff (the newest calibrates, as in
+    every ``OfferRanker.fit``); the held-out evidence stays the one the gate judged."""
+    pairs, labels = result.labelled_pairs, result.labelled_labels
+    if pairs is None or labels is None:
+        raise ValueError(
+            "refit_offers needs the result's labelled pairs; this result has none (it was "
+            "refit already, or built without train_offers). Train it again with train_offers."
+        )
+    model = clone(result.model)
+    model.fit(offer_matrix(pairs), labels)
+    cutoffs = tuple(sorted(pd.Timestamp(c) for c in pairs["cutoff"].unique()))
+    refit = replace(result, model=model, labelled_pairs=None, labelled_labels=None)
+    return Refit(refit, cutoffs)
 
 
 def evaluate_offer_scores(

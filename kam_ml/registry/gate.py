@@ -8,6 +8,15 @@ validation rows, let ``decide_promotion`` judge, overrule it when a leakage alar
 log the decision and the grade on the run *and* on the registered version, move
 ``champion`` and export a bundle only when the challenger wins.
 
+Refit after the gate: the gate judges the model fitted on the training side of the split
+(the only fit with honest held-out evidence); once it has decided, ``spec.refit`` fits the
+same estimator again on *every* labelled cutoff (training, embargoed and validation, the
+newest calibrating), and that refit model is what is registered, exported and scores. The
+run keeps the held-out metrics that justified the version and records the refit
+(``refit``, ``refit.cutoffs``); the bundle's ``training_cutoffs`` say what the scoring
+model was fitted on and its ``validation_cutoffs`` stay the held-out evidence. A spec
+without ``refit`` (``kam-ml train --no-refit``) registers the held-out fit, as before.
+
 The registry imports no model family: each domain describes itself with a ``ModelSpec``
 (see ``kam_ml.churn.job``, ``kam_ml.offers.job`` and ``kam_ml.value.job``) and its training
 result satisfies ``TrainingResult``.
@@ -33,6 +42,7 @@ __all__ = [
     "Card",
     "ModelSpec",
     "PromotionDecision",
+    "Refit",
     "RegistrationOutcome",
     "Skipped",
     "TrainingResult",
@@ -82,6 +92,19 @@ class Card(Protocol):
 
 
 R = TypeVar("R", bound=TrainingResult)
+
+
+@dataclass(frozen=True)
+class Refit(Generic[R]):
+    """A training result whose model was fitted again on every labelled cutoff.
+
+    ``result`` keeps the held-out evidence (``validation``, ``metrics``, ``split``) of the
+    fit the gate judged; only its ``model`` is the refit one. ``cutoffs`` are the cutoffs
+    the refit model learnt from, oldest first.
+    """
+
+    result: R
+    cutoffs: tuple[pd.Timestamp, ...]
 
 
 @dataclass(frozen=True)
@@ -144,6 +167,8 @@ class ModelSpec(Generic[R]):
     signature. ``card`` builds the version's model card where the family has one.
     ``leakage_alarms`` are the alarms the job's leakage checks raised on this result: any
     alarm vetoes promotion and grades the version ``blocked``, the same rule for every family.
+    ``refit`` fits the result's estimator again on every labelled cutoff once the gate has
+    decided (see the module docstring); None registers the held-out fit itself.
 
     Each domain builds its spec with a ``*_spec()`` function (``churn_spec``, ``offers_spec``,
     ``value_spec``) rather than a constant, because two things come from the training at
@@ -164,6 +189,7 @@ class ModelSpec(Generic[R]):
     run_metrics: Callable[[R], Mapping[str, float]] = _nothing
     card: Callable[[R, str], Card] | None = None
     leakage_alarms: tuple[str, ...] = ()
+    refit: Callable[[R], Refit[R]] | None = None
 
     def graded(self, result: R) -> Grade:
         """The family's grade of ``result``, or ``blocked`` when a leakage alarm fired."""
@@ -173,7 +199,11 @@ class ModelSpec(Generic[R]):
 
 @dataclass(frozen=True)
 class RegistrationOutcome(Generic[R]):
-    """What a training job did: the result, where it went, whether it was promoted, its grade."""
+    """What a training job did: the result, where it went, whether it was promoted, its grade.
+
+    ``result`` is what was registered: the refit one when ``refit_cutoffs`` is not empty
+    (its metrics are still the held-out fit's), else the held-out fit itself.
+    """
 
     name: str
     result: R
@@ -184,6 +214,7 @@ class RegistrationOutcome(Generic[R]):
     report_path: Path
     bundle_path: Path | None
     card: Card | None = None
+    refit_cutoffs: tuple[pd.Timestamp, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -219,8 +250,10 @@ def register(
             extra_metrics=spec.run_metrics(result),
         )
         store.log_artifacts(report_dir, "report")
-        logged, decision = _register_through_gate(store, result, spec, grade, run_id)
-        card = None if spec.card is None else spec.card(result, logged.version)
+        decision = _gate(store, result, spec)
+        registered, fitted = _refit(store, result, spec)
+        logged = _register_version(store, registered, spec, grade, run_id, fitted, decision)
+        card = None if spec.card is None else spec.card(registered, logged.version)
         if card is not None:
             store.log_artifacts(write_card(card, report_dir / "card"), "card")
         store.set_tags(
@@ -233,14 +266,26 @@ def register(
                 "card.grade": grade.letter,
                 "gate.decision": _verdict(decision),
                 "gate.reason": decision.reason,
+                "refit": _flag(fitted is not None),
             },
         )
     bundle_path = None
     if decision.promote:
-        bundle = model_bundle(result, spec, version=logged.version, grade=grade, card=card)
+        bundle = model_bundle(
+            registered, spec, version=logged.version, grade=grade, card=card, fitted_on=fitted
+        )
         bundle_path = save_bundle(bundle, models_dir / spec.name)
     return RegistrationOutcome(
-        spec.name, result, logged.version, run_id, decision, grade, report_path, bundle_path, card
+        spec.name,
+        registered,
+        logged.version,
+        run_id,
+        decision,
+        grade,
+        report_path,
+        bundle_path,
+        card,
+        fitted or (),
     )
 
 
@@ -288,13 +333,19 @@ def model_bundle(
     version: str,
     grade: Grade | None = None,
     card: Card | None = None,
+    fitted_on: tuple[pd.Timestamp, ...] | None = None,
 ) -> ModelBundle:
     """The bundle of a training result: model, features, definition, cutoffs, the model's
     metrics, the data fingerprint and the grade, plus what ``spec.bundle_extra`` adds for
-    one family and the card when there is one."""
+    one family and the card when there is one.
+
+    ``training_cutoffs`` are the cutoffs the bundled model was fitted on: ``fitted_on`` for
+    a refit model (``extra["refit"]`` is then true), else the training side of the split.
+    ``validation_cutoffs`` and ``metrics`` are always the held-out evidence of the split.
+    """
     letter = (grade or spec.graded(result)).letter
     extra = {"as_of": str(result.as_of.date()), "data": dict(result.fingerprint)}
-    extra |= dict(spec.bundle_extra(result)) | {"grade": letter}
+    extra |= dict(spec.bundle_extra(result)) | {"grade": letter, "refit": fitted_on is not None}
     if card is not None:
         extra["model_card"] = card.as_dict()
     return ModelBundle(
@@ -303,7 +354,7 @@ def model_bundle(
         version=version,
         feature_names=result.feature_names,
         definition=result.definition,
-        training_cutoffs=_dates(result.split.train_cutoffs),
+        training_cutoffs=_dates(result.split.train_cutoffs if fitted_on is None else fitted_on),
         validation_cutoffs=_dates(result.split.validation_cutoffs),
         metrics=dict(result.metrics[spec.scorer]),
         extra=extra,
@@ -318,35 +369,40 @@ def write_card(card: Card, directory: Path) -> Path:
     return directory
 
 
-def _register_through_gate(
-    store: TrackingStore, result: R, spec: ModelSpec[R], grade: Grade, run_id: str
-) -> tuple[LoggedModel, PromotionDecision]:
-    """Inside the run: register the model as ``challenger`` and apply the champion gate.
+def _gate(store: TrackingStore, result: R, spec: ModelSpec[R]) -> PromotionDecision:
+    """Inside the run: judge the held-out fit against the champion, log the evidence.
 
-    A champion that cannot be scored on these rows (it needs features this build no longer
-    makes, or scores NaN) gets the worst possible score: it cannot block a working model.
+    The champion is scored on the challenger's validation rows. A champion that cannot be
+    scored on them (it needs features this build no longer makes, or scores NaN) gets the
+    worst possible score: it cannot block a working model.
+
+    A refit champion may have been fitted on some of those rows (its ``training_cutoffs``
+    reach them), and scoring it there would flatter it. When its own held-out evidence is
+    on the very same rows (same validation cutoffs, definition and data), the gate uses
+    that recorded metric instead; otherwise it scores the champion on the rows, in-sample
+    where they overlap. The tags ``gate.champion_basis`` (``scored``, ``held_out_record``,
+    ``scored_in_sample``) and ``gate.champion_fitted_on_validation`` say which.
     """
     name, metric = spec.name, spec.gate_metric
-    example, output = spec.example(result)
-    logged = store.log_model(
-        result.model,
-        name,
-        bundle_metadata=model_bundle(result, spec, version="pending", grade=grade).metadata(),
-        input_example=example,
-        output_example=output,
-        run_id=run_id,
-    )
-    store.set_alias(name, CHALLENGER, logged.version)
     challenger_score = float(result.metrics[spec.scorer][metric])
     worst = float("-inf") if spec.higher_is_better else float("inf")
     champion_version = store.alias_version(name, CHAMPION)
     champion_score = None
+    overlap: list[str] = []
+    basis = "none"
     if champion_version is not None:
         champion = store.load_bundle(f"models:/{name}/{champion_version}")
-        try:
-            champion_score = float(spec.score_champion(champion, result))
-        except KeyError:
-            champion_score = worst
+        overlap = sorted(
+            set(_dates(result.split.validation_cutoffs)) & set(champion.training_cutoffs)
+        )
+        if overlap and _same_held_out_rows(champion, result, metric):
+            champion_score, basis = float(champion.metrics[metric]), "held_out_record"
+        else:
+            basis = "scored_in_sample" if overlap else "scored"
+            try:
+                champion_score = float(spec.score_champion(champion, result))
+            except KeyError:
+                champion_score = worst
         if not np.isfinite(champion_score):
             champion_score = worst
     decision = decide_promotion(
@@ -363,15 +419,73 @@ def _register_through_gate(
             "gate.decision": _verdict(decision),
             "gate.reason": decision.reason,
             "gate.champion_version_before": decision.champion_version or "none",
+            "gate.champion_fitted_on_validation": ",".join(overlap) or "none",
+            "gate.champion_basis": basis,
         }
     )
+    return decision
+
+
+def _same_held_out_rows(champion: ModelBundle, result: TrainingResult, metric: str) -> bool:
+    """Whether the champion's recorded held-out metrics were measured on ``result``'s
+    validation rows: the same validation cutoffs and definition over the same data."""
+    data = champion.extra.get("data", {})
+    return (
+        metric in champion.metrics
+        and champion.validation_cutoffs == _dates(result.split.validation_cutoffs)
+        and champion.definition == result.definition
+        and isinstance(data, Mapping)
+        and data.get("sha256") == result.fingerprint.get("sha256")
+    )
+
+
+def _refit(
+    store: TrackingStore, result: R, spec: ModelSpec[R]
+) -> tuple[R, tuple[pd.Timestamp, ...] | None]:
+    """Inside the run, after the gate: the result to register and the cutoffs it was refit on
+    (None when the spec does not refit); logged as ``refit`` and ``refit.cutoffs``."""
+    if spec.refit is None:
+        store.log_params({"refit": _flag(False)})
+        store.set_tags({"refit": _flag(False)})
+        return result, None
+    refit = spec.refit(result)
+    store.log_params({"refit": _flag(True), "refit.cutoffs": _dates(refit.cutoffs)})
+    store.set_tags({"refit": _flag(True), "refit.cutoffs": ",".join(_dates(refit.cutoffs))})
+    return refit.result, refit.cutoffs
+
+
+def _register_version(
+    store: TrackingStore,
+    result: R,
+    spec: ModelSpec[R],
+    grade: Grade,
+    run_id: str,
+    fitted_on: tuple[pd.Timestamp, ...] | None,
+    decision: PromotionDecision,
+) -> LoggedModel:
+    """Inside the run: register the model as ``challenger``, and ``champion`` if it won."""
+    example, output = spec.example(result)
+    pending = model_bundle(result, spec, version="pending", grade=grade, fitted_on=fitted_on)
+    logged = store.log_model(
+        result.model,
+        spec.name,
+        bundle_metadata=pending.metadata(),
+        input_example=example,
+        output_example=output,
+        run_id=run_id,
+    )
+    store.set_alias(spec.name, CHALLENGER, logged.version)
     if decision.promote:
-        store.set_alias(name, CHAMPION, logged.version)
-    return logged, decision
+        store.set_alias(spec.name, CHAMPION, logged.version)
+    return logged
 
 
 def _verdict(decision: PromotionDecision) -> str:
     return "promoted" if decision.promote else "rejected"
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def _dates(cutoffs: tuple[pd.Timestamp, ...]) -> list[str]:

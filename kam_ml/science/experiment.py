@@ -209,13 +209,24 @@ def promote(
     store: TrackingStore,
     models_dir: Path,
     report_dir: Path,
+    *,
+    refit: bool = True,
 ) -> RegistrationOutcome[ChurnTrainingResult]:
     """Register ``result`` as the challenger and let the gate decide (as ``kam-ml train``).
 
     The gate scores the champion on the same validation rows; a leakage alarm blocks.
+    The registered version is then refit on every labelled cutoff, unless ``refit`` is
+    false (``kam-ml train --no-refit``); ``result`` itself stays the held-out fit.
     """
     return train_and_register_churn(
-        tables, result.as_of, result.definition, store, models_dir, report_dir, result=result
+        tables,
+        result.as_of,
+        result.definition,
+        store,
+        models_dir,
+        report_dir,
+        result=result,
+        refit=refit,
     )
 
 

@@ -21,6 +21,7 @@ from kam_ml.value.report import value_grade, write_value_report
 from kam_ml.value.training import (
     VALUE_WINDOW_DAYS,
     ValueTrainingResult,
+    refit_value,
     train_value,
     value_layout,
 )
@@ -36,9 +37,12 @@ VALUE_MODEL_NAME = MODEL_NAMES.value
 GATE_METRIC = "mae"
 
 
-def value_spec(leakage_alarms: tuple[str, ...] = ()) -> ModelSpec[ValueTrainingResult]:
+def value_spec(
+    leakage_alarms: tuple[str, ...] = (), *, refit: bool = True
+) -> ModelSpec[ValueTrainingResult]:
     """How kam-value is registered: gated on validation MAE (lower is better), graded by its
-    error reduction against "last 12 months' revenue", blocked by a point-in-time alarm."""
+    error reduction against "last 12 months' revenue", blocked by a point-in-time alarm, and
+    refit on every labelled cutoff after the gate unless ``refit`` is false."""
     return ModelSpec(
         name=VALUE_MODEL_NAME,
         run_prefix="value",
@@ -51,6 +55,7 @@ def value_spec(leakage_alarms: tuple[str, ...] = ()) -> ModelSpec[ValueTrainingR
         bundle_extra=_bundle_extra,
         run_params=lambda result: {"value_window_days": VALUE_WINDOW_DAYS},
         leakage_alarms=leakage_alarms,
+        refit=refit_value if refit else None,
     )
 
 
@@ -77,17 +82,20 @@ def train_and_register_value(
     models_dir: Path,
     report_dir: Path,
     on_cutoff_done: Callable[[pd.Timestamp], None] | None = None,
+    *,
+    refit: bool = True,
 ) -> RegistrationOutcome[ValueTrainingResult] | Skipped:
     """Train the value model, log it to MLflow and promote it through the MAE gate.
 
-    A promoted version is exported to ``models_dir/kam-value`` as a verified bundle;
+    The version registered and exported to ``models_dir/kam-value`` is refit on every
+    labelled cutoff after the gate (``refit=False`` keeps the held-out fit);
     ``Skipped`` (nothing trained or logged) when the history is too short (``value_cutoffs``).
     """
     planned = value_cutoffs(tables, as_of, definition)
     if isinstance(planned, Skipped):
         return planned
     result = train_value(tables, as_of, definition, on_cutoff_done=on_cutoff_done)
-    spec = value_spec(value_leakage_alarms(result, tables))
+    spec = value_spec(value_leakage_alarms(result, tables), refit=refit)
     return register(result, spec, store=store, models_dir=models_dir, report_dir=report_dir)
 
 

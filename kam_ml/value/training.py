@@ -5,6 +5,8 @@ a year before the as-of date, and training cutoffs must end their windows before
 validation cutoff (the embargo of ``kam_ml.problem.splits``), so the stack reaches two years back.
 Rows are the accounts active at a cutoff that *stayed* (ordered within the churn horizon):
 the model estimates value if the account stays; churn is priced separately.
+``refit_value`` fits the same model on the stayers of every labelled cutoff, once the gate
+has judged the held-out fit, for the version that scores.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from kam_ml.data.tables import Tables, data_fingerprint
 from kam_ml.evaluation.regression import value_metrics
@@ -21,12 +24,14 @@ from kam_ml.features import FEATURE_COLUMNS, build_features
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.labels import churn_labels, revenue_labels
 from kam_ml.problem.splits import TimeSplit, split_by_layout
+from kam_ml.registry.gate import Refit
 from kam_ml.value.model import ValueModel
 
 __all__ = [
     "VALUE_WINDOW_DAYS",
     "ValueTrainingResult",
     "naive_value",
+    "refit_value",
     "train_value",
     "value_layout",
 ]
@@ -49,6 +54,10 @@ class ValueTrainingResult:
     metrics: dict[str, dict[str, float]]  # {"model": {...}, "naive_last_12m": {...}}
     fingerprint: dict[str, str | int]
     hyperparameters: dict[str, object] = field(default_factory=dict)
+    # the stayers at every labelled cutoff (train, embargoed, validation) and their revenue:
+    # what ``refit_value`` fits on; None once a refit consumed them
+    labelled_features: pd.DataFrame | None = None
+    labelled_revenue: np.ndarray | None = None
 
     @property
     def feature_names(self) -> list[str]:
@@ -115,4 +124,22 @@ def train_value(
         metrics=metrics,
         fingerprint=data_fingerprint(tables, as_of),
         hyperparameters=model.get_params(),
+        labelled_features=features.loc[stayed].reset_index(drop=True),
+        labelled_revenue=revenue[stayed],
     )
+
+
+def refit_value(result: ValueTrainingResult) -> Refit[ValueTrainingResult]:
+    """The same model fitted again on the stayers of every labelled cutoff; the held-out
+    evidence stays the one the gate judged."""
+    features, revenue = result.labelled_features, result.labelled_revenue
+    if features is None or revenue is None:
+        raise ValueError(
+            "refit_value needs the result's labelled rows; this result has none (it was "
+            "refit already, or built without train_value). Train it again with train_value."
+        )
+    model = clone(result.model)
+    model.fit(features[list(FEATURE_COLUMNS)], revenue)
+    cutoffs = tuple(sorted(pd.Timestamp(c) for c in features["cutoff"].unique()))
+    refit = replace(result, model=model, labelled_features=None, labelled_revenue=None)
+    return Refit(refit, cutoffs)
