@@ -44,8 +44,9 @@ class ChurnModel(ClassifierMixin, BoostedEstimator):
     registered ``churn_direction`` (more days without an order never lowers risk, more
     recent orders or revenue never raise it), a missing value of a ``missing_is_riskiest``
     feature is ranked at its risky end, and the ``either_way`` features (averages and gap
-    statistics that an order can move up or down) are left out: naming one in ``features``
-    is an error. Columns outside the registry are left free. The ROC-AUC this costs is
+    statistics that an order can move up or down) are left out, also from ``features``
+    (so a variant over a list of columns still trains; ``feature_names_in_`` says what was
+    used). Columns outside the registry are left free. The ROC-AUC this costs is
     measured in the README. ``monotone_constraints_method`` is LightGBM's ("basic"
     over-constrains, "advanced" is slowest). A pickle from before these existed was fitted
     free on every column and loads with ``monotone=False``, so ``get_params`` and a refit
@@ -161,11 +162,6 @@ class ChurnModel(ClassifierMixin, BoostedEstimator):
     def _without_either_way(self, X: pd.DataFrame) -> pd.DataFrame:
         """``X`` without the features an order can move either way (see the class docstring)."""
         either_way = [c for c in X.columns if c in FEATURES and FEATURES[c].either_way]
-        if self.features is not None and either_way:
-            raise ValueError(
-                f"The 'features' of a monotone ChurnModel cannot include features an order "
-                f"can move either way. Got {either_way}; drop them or pass monotone=False."
-            )
         return X.drop(columns=either_way)
 
     def _missing_fill(self, X: pd.DataFrame) -> dict[str, float]:
