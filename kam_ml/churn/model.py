@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Literal
 
 import lightgbm as lgb
 import numpy as np
@@ -13,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from kam_ml.boosting.estimator import BoostedEstimator
 from kam_ml.churn.contributions import path_explainer
+from kam_ml.features import FEATURES
 
 __all__ = ["ChurnModel"]
 
@@ -35,6 +37,20 @@ class ChurnModel(ClassifierMixin, BoostedEstimator):
     slower with two spinning OpenMP threads on a shared machine and moved to 1; the churn
     model was not re-measured, and every kam-churn version so far (and the training
     benchmark in ``bench/``) was fitted with 2, so its default stays.
+
+    ``monotone`` (default True) is the promise that an order never raises an account's
+    risk: a manager who sees risk rise the day after an order stops trusting the list. The
+    booster is constrained (LightGBM's ``monotone_constraints``) to each feature's
+    registered ``churn_direction`` (more days without an order never lowers risk, more
+    recent orders or revenue never raise it), a missing value of a ``missing_is_riskiest``
+    feature is ranked at its risky end, and the ``either_way`` features (averages and gap
+    statistics that an order can move up or down) are left out, also from ``features``
+    (so a variant over a list of columns still trains; ``feature_names_in_`` says what was
+    used). Columns outside the registry are left free. The ROC-AUC this costs is
+    measured in the README. ``monotone_constraints_method`` is LightGBM's ("basic"
+    over-constrains, "advanced" is slowest). A pickle from before these existed was fitted
+    free on every column and loads with ``monotone=False``, so ``get_params`` and a refit
+    tell the truth about it.
     """
 
     def __init__(
@@ -50,6 +66,10 @@ class ChurnModel(ClassifierMixin, BoostedEstimator):
         reg_lambda: float = 1.0,
         random_state: int = 0,
         n_jobs: int = 2,
+        monotone: bool = True,
+        monotone_constraints_method: Literal["basic", "intermediate", "advanced"] = (
+            "intermediate"
+        ),
     ) -> None:
         super().__init__(
             n_estimators=n_estimators,
@@ -63,6 +83,8 @@ class ChurnModel(ClassifierMixin, BoostedEstimator):
             n_jobs=n_jobs,
         )
         self.features = features
+        self.monotone = monotone
+        self.monotone_constraints_method = monotone_constraints_method
 
     def fit(
         self, X: pd.DataFrame, y: np.ndarray, *, calibration_mask: np.ndarray | None = None
@@ -80,6 +102,8 @@ class ChurnModel(ClassifierMixin, BoostedEstimator):
                     f"Got unknown {unknown} instead."
                 )
             X = X[list(self.features)]
+        if self.monotone:
+            X = self._without_either_way(X)
         y = np.asarray(y).astype(int)
         if calibration_mask is None:
             calibration_mask = np.zeros(len(X), dtype=bool)
@@ -88,8 +112,9 @@ class ChurnModel(ClassifierMixin, BoostedEstimator):
         if calibration_mask.all() or not calibration_mask.any():
             raise ValueError("ChurnModel.fit needs rows both to train and to calibrate on.")
         self._remember_inputs(X)
-        self.booster_ = lgb.LGBMClassifier(**self._booster_kwargs())
-        self.booster_.fit(X.loc[~calibration_mask], y[~calibration_mask])
+        self.missing_fill_ = self._missing_fill(X)
+        self.booster_ = lgb.LGBMClassifier(**self._booster_kwargs(), **self._monotone_kwargs(X))
+        self.booster_.fit(self._prepare(X.loc[~calibration_mask]), y[~calibration_mask])
         raw = self._raw_score(X.loc[calibration_mask])
         self.calibrator_ = LogisticRegression(C=1e6).fit(raw[:, None], y[calibration_mask])
         self.classes_ = np.array([0, 1])
@@ -124,6 +149,57 @@ class ChurnModel(ClassifierMixin, BoostedEstimator):
                 f"Got {method!r} instead."
             )
         return pd.DataFrame(values, columns=list(self.feature_names_in_), index=X.index)
+
+    @property
+    def monotone_constraints_(self) -> dict[str, int]:
+        """The direction each fitted column was constrained to (0 = free)."""
+        check_is_fitted(self, "booster_")
+        constraints = self.booster_.get_params().get("monotone_constraints")
+        if constraints is None:
+            return dict.fromkeys(self.feature_names_in_, 0)
+        return dict(zip(self.feature_names_in_, constraints, strict=True))
+
+    def _without_either_way(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``X`` without the features an order can move either way (see the class docstring)."""
+        either_way = [c for c in X.columns if c in FEATURES and FEATURES[c].either_way]
+        return X.drop(columns=either_way)
+
+    def _missing_fill(self, X: pd.DataFrame) -> dict[str, float]:
+        """Where missing values sit on a constrained axis: its risky end (+-inf)."""
+        if not self.monotone:
+            return {}
+        return {
+            name: float(np.inf * FEATURES[name].churn_direction)
+            for name in X.columns
+            if name in FEATURES and FEATURES[name].missing_is_riskiest
+        }
+
+    def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The base class's selection and re-encoding, then the missing values placed."""
+        X = super()._prepare(X)
+        fill = {name: value for name, value in self.missing_fill_.items() if X[name].isna().any()}
+        return X.fillna(fill) if fill else X
+
+    def _monotone_kwargs(self, X: pd.DataFrame) -> dict[str, Any]:
+        """LightGBM's monotone constraints for the columns of ``X``, in their order."""
+        if not self.monotone:
+            return {}
+        directions = [
+            FEATURES[name].churn_direction if name in FEATURES else 0 for name in X.columns
+        ]
+        if not any(directions):
+            return {}
+        return {
+            "monotone_constraints": directions,
+            "monotone_constraints_method": self.monotone_constraints_method,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A pickle from before the constraints was fitted free, so it loads as free."""
+        state.setdefault("monotone", False)
+        if "booster_" in state:
+            state.setdefault("missing_fill_", {})
+        super().__setstate__(state)
 
     def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.booster_.predict(self._prepare(X), raw_score=True))

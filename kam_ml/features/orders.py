@@ -19,13 +19,21 @@ __all__ = ["SPECS", "category_spend_matrix", "order_features"]
 WINDOWS = (30, 90, 365)
 
 SPECS: tuple[FeatureSpec, ...] = (
-    FeatureSpec("days_since_last_order", "Days since the last order", "No order for {value} days"),
+    FeatureSpec(
+        "days_since_last_order",
+        "Days since the last order",
+        "No order for {value} days",
+        churn_direction=1,
+    ),
     FeatureSpec(
         "days_since_first_order", "Days since the first order", "First ordered {value} days ago"
     ),
     *(
         FeatureSpec(
-            f"orders_{w}d", f"Orders in the last {w} days", f"Only {{value}} order(s) in {w} days"
+            f"orders_{w}d",
+            f"Orders in the last {w} days",
+            f"Only {{value}} order(s) in {w} days",
+            churn_direction=-1,
         )
         for w in WINDOWS
     ),
@@ -35,6 +43,7 @@ SPECS: tuple[FeatureSpec, ...] = (
             f"Net revenue in the last {w} days",
             f"Spent {{value}} in the last {w} days",
             fmt=",.0f",
+            churn_direction=-1,
         )
         for w in WINDOWS
     ),
@@ -43,51 +52,68 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Net revenue since the first order",
         "Lifetime spend {value}",
         fmt=",.0f",
+        churn_direction=-1,
     ),
     FeatureSpec(
         "avg_order_value_365d",
         "Average order value over the last 365 days",
         "Average order value {value}",
         fmt=",.0f",
+        either_way=True,
     ),
     FeatureSpec(
         "revenue_trend_90d",
         "Revenue in the last 90 days relative to the 90 days before (log ratio)",
         "Spending is falling (trend {value})",
         fmt="+.2f",
+        churn_direction=-1,
     ),
     FeatureSpec(
         "orders_trend_180d",
         "Orders in the last 180 days minus the 180 days before",
         "Ordering less often ({value} orders vs the half-year before)",
         fmt="+.0f",
+        churn_direction=-1,
     ),
-    FeatureSpec("mean_gap_days", "Average days between orders", "Orders every {value} days"),
+    FeatureSpec(
+        "mean_gap_days",
+        "Average days between orders",
+        "Orders every {value} days",
+        either_way=True,
+    ),
     FeatureSpec(
         "gap_variability",
         "Standard deviation of the days between orders divided by their mean",
         "Irregular ordering rhythm (variability {value})",
         fmt=".2f",
+        either_way=True,
     ),
     FeatureSpec(
-        "last_gap_days", "Days between the last two orders", "Last reorder took {value} days"
+        "last_gap_days",
+        "Days between the last two orders",
+        "Last reorder took {value} days",
+        either_way=True,
     ),
     FeatureSpec(
         "overdue_ratio",
         "Days since the last order divided by the account's usual gap",
         "Overdue: {value}x its usual time between orders",
         fmt=".1f",
+        churn_direction=1,
+        missing_is_riskiest=True,
     ),
     FeatureSpec(
         "categories_365d",
         "Distinct product categories bought in the last 365 days",
         "Buys from only {value} categories",
+        churn_direction=-1,
     ),
     FeatureSpec(
         "category_concentration",
         "Herfindahl concentration of 365-day spend across categories (1 = one category)",
         "Spend concentrated in few categories ({value})",
         fmt=".2f",
+        either_way=True,
     ),
 )
 

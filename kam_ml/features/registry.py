@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, SupportsFloat, cast
+from typing import TYPE_CHECKING, Literal, SupportsFloat, cast
 
 import numpy as np
 
@@ -32,6 +32,19 @@ class FeatureSpec:
     when the feature pushes the score *up* (churn risk for account features, the offer for
     pair features); for categorical features the value is the category label.
     fmt: format spec applied to the value before it is put in ``reason``.
+    churn_direction: the way churn risk must move as the value rises, where the business
+    knows it: +1 "more of this is never less risk" (days without an order, complaints), -1
+    "more of this is never more risk" (recent orders and revenue), 0 unknown or either way
+    (derived ratios and gaps, which an order can move up or down). The churn model turns it
+    into LightGBM's monotone constraints, so a manager never sees an account's risk rise
+    *because* a constrained feature moved the good way; categoricals are always 0.
+    either_way: a derived value (an average, a gap statistic, a concentration) that one new
+    order can move up or down depending on its size and timing. No constraint can stop such
+    a feature from raising risk after an order, so the monotone churn model leaves it out.
+    missing_is_riskiest: for a constrained feature that an order can turn from missing into
+    a value (``overdue_ratio`` of an account with one order has no usual gap yet): the
+    monotone churn model ranks missing at the risky end of the axis, because LightGBM's
+    constraints order values only and would let missing land anywhere.
     """
 
     name: str
@@ -39,6 +52,26 @@ class FeatureSpec:
     reason: str
     fmt: str = ".0f"
     categorical: bool = False
+    churn_direction: Literal[-1, 0, 1] = 0
+    either_way: bool = False
+    missing_is_riskiest: bool = False
+
+    def __post_init__(self) -> None:
+        if self.categorical and self.churn_direction != 0:
+            raise ValueError(
+                f"The 'churn_direction' of categorical feature {self.name!r} must be 0 "
+                f"(LightGBM cannot constrain a categorical). Got {self.churn_direction} instead."
+            )
+        if self.either_way and self.churn_direction != 0:
+            raise ValueError(
+                f"The 'churn_direction' of either-way feature {self.name!r} must be 0. "
+                f"Got {self.churn_direction} instead."
+            )
+        if self.missing_is_riskiest and self.churn_direction == 0:
+            raise ValueError(
+                f"Feature {self.name!r} with 'missing_is_riskiest' needs a churn_direction "
+                f"of -1 or 1. Got 0 instead."
+            )
 
     def reason_for(self, value: object) -> str:
         """The plain-language reason for one account's value; unknown values say so."""

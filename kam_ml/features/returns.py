@@ -18,17 +18,20 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Share of the last 365 days' order value that was returned (as known at the cutoff)",
         "Returned {value} of what it bought this year",
         fmt=".0%",
+        churn_direction=1,
     ),
     FeatureSpec(
         "returned_value_365d",
         "Value of order lines from the last 365 days known to be returned",
         "Returned goods worth {value}",
         fmt=",.0f",
+        churn_direction=1,
     ),
     FeatureSpec(
         "returns_known_90d",
         "Returns registered in the last 90 days",
         "{value} returns in the last 90 days",
+        churn_direction=1,
     ),
 )
 

@@ -16,28 +16,39 @@ __all__ = ["SPECS", "service_features"]
 
 SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec(
-        "complaints_90d", "Complaints in the last 90 days", "{value} complaints in 90 days"
+        "complaints_90d",
+        "Complaints in the last 90 days",
+        "{value} complaints in 90 days",
+        churn_direction=1,
     ),
     FeatureSpec(
-        "complaints_365d", "Complaints in the last 365 days", "{value} complaints this year"
+        "complaints_365d",
+        "Complaints in the last 365 days",
+        "{value} complaints this year",
+        churn_direction=1,
     ),
     FeatureSpec(
         "days_since_last_complaint",
         "Days since the last complaint",
         "Complained {value} days ago",
+        churn_direction=-1,
     ),
     FeatureSpec("tickets_365d", "Service tickets in the last 365 days", "{value} service tickets"),
     FeatureSpec(
         "ticket_hours_mean_365d",
         "Average hours to resolve the last 365 days' tickets",
         "Tickets took {value} hours to resolve on average",
+        churn_direction=1,
     ),
-    FeatureSpec("nps_latest", "Latest NPS score (0-10)", "Latest NPS score {value}"),
+    FeatureSpec(
+        "nps_latest", "Latest NPS score (0-10)", "Latest NPS score {value}", churn_direction=-1
+    ),
     FeatureSpec(
         "nps_mean_365d",
         "Average NPS score over the last 365 days",
         "Average NPS {value}",
         fmt=".1f",
+        churn_direction=-1,
     ),
 )
 
