@@ -9,7 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kam_ml.data.aggregate import count, first_of_account, first_value, last_value, total
+from kam_ml.data.aggregate import (
+    count,
+    first_of_account,
+    first_value,
+    keyed_sum,
+    last_value,
+    order_free,
+    total,
+)
 from kam_ml.data.tables import Tables, account_codes
 from kam_ml.features.registry import FeatureSpec
 from kam_ml.problem.definition import ProblemDefinition
@@ -176,7 +184,7 @@ def category_spend_matrix(
 ) -> np.ndarray:
     """Dense (account x category) spend; also the starting point of offer features."""
     key = codes.astype(np.int64) * n_categories + category_codes
-    flat = np.bincount(key, weights=amount, minlength=n_accounts * n_categories)
+    flat = keyed_sum(key, amount, n_accounts * n_categories)
     return flat.reshape(n_accounts, n_categories)
 
 
@@ -223,9 +231,9 @@ def _category_mix(
     spend = category_spend_matrix(codes, category_codes, amount, n, width)
     lines = np.bincount(codes.astype(np.int64) * width + category_codes, minlength=n * width)
     breadth = (lines.reshape(n, width) > 0).sum(axis=1).astype(np.float64)
-    row_total = spend.sum(axis=1)
+    row_total = order_free(spend.sum(axis=1))
     shares = spend / np.where(row_total > 0, row_total, 1.0)[:, None]
-    concentration = np.where(row_total > 0, (shares**2).sum(axis=1), np.nan)
+    concentration = np.where(row_total > 0, order_free((shares**2).sum(axis=1)), np.nan)
     return {"categories_365d": breadth, "category_concentration": concentration}
 
 
@@ -237,7 +245,7 @@ def _category_mix_sparse(
     unique_keys, inverse = np.unique(
         codes.astype(np.int64) * width + category_codes, return_inverse=True
     )
-    pair_spend = np.bincount(inverse, weights=amount)
+    pair_spend = keyed_sum(inverse, amount)
     pair_account = (unique_keys // width).astype(np.intp)
     breadth = count(pair_account, n)
     row_total = total(pair_account, pair_spend, n)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from kam_ml.data.aggregate import count
+from kam_ml.data.aggregate import count, keyed_sum
 from kam_ml.data.tables import Tables, account_codes, sorted_for_features
 from kam_ml.features import FeatureSpec, build_features, feature_registry
 from kam_ml.offers.candidates import DEFAULT_CANDIDATES, candidate_mask, check_candidates
@@ -275,7 +275,10 @@ def _pairs_at(
     def matrix(mask: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
         k = key if mask is None else key[mask]
         w = weights if (weights is None or mask is None) else weights[mask]
-        flat = np.bincount(k, weights=w, minlength=n_active * n_cat).astype(np.float64)
+        if w is None:
+            flat = np.bincount(k, minlength=n_active * n_cat).astype(np.float64)
+        else:
+            flat = keyed_sum(k, w, n_active * n_cat)
         return flat.reshape(n_active, n_cat)
 
     recent, year = age <= RECENT_DAYS, age <= YEAR_DAYS
