@@ -11,7 +11,9 @@ import pandas as pd
 
 from kam_ml.data.aggregate import count, first_of_account, first_value, last_value, total
 from kam_ml.data.tables import Tables, account_codes
-from kam_ml.features.registry import FeatureSpec
+from kam_ml.features import order_phrases as say
+from kam_ml.features.phrases import days_phrase, or_zero
+from kam_ml.features.registry import FeatureSpec, ReasonPhrases
 from kam_ml.problem.definition import ProblemDefinition
 
 __all__ = ["SPECS", "category_spend_matrix", "order_features"]
@@ -24,9 +26,13 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Days since the last order",
         "No order for {value} days",
         churn_direction=1,
+        phrases=say.RECENCY,
     ),
     FeatureSpec(
-        "days_since_first_order", "Days since the first order", "First ordered {value} days ago"
+        "days_since_first_order",
+        "Days since the first order",
+        "First ordered {value} days ago",
+        context=True,
     ),
     *(
         FeatureSpec(
@@ -34,6 +40,7 @@ SPECS: tuple[FeatureSpec, ...] = (
             f"Orders in the last {w} days",
             f"Only {{value}} order(s) in {w} days",
             churn_direction=-1,
+            phrases=say.orders_in(w),
         )
         for w in WINDOWS
     ),
@@ -44,6 +51,7 @@ SPECS: tuple[FeatureSpec, ...] = (
             f"Spent {{value}} in the last {w} days",
             fmt=",.0f",
             churn_direction=-1,
+            phrases=say.revenue_in(w),
         )
         for w in WINDOWS
     ),
@@ -53,6 +61,10 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Lifetime spend {value}",
         fmt=",.0f",
         churn_direction=-1,
+        phrases=ReasonPhrases(
+            high="Lifetime spend {value}",
+            low=or_zero("Lifetime spend only {value}", "Nothing spent so far"),
+        ),
     ),
     FeatureSpec(
         "avg_order_value_365d",
@@ -60,6 +72,10 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Average order value {value}",
         fmt=",.0f",
         either_way=True,
+        phrases=ReasonPhrases(
+            high="Average order value {value}",
+            low=or_zero("Average order value only {value}", "No order value this year"),
+        ),
     ),
     FeatureSpec(
         "revenue_trend_90d",
@@ -67,6 +83,7 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Spending is falling (trend {value})",
         fmt="+.2f",
         churn_direction=-1,
+        phrases=say.REVENUE_TREND,
     ),
     FeatureSpec(
         "orders_trend_180d",
@@ -74,12 +91,17 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Ordering less often ({value} orders vs the half-year before)",
         fmt="+.0f",
         churn_direction=-1,
+        phrases=say.ORDERS_TREND,
     ),
     FeatureSpec(
         "mean_gap_days",
         "Average days between orders",
         "Orders every {value} days",
         either_way=True,
+        phrases=ReasonPhrases(
+            high=days_phrase("Orders only every {days} on average"),
+            low=days_phrase("Orders every {days} on average"),
+        ),
     ),
     FeatureSpec(
         "gap_variability",
@@ -87,12 +109,20 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Irregular ordering rhythm (variability {value})",
         fmt=".2f",
         either_way=True,
+        phrases=ReasonPhrases(
+            high="Irregular ordering rhythm (variability {value}; 0 = like clockwork)",
+            low="Regular ordering rhythm (variability {value}; 0 = like clockwork)",
+        ),
     ),
     FeatureSpec(
         "last_gap_days",
         "Days between the last two orders",
         "Last reorder took {value} days",
         either_way=True,
+        phrases=ReasonPhrases(
+            high=days_phrase("Last reorder took {days}"),
+            low=days_phrase("Last reorder took only {days}"),
+        ),
     ),
     FeatureSpec(
         "overdue_ratio",
@@ -101,12 +131,14 @@ SPECS: tuple[FeatureSpec, ...] = (
         fmt=".1f",
         churn_direction=1,
         missing_is_riskiest=True,
+        phrases=say.OVERDUE,
     ),
     FeatureSpec(
         "categories_365d",
         "Distinct product categories bought in the last 365 days",
         "Buys from only {value} categories",
         churn_direction=-1,
+        phrases=say.CATEGORIES,
     ),
     FeatureSpec(
         "category_concentration",
@@ -114,6 +146,10 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Spend concentrated in few categories ({value})",
         fmt=".2f",
         either_way=True,
+        phrases=ReasonPhrases(
+            high="Spend concentrated in few categories (index {value}; 1 = one category)",
+            low="Spend spread over many categories (index {value}; 1 = one category)",
+        ),
     ),
 )
 

@@ -1,7 +1,13 @@
 """Reasons, and the explained scores: the one row per account the risk lists and the API show.
 
 ``top_reasons`` is the one reason rule: the scoring path calls it once and carries its
-names, values and texts in ``Scored``. ``explained_scores`` turns a ``Scored`` into the
+names, values, texts and structured details in ``Scored``. A feature is a reason for an
+account only when (1) its contribution raises the account's risk, (2) the account's value
+is on the risky side of the low-risk accounts' average (its "peers": the low band's mean,
+the number the page shows next to it; the risky side is the feature's ``churn_direction``,
+or where the high-risk accounts' average lies for a feature without one) and (3) it is not
+a context feature (tenure, first order, region, segment). The phrase is the spec's for that
+side ("No order for 150 days — usually every 40"), so a reason cannot contradict its value. ``explained_scores`` turns a ``Scored`` into the
 explained view: the scores plus the reasons' feature names and values, the average of each
 reason feature among low/medium/high-risk accounts, and the change since the previous
 night with the features that moved it. The nightly job builds it for every account and the
@@ -10,13 +16,14 @@ API for a posted history from the same ``Scored``, so both agree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from kam_ml.features import FEATURES, describe_reason
+from kam_ml.features import FEATURES
 from kam_ml.offers.recommend import OFFER_COLUMNS
 
 if TYPE_CHECKING:
@@ -24,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BANDS",
+    "REASON_DETAIL_FIELDS",
     "Reasons",
     "band_means",
     "explained_scores",
@@ -32,42 +40,121 @@ __all__ = [
 ]
 
 BANDS = ("low", "medium", "high")
+REASON_DETAIL_FIELDS = (
+    "feature",
+    "value",
+    "direction",
+    "peer_low_risk",
+    "peer_high_risk",
+    "contribution",
+    "text",
+)
 _N_MOVERS = 2
 
 
 @dataclass(frozen=True)
 class Reasons:
-    """Each row's reasons, strongest first: the features, their values, and in words.
+    """Each row's reasons, strongest first: the features, their values, in words, and as
+    structured details (dicts with ``REASON_DETAIL_FIELDS``, what the CRM renders from).
 
-    ``values`` is None for a categorical feature (its text names the label).
+    ``values`` is None for a missing value (an account with one order has no overdue ratio).
     """
 
     features: list[list[str]]
     values: list[list[float | None]]
     texts: list[list[str]]
+    details: list[list[dict[str, Any]]] = field(default_factory=list)
 
 
-def top_reasons(contributions: pd.DataFrame, features: pd.DataFrame, n: int = 3) -> Reasons:
-    """The ``n`` largest positive contributions of each row, as reasons.
+class _Row(Mapping[str, object]):
+    """One account's feature row, read from the frame's columns only when a phrase asks."""
 
-    Only features that raise risk are reasons; an account whose risk is below the average
-    may have fewer than ``n`` (or none), which is the honest answer. Ties keep the
-    feature order (a stable sort), so a row gets the same reasons alone or in a batch.
+    def __init__(self, columns: Mapping[str, np.ndarray], row: int) -> None:
+        self._columns, self._row = columns, row
+
+    def __getitem__(self, name: str) -> object:
+        return self._columns[name][self._row]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+
+def top_reasons(
+    contributions: pd.DataFrame, features: pd.DataFrame, peers: pd.DataFrame, n: int = 3
+) -> Reasons:
+    """Up to ``n`` reasons per row, largest contribution first, by the rule in the module
+    docstring; ``peers`` is ``band_means`` of the book the rows were scored in.
+
+    An account with fewer than ``n`` risky-side features that raise its risk gets fewer
+    (or none), which is the honest answer. Ties keep the feature order (a stable sort), so
+    a row gets the same reasons alone or in a batch, given the same peers.
     """
-    values = contributions.to_numpy()
     names = list(contributions.columns)
-    order = np.argsort(-values, axis=1, kind="stable")[:, :n]
-    positive = np.take_along_axis(values, order, axis=1) > 0
-    columns = {name: features[name].to_numpy(dtype=object) for name in names}
-    reasons = Reasons(features=[], values=[], texts=[])
-    for row, (top, keep) in enumerate(zip(order, positive, strict=True)):
-        chosen = [names[j] for j, k in zip(top, keep, strict=True) if k]
-        raw = [columns[name][row] for name in chosen]
-        reasons.features.append(chosen)
-        reasons.values.append([_number(value) for value in raw])
-        reasons.texts.append(
-            [describe_reason(name, value) for name, value in zip(chosen, raw, strict=True)]
-        )
+    contribution = contributions.to_numpy(dtype=float)
+    eligible = np.zeros(contribution.shape, dtype=bool)
+    high_side = np.zeros(contribution.shape, dtype=bool)
+    peer_low = np.full(len(names), np.nan)
+    peer_high = np.full(len(names), np.nan)
+    values: dict[str, np.ndarray] = {}
+    for j, name in enumerate(names):
+        spec = FEATURES.get(name)
+        if spec is None or spec.context or spec.categorical or spec.phrases is None:
+            continue
+        if name not in peers.index:
+            continue
+        low, high = float(peers.at[name, "low"]), float(peers.at[name, "high"])
+        peer_low[j], peer_high[j] = low, high
+        value = features[name].to_numpy(dtype=float)
+        values[name] = value
+        # the known direction, else the side the high-risk accounts are on
+        risky = spec.churn_direction or (0 if np.isnan(high) else int(np.sign(high - low)))
+        with np.errstate(invalid="ignore"):
+            side = np.sign(value - low)
+        eligible[:, j] = (contribution[:, j] > 0) & (risky != 0) & (side == risky)
+        high_side[:, j] = side > 0
+        if spec.missing_is_riskiest and spec.phrases.missing is not None:
+            missing = np.isnan(value) & (contribution[:, j] > 0)
+            eligible[:, j] |= missing
+            high_side[missing, j] = spec.churn_direction > 0
+    masked = np.where(eligible, contribution, -np.inf)
+    order = np.argsort(-masked, axis=1, kind="stable")[:, :n]
+    keep = np.take_along_axis(masked, order, axis=1) > 0
+    context = {c: features[c].to_numpy() for c in features.columns if c in FEATURES}
+    reasons = Reasons(features=[], values=[], texts=[], details=[])
+    for row in range(len(contribution)):
+        chosen = [int(j) for j, k in zip(order[row], keep[row], strict=True) if k]
+        if not chosen:
+            reasons.features.append([])
+            reasons.values.append([])
+            reasons.texts.append([])
+            reasons.details.append([])
+            continue
+        account = _Row(context, row)
+        details = []
+        for j in chosen:
+            name = names[j]
+            value = _number(values[name][row])
+            direction = "high" if high_side[row, j] else "low"
+            details.append(
+                {
+                    "feature": name,
+                    "value": value,
+                    "direction": direction,
+                    "peer_low_risk": float(peer_low[j]),
+                    "peer_high_risk": _number(peer_high[j]),
+                    "contribution": float(contribution[row, j]),
+                    "text": FEATURES[name].phrase(
+                        direction, np.nan if value is None else value, account
+                    ),
+                }
+            )
+        reasons.features.append([d["feature"] for d in details])
+        reasons.values.append([d["value"] for d in details])
+        reasons.texts.append([d["text"] for d in details])
+        reasons.details.append(details)
     return reasons
 
 
@@ -108,6 +195,7 @@ def explained_scores(
         "reason_features": scored.reasons.features,
         "reason_texts": scored.reasons.texts,
         "reason_values": scored.reasons.values,
+        "reason_details": scored.reasons.details,
     }
     for column in OFFER_COLUMNS:
         out[column] = _lists(scores[column]) if column in scores else [[] for _ in range(n)]

@@ -28,11 +28,14 @@ def score_history(
     as_of: pd.Timestamp,
     models: ScoringModels,
     population: PopulationStats | None = None,
+    peers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The explained score (one row) of the single account in ``raw``.
 
     ``population``: the book's category statistics (the night's), so the account's offers
-    are ranked against the book and not against itself.
+    are ranked against the book and not against itself. ``peers``: the night's band means,
+    so its reasons are judged against the book's low-risk accounts, as in the nightly run
+    (without them one account is its own only peer and gets no reasons).
     """
     tables = validate_tables(raw, on_bad_rows="refuse").tables
     definition = models.churn.definition
@@ -43,5 +46,7 @@ def score_history(
             f"Account {account} is not active at {pd.Timestamp(as_of).date()}: it has no order "
             f"in the {definition.active_window_days} days up to that date, so it is not scored."
         )
-    scored = score_features(features, models, population=population, tables=tables)
+    scored = score_features(
+        features, models, population=population, tables=tables, peers=peers
+    )
     return explained_scores(scored, features, tables.accounts)
