@@ -104,6 +104,8 @@ ORDERS_TREND = ReasonPhrases(high=_orders_trend, low=_orders_trend)
 
 
 def _overdue(value: float, row: Mapping[str, object]) -> str:
+    if value < 1.0:  # above the low-risk average, and still not late
+        return _on_time(value, row)
     days = row_number(row, "days_since_last_order")
     gap = row_number(row, "mean_gap_days")
     if days is not None and gap is not None:
@@ -118,7 +120,10 @@ def _on_time(value: float, row: Mapping[str, object]) -> str:
     days = row_number(row, "days_since_last_order")
     gap = row_number(row, "mean_gap_days")
     if days is not None and gap is not None:
-        return f"Within its usual time between orders (ordered {days_ago(days)}, usually every {gap:,.0f})"
+        return (
+            f"Within its usual time between orders "
+            f"(ordered {days_ago(days)}, usually every {gap:,.0f})"
+        )
     return f"Within its usual time between orders ({value:.1f}x)"
 
 
