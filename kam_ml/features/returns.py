@@ -21,7 +21,9 @@ SPECS: tuple[FeatureSpec, ...] = (
         fmt=".0%",
         churn_direction=1,
         phrases=ReasonPhrases(
-            high=or_zero("Returned {value} of what it bought this year", "No returns this year", ".0%"),
+            high=or_zero(
+                "Returned {value} of what it bought this year", "No returns this year", ".0%"
+            ),
             low=or_zero(
                 "Returned only {value} of what it bought this year", "No returns this year", ".0%"
             ),
@@ -44,7 +46,9 @@ SPECS: tuple[FeatureSpec, ...] = (
         "{value} returns in the last 90 days",
         churn_direction=1,
         phrases=ReasonPhrases(
-            *count_phrase("return", none="No return in the last 90 days", suffix="in the last 90 days")
+            *count_phrase(
+                "return", none="No return in the last 90 days", suffix="in the last 90 days"
+            )
         ),
     ),
 )

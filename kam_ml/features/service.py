@@ -88,7 +88,8 @@ SPECS: tuple[FeatureSpec, ...] = (
         fmt=".1f",
         churn_direction=-1,
         phrases=ReasonPhrases(
-            high="Average NPS {value} of 10 this year", low="Average NPS only {value} of 10 this year"
+            high="Average NPS {value} of 10 this year",
+            low="Average NPS only {value} of 10 this year",
         ),
     ),
 )

@@ -7,11 +7,12 @@ is on the risky side of the low-risk accounts' average (its "peers": the low ban
 the number the page shows next to it; the risky side is the feature's ``churn_direction``,
 or where the high-risk accounts' average lies for a feature without one) and (3) it is not
 a context feature (tenure, first order, region, segment). The phrase is the spec's for that
-side ("No order for 150 days — usually every 40"), so a reason cannot contradict its value. ``explained_scores`` turns a ``Scored`` into the
-explained view: the scores plus the reasons' feature names and values, the average of each
-reason feature among low/medium/high-risk accounts, and the change since the previous
-night with the features that moved it. The nightly job builds it for every account and the
-API for a posted history from the same ``Scored``, so both agree.
+side ("No order for 150 days — usually every 40"), so a reason cannot contradict its value.
+
+``explained_scores`` turns a ``Scored`` into the explained view: the scores plus the
+reasons (names, values, texts, details), and the change since the previous night with
+the features that moved it. The nightly job builds it for every account and the API for a
+posted history from the same ``Scored``, so both agree.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from kam_ml.features import FEATURES
+from kam_ml.features.registry import Direction
 from kam_ml.offers.recommend import OFFER_COLUMNS
 
 if TYPE_CHECKING:
@@ -137,7 +139,7 @@ def top_reasons(
         for j in chosen:
             name = names[j]
             value = _number(values[name][row])
-            direction = "high" if high_side[row, j] else "low"
+            direction: Direction = "high" if high_side[row, j] else "low"
             details.append(
                 {
                     "feature": name,

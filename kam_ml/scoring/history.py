@@ -46,7 +46,5 @@ def score_history(
             f"Account {account} is not active at {pd.Timestamp(as_of).date()}: it has no order "
             f"in the {definition.active_window_days} days up to that date, so it is not scored."
         )
-    scored = score_features(
-        features, models, population=population, tables=tables, peers=peers
-    )
+    scored = score_features(features, models, population=population, tables=tables, peers=peers)
     return explained_scores(scored, features, tables.accounts)

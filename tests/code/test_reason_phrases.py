@@ -18,8 +18,12 @@ CONTEXT = {"tenure_days", "days_since_first_order", "region", "segment"}
 # values a phrase must read right for: zero, one, fractions, many; and negative for trends
 VALUES = (0.0, 0.3, 1.0, 1.6, 2.0, 7.0, 45.5, 150.0, 2500.0)
 NEGATIVE = (-1.0, -3.0, -0.4)
-ROW = {"mean_gap_days": 40.0, "days_since_last_order": 150.0, "revenue_90d": 900.0,
-       "revenue_180d": 2400.0}
+ROW = {
+    "mean_gap_days": 40.0,
+    "days_since_last_order": 150.0,
+    "revenue_90d": 900.0,
+    "revenue_180d": 2400.0,
+}
 TEMPLATE_ARTEFACTS = re.compile(r"\(s\)|\{|\}|\bnan\b|\b0\.0x|trend [+-]|\b1 days\b|\b0 orders?\b")
 
 
