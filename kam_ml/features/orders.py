@@ -177,7 +177,9 @@ def order_features(
     last_age = last_value(order_codes, order_age, n)
     first_age = first_value(order_codes, order_age, n)
     out["days_since_last_order"] = np.floor(last_age)
-    out["days_since_first_order"] = np.floor(first_age)
+    out["days_since_first_order"] = np.floor(
+        _first_order_age(history, first_age, cutoff, definition)
+    )
 
     year = age <= 365
     year_codes, year_age, year_amount = codes[year], age[year], amount[year]
@@ -201,6 +203,22 @@ def order_features(
     category_codes, n_categories = _category_codes(orders["category"])
     out.update(_category_mix(year_codes, category_codes[year], year_amount, n, n_categories))
     return out
+
+
+def _first_order_age(
+    history: Tables, first_age: np.ndarray, cutoff: pd.Timestamp, definition: ProblemDefinition
+) -> np.ndarray:
+    """Days since the first order; for an account that signed up before the order history
+    starts its first order is not in the data, so the relationship's start (signup) stands
+    in for it: otherwise the feature measures the data window, not the account."""
+    if not len(history.orders):
+        return first_age
+    signup = history.accounts["signup_date"].to_numpy(dtype="datetime64[ns]")
+    start = history.order_history_start().to_datetime64()
+    censored = (signup < start) & ~np.isnan(first_age)
+    if not censored.any():
+        return first_age
+    return np.where(censored, definition.age_days(signup, cutoff), first_age)
 
 
 def category_spend_matrix(

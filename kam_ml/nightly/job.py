@@ -139,8 +139,9 @@ def run_nightly(
             if scoring_models.value is not None
             else "churn_probability x revenue_365d (no value model)"
         )
+        start = str(tables.order_history_start().date())
         manifest = _manifest(
-            day, scoring_models, explained, summaries, bands, population, last, basis
+            day, scoring_models, explained, summaries, bands, population, last, basis, start
         )
         write_manifest(staging, manifest)
         directory = publish(staging, out_dir, day)
@@ -184,6 +185,7 @@ def _manifest(
     population: Any | None,
     previous: Path | None,
     basis: str,
+    order_history_start: str,
 ) -> dict[str, Any]:
     return {
         "format": SNAPSHOT_FORMAT,
@@ -197,6 +199,7 @@ def _manifest(
         "where the value is on the risky side of the low-risk band's average",
         "revenue_at_risk_basis": basis,
         "population": population is not None,
+        "order_history_start": order_history_start,
         "previous_night": previous.name if previous is not None else None,
         "risk_lists": [
             {
