@@ -234,11 +234,17 @@ def test_a_feature_declared_twice_is_refused():
         feature_registry([spec, spec])
 
 
-def test_reasons_format_values_and_name_unknown_ones():
-    assert describe_reason("revenue_90d", 1234.4) == "Spent 1,234 in the last 90 days"
+def test_reasons_format_values_on_the_risky_side_and_name_unknown_ones():
+    assert describe_reason("revenue_90d", 1234.4) == "Spent only 1,234 in the last 90 days"
+    assert describe_reason("revenue_90d", 0.0) == "Nothing spent in the last 90 days"
     assert describe_reason("return_rate_365d", 0.25) == "Returned 25% of what it bought this year"
-    assert describe_reason("region", "EMEA") == "Region EMEA"
+    assert describe_reason("orders_90d", 0) == "No order in the last 90 days"
+    assert describe_reason("overdue_ratio", float("nan")) == (
+        "Only one order so far: no usual rhythm yet"
+    )
     assert describe_reason("nps_latest", float("nan")) == "Latest NPS score (0-10) is unknown"
+    assert describe_reason("region", "EMEA") == "Region EMEA"
+    assert describe_reason("tenure_days", 400) == "Account opened 400 days ago"
 
 
 def test_stacked_cutoffs_equal_single_cutoff_builds(book):
