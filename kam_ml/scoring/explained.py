@@ -124,40 +124,51 @@ def top_reasons(
     masked = np.where(eligible, contribution, -np.inf)
     order = np.argsort(-masked, axis=1, kind="stable")[:, :n]
     keep = np.take_along_axis(masked, order, axis=1) > 0
+    # The chosen (row, feature) pairs, row-major, strongest first within a row: everything
+    # numeric is gathered with numpy; only the phrases are written one by one.
+    counts = keep.sum(axis=1)
+    rows = np.repeat(np.arange(len(contribution)), counts)
+    cols = order[keep]
+    chosen_value = np.full(len(rows), np.nan)
+    texts: list[str] = [""] * len(rows)
     context = {c: features[c].to_numpy() for c in features.columns if c in FEATURES}
-    reasons = Reasons(features=[], values=[], texts=[], details=[])
-    for row in range(len(contribution)):
-        chosen = [int(j) for j, k in zip(order[row], keep[row], strict=True) if k]
-        if not chosen:
-            reasons.features.append([])
-            reasons.values.append([])
-            reasons.texts.append([])
-            reasons.details.append([])
-            continue
-        account = _Row(context, row)
-        details = []
-        for j in chosen:
-            name = names[j]
-            value = _number(values[name][row])
-            direction: Direction = "high" if high_side[row, j] else "low"
-            details.append(
-                {
-                    "feature": name,
-                    "value": value,
-                    "direction": direction,
-                    "peer_low_risk": float(peer_low[j]),
-                    "peer_high_risk": _number(peer_high[j]),
-                    "contribution": float(contribution[row, j]),
-                    "text": FEATURES[name].phrase(
-                        direction, np.nan if value is None else value, account
-                    ),
-                }
-            )
-        reasons.features.append([d["feature"] for d in details])
-        reasons.values.append([d["value"] for d in details])
-        reasons.texts.append([d["text"] for d in details])
-        reasons.details.append(details)
-    return reasons
+    for j in np.unique(cols):
+        name = names[j]
+        at = np.flatnonzero(cols == j)
+        chosen_value[at] = values[name][rows[at]]
+        sides = high_side[rows[at], j]
+        phrase = FEATURES[name].phrase
+        for k, row, value, high in zip(
+            at.tolist(), rows[at].tolist(), chosen_value[at].tolist(), sides.tolist(), strict=True
+        ):
+            texts[k] = phrase("high" if high else "low", value, _Row(context, row))
+    feature_names = [names[j] for j in cols.tolist()]
+    value_list = [None if v != v else v for v in chosen_value.tolist()]  # NaN -> None
+    direction_list = ["high" if h else "low" for h in high_side[rows, cols].tolist()]
+    low_list = peer_low[cols].tolist()
+    high_list = [None if v != v else v for v in peer_high[cols].tolist()]
+    details = [
+        dict(zip(REASON_DETAIL_FIELDS, entry, strict=True))
+        for entry in zip(
+            feature_names,
+            value_list,
+            direction_list,
+            low_list,
+            high_list,
+            contribution[rows, cols].tolist(),
+            texts,
+            strict=True,
+        )
+    ]
+    ends = np.cumsum(counts).tolist()
+    starts = [0, *ends[:-1]]
+    spans = list(zip(starts, ends, strict=True))
+    return Reasons(
+        features=[feature_names[a:b] for a, b in spans],
+        values=[value_list[a:b] for a, b in spans],
+        texts=[texts[a:b] for a, b in spans],
+        details=[details[a:b] for a, b in spans],
+    )
 
 
 def band_means(features: pd.DataFrame, risk_band: np.ndarray) -> pd.DataFrame:
