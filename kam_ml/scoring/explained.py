@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from kam_ml.features import FEATURES
-from kam_ml.features.registry import Direction
 from kam_ml.offers.recommend import OFFER_COLUMNS
 
 if TYPE_CHECKING:
