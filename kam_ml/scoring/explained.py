@@ -110,8 +110,10 @@ def top_reasons(
         peer_low[j], peer_high[j] = low, high
         value = features[name].to_numpy(dtype=float)
         values[name] = value
-        # the known direction, else the side the high-risk accounts are on
-        risky = spec.churn_direction or (0 if np.isnan(high) else int(np.sign(high - low)))
+        # the known direction, else the side the high-risk accounts are on (none without
+        # both averages: a batch with no low- or no high-risk account cannot say)
+        unknown = np.isnan(high) or np.isnan(low)
+        risky = spec.churn_direction or (0 if unknown else int(np.sign(high - low)))
         with np.errstate(invalid="ignore"):
             side = np.sign(value - low)
         eligible[:, j] = (contribution[:, j] > 0) & (risky != 0) & (side == risky)

@@ -69,6 +69,7 @@ def score_accounts(
     k_offers: int = 3,
     population: PopulationStats | None = None,
     offer_rules: OfferRules | None = None,
+    peers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Score every account active at ``as_of`` with the churn bundle's problem definition:
     the scores of ``score_features`` (use that for the contributions too).
@@ -76,7 +77,9 @@ def score_accounts(
     ``population``: the book's category statistics at ``as_of``. Scoring the whole book may
     leave it None (it is computed from ``tables``); scoring part of the book (one account
     posted to the API) must pass the book's, or offers would be ranked against a
-    "population" of that one account. ``offer_rules`` defaults to ``OfferRules()``.
+    "population" of that one account. ``peers`` likewise: the book's band means, which
+    reasons are judged against (see ``score_features``). ``offer_rules`` defaults to
+    ``OfferRules()``.
     """
     features = build_features(tables, pd.Timestamp(as_of), models.churn.definition)
     scored = score_features(
@@ -88,6 +91,7 @@ def score_accounts(
         population=population,
         tables=tables,
         offer_rules=offer_rules,
+        peers=peers,
     )
     return scored.scores
 
