@@ -146,7 +146,7 @@ def top_reasons(
     feature_names = [names[j] for j in cols.tolist()]
     value_list = [None if v != v else v for v in chosen_value.tolist()]  # NaN -> None
     direction_list = ["high" if h else "low" for h in high_side[rows, cols].tolist()]
-    low_list = peer_low[cols].tolist()
+    low_list = [None if v != v else v for v in peer_low[cols].tolist()]
     high_list = [None if v != v else v for v in peer_high[cols].tolist()]
     details = [
         dict(zip(REASON_DETAIL_FIELDS, entry, strict=True))
