@@ -104,15 +104,10 @@ ORDERS_TREND = ReasonPhrases(high=_orders_trend, low=_orders_trend)
 
 
 def _overdue(value: float, row: Mapping[str, object]) -> str:
+    """The days and the usual gap are the recency reason's ("No order for 150 days — usually
+    every 40"), often shown next to this one, so this one says only how late."""
     if value < 1.0:  # above the low-risk average, and still not late
         return _on_time(value, row)
-    days = row_number(row, "days_since_last_order")
-    gap = row_number(row, "mean_gap_days")
-    if days is not None and gap is not None:
-        return (
-            f"Overdue: {value:.1f}x its usual time between orders "
-            f"(no order for {plural(days, 'day')}, usually every {gap:,.0f})"
-        )
     return f"Overdue: {value:.1f}x its usual time between orders"
 
 
