@@ -28,6 +28,8 @@ _LISTS = (
     "moved_by",
 )
 _VERSIONS = ("churn", "offers", "value")
+_DETAIL_TEXTS = ("feature", "direction", "text")
+_DETAIL_NUMBERS = ("value", "peer_low_risk", "peer_high_risk", "contribution")
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,20 @@ class RecordTable:
             columns[name] = list(np.where(np.isnan(values), None, values.round(6)))
         for name in _LISTS:
             columns[name] = [_seq(v) for v in explained[name].to_list()]
+        if "reason_details" in explained:
+            columns["reason_details"] = [
+                [_detail(d) for d in _seq(v)] for v in explained["reason_details"].to_list()
+            ]
+        else:  # a night written before reason details: rebuilt from the band means
+            columns["reason_details"] = [
+                _old_details(f, t, v, band_means)
+                for f, t, v in zip(
+                    columns["reason_features"],
+                    columns["reason_texts"],
+                    columns["reason_values"],
+                    strict=True,
+                )
+            ]
         for model in _VERSIONS:
             values = explained[f"{model}_model_version"].to_numpy(dtype=object)
             columns[f"version_{model}"] = [None if v is None or v != v else str(v) for v in values]
@@ -93,6 +109,7 @@ class RecordTable:
             "churn_probability": c["churn_probability"][i],
             "risk_band": c["risk_band"][i],
             "reasons": reasons,
+            "reason_details": c["reason_details"][i],
             "offers": offers,
             "expected_value_12m": c["expected_value_12m"][i],
             "revenue_at_risk": c["revenue_at_risk"][i],
@@ -103,6 +120,42 @@ class RecordTable:
             "features_as_of": self.as_of,
             "source": self.source,
         }
+
+
+def _detail(detail: dict[str, Any]) -> dict[str, Any]:
+    """One stored reason detail with plain, rounded numbers (Parquet gives numpy scalars)."""
+    out = {k: detail.get(k) for k in _DETAIL_TEXTS}
+    for key in _DETAIL_NUMBERS:
+        number = _number(detail.get(key))
+        out[key] = None if number is None else round(number, 6)
+    return out
+
+
+def _old_details(
+    features: list[Any], texts: list[Any], values: list[Any], band_means: pd.DataFrame
+) -> list[dict[str, Any]]:
+    """Details for a night without them: direction from the value and the low band's
+    average, no contribution (that night stored it elsewhere)."""
+    details = []
+    for feature, text, value in zip(features, texts, values, strict=False):
+        number = _number(value)
+        low = high = None
+        if feature in band_means.index:
+            low = _number(band_means.at[feature, "low"])
+            high = _number(band_means.at[feature, "high"])
+        direction = "high" if number is not None and low is not None and number > low else "low"
+        details.append(
+            {
+                "feature": str(feature),
+                "value": number,
+                "direction": direction,
+                "peer_low_risk": low,
+                "peer_high_risk": high,
+                "contribution": None,
+                "text": str(text),
+            }
+        )
+    return details
 
 
 def _seq(value: Any) -> list[Any]:

@@ -17,6 +17,7 @@ __all__ = [
     "OrderIn",
     "Readiness",
     "Reason",
+    "ReasonDetail",
     "ScoresRequest",
     "ScoresResponse",
 ]
@@ -50,6 +51,30 @@ class Reason(BaseModel):
     )
 
 
+class ReasonDetail(BaseModel):
+    """One reason as data, for a CRM that renders its own words."""
+
+    feature: str = Field(description="Model feature behind the reason, e.g. days_since_last_order.")
+    value: float | None = Field(
+        description="The account's value (null: missing, e.g. no overdue ratio after one order)."
+    )
+    direction: Literal["high", "low"] = Field(
+        description="high: the value is above the low-risk accounts' average; low: below. "
+        "Always the risky side: a reason is shown only there."
+    )
+    peer_low_risk: float | None = Field(
+        description="The feature's average among tonight's low-risk accounts."
+    )
+    peer_high_risk: float | None = Field(
+        description="The feature's average among tonight's high-risk accounts."
+    )
+    contribution: float | None = Field(
+        description="The feature's contribution to the churn log-odds (> 0: raises risk); "
+        "null for nights written before reason details."
+    )
+    text: str = Field(description="The reason in words, as the risk list shows it.")
+
+
 class Offer(BaseModel):
     category: str = Field(description="Product category offered (next-best-offer).")
     score: float | None = Field(description="Offer model score: likelihood of buying it.")
@@ -65,7 +90,12 @@ class AccountScore(BaseModel):
         description="high >= 0.5 churn probability, medium >= 0.25, low below."
     )
     reasons: list[Reason] = Field(
-        description="Up to 3 features that push this account's risk up, strongest first."
+        description="Up to 3 features that push this account's risk up and whose value is on "
+        "the risky side of the low-risk accounts' average, strongest first."
+    )
+    reason_details: list[ReasonDetail] = Field(
+        default_factory=list,
+        description="The same reasons, structured: value, direction, peers, contribution.",
     )
     offers: list[Offer] = Field(
         description="Next-best offers, best first (empty without an offer model)."

@@ -33,12 +33,19 @@ __all__ = ["Tables", "account_codes", "data_fingerprint", "sorted_for_features"]
 
 @dataclass(frozen=True)
 class Tables:
-    """The four contract tables after validation."""
+    """The four contract tables after validation.
+
+    ``history_start``: the first day of the book's order history, where it is not the first
+    order in ``orders`` (None). One account's history posted to the API starts with its
+    own first order, but it is part of a book whose history starts earlier; passing the
+    book's start keeps "days since the first order" the book's (see ``order_history_start``).
+    """
 
     accounts: pd.DataFrame
     orders: pd.DataFrame
     interactions: pd.DataFrame
     categories: pd.DataFrame
+    history_start: pd.Timestamp | None = None
 
     @property
     def n_accounts(self) -> int:
@@ -56,6 +63,16 @@ class Tables:
 
     def first_date(self) -> pd.Timestamp:
         return pd.Timestamp(self.orders["order_date"].min()).normalize()
+
+    def order_history_start(self) -> pd.Timestamp:
+        """The day the order history begins: ``history_start``, else the first order's day.
+
+        An account that signed up before it has an unknown first order: the history cannot
+        show what it bought before.
+        """
+        if self.history_start is not None:
+            return pd.Timestamp(self.history_start).normalize()
+        return self.first_date()
 
 
 def account_codes(frame: pd.DataFrame) -> np.ndarray:
@@ -96,7 +113,7 @@ def sorted_for_features(tables: Tables) -> Tables:
     """
     orders = _encoded(tables.orders, _ORDER_COLUMNS, "category")
     interactions = _encoded(tables.interactions, _EVENT_COLUMNS, "event_type")
-    return Tables(tables.accounts, _sorted_by_account(orders), interactions, tables.categories)
+    return replace(tables, orders=_sorted_by_account(orders), interactions=interactions)
 
 
 _ORDER_COLUMNS = ("account_id", "order_date", "category", "amount", "returned", "return_date")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -39,9 +39,18 @@ KEY_COLUMNS = ("account_id", "cutoff")
 FEATURE_COLUMNS: tuple[str, ...] = tuple(FEATURES)
 
 
-def describe_reason(name: str, value: object) -> str:
-    """The plain-language reason for one account's value of the feature ``name``."""
-    return FEATURES[name].reason_for(value)
+def describe_reason(name: str, value: object, row: Mapping[str, object] | None = None) -> str:
+    """The plain-language reason for one account's value of the feature ``name``, as a
+    reason reads it: the phrase of the feature's risky side (more days without an order,
+    fewer orders); the single ``reason`` template for context and categorical features.
+    ``kam_ml.scoring.explained.top_reasons`` picks the side from the account's peers."""
+    spec = FEATURES[name]
+    if spec.phrases is None or spec.context or isinstance(value, str):
+        return spec.reason_for(value)
+    number = float(value) if value is not None else float("nan")  # type: ignore[arg-type]
+    if np.isnan(number) and spec.phrases.missing is None:
+        return spec.reason_for(number)  # "... is unknown"
+    return spec.phrase("low" if spec.churn_direction < 0 else "high", number, row)
 
 
 def build_features(

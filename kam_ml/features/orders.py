@@ -19,7 +19,9 @@ from kam_ml.data.aggregate import (
     total,
 )
 from kam_ml.data.tables import Tables, account_codes
-from kam_ml.features.registry import FeatureSpec
+from kam_ml.features import order_phrases as say
+from kam_ml.features.phrases import days_phrase, or_zero
+from kam_ml.features.registry import FeatureSpec, ReasonPhrases
 from kam_ml.problem.definition import ProblemDefinition
 
 __all__ = ["SPECS", "category_spend_matrix", "order_features"]
@@ -32,9 +34,13 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Days since the last order",
         "No order for {value} days",
         churn_direction=1,
+        phrases=say.RECENCY,
     ),
     FeatureSpec(
-        "days_since_first_order", "Days since the first order", "First ordered {value} days ago"
+        "days_since_first_order",
+        "Days since the first order",
+        "First ordered {value} days ago",
+        context=True,
     ),
     *(
         FeatureSpec(
@@ -42,6 +48,7 @@ SPECS: tuple[FeatureSpec, ...] = (
             f"Orders in the last {w} days",
             f"Only {{value}} order(s) in {w} days",
             churn_direction=-1,
+            phrases=say.orders_in(w),
         )
         for w in WINDOWS
     ),
@@ -52,6 +59,7 @@ SPECS: tuple[FeatureSpec, ...] = (
             f"Spent {{value}} in the last {w} days",
             fmt=",.0f",
             churn_direction=-1,
+            phrases=say.revenue_in(w),
         )
         for w in WINDOWS
     ),
@@ -61,6 +69,10 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Lifetime spend {value}",
         fmt=",.0f",
         churn_direction=-1,
+        phrases=ReasonPhrases(
+            high="Lifetime spend {value}",
+            low=or_zero("Lifetime spend only {value}", "Nothing spent so far"),
+        ),
     ),
     FeatureSpec(
         "avg_order_value_365d",
@@ -68,6 +80,10 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Average order value {value}",
         fmt=",.0f",
         either_way=True,
+        phrases=ReasonPhrases(
+            high="Average order value {value}",
+            low=or_zero("Average order value only {value}", "No order value this year"),
+        ),
     ),
     FeatureSpec(
         "revenue_trend_90d",
@@ -75,6 +91,7 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Spending is falling (trend {value})",
         fmt="+.2f",
         churn_direction=-1,
+        phrases=say.REVENUE_TREND,
     ),
     FeatureSpec(
         "orders_trend_180d",
@@ -82,12 +99,17 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Ordering less often ({value} orders vs the half-year before)",
         fmt="+.0f",
         churn_direction=-1,
+        phrases=say.ORDERS_TREND,
     ),
     FeatureSpec(
         "mean_gap_days",
         "Average days between orders",
         "Orders every {value} days",
         either_way=True,
+        phrases=ReasonPhrases(
+            high=days_phrase("Orders only every {days} on average"),
+            low=days_phrase("Orders every {days} on average"),
+        ),
     ),
     FeatureSpec(
         "gap_variability",
@@ -95,12 +117,20 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Irregular ordering rhythm (variability {value})",
         fmt=".2f",
         either_way=True,
+        phrases=ReasonPhrases(
+            high="Irregular ordering rhythm (variability {value}; 0 = like clockwork)",
+            low="Regular ordering rhythm (variability {value}; 0 = like clockwork)",
+        ),
     ),
     FeatureSpec(
         "last_gap_days",
         "Days between the last two orders",
         "Last reorder took {value} days",
         either_way=True,
+        phrases=ReasonPhrases(
+            high=days_phrase("Last reorder took {days}"),
+            low=days_phrase("Last reorder took only {days}"),
+        ),
     ),
     FeatureSpec(
         "overdue_ratio",
@@ -109,12 +139,14 @@ SPECS: tuple[FeatureSpec, ...] = (
         fmt=".1f",
         churn_direction=1,
         missing_is_riskiest=True,
+        phrases=say.OVERDUE,
     ),
     FeatureSpec(
         "categories_365d",
         "Distinct product categories bought in the last 365 days",
         "Buys from only {value} categories",
         churn_direction=-1,
+        phrases=say.CATEGORIES,
     ),
     FeatureSpec(
         "category_concentration",
@@ -122,6 +154,10 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Spend concentrated in few categories ({value})",
         fmt=".2f",
         either_way=True,
+        phrases=ReasonPhrases(
+            high="Spend concentrated in few categories (index {value}; 1 = one category)",
+            low="Spend spread over many categories (index {value}; 1 = one category)",
+        ),
     ),
 )
 
@@ -149,7 +185,9 @@ def order_features(
     last_age = last_value(order_codes, order_age, n)
     first_age = first_value(order_codes, order_age, n)
     out["days_since_last_order"] = np.floor(last_age)
-    out["days_since_first_order"] = np.floor(first_age)
+    out["days_since_first_order"] = np.floor(
+        _first_order_age(history, first_age, cutoff, definition)
+    )
 
     year = age <= 365
     year_codes, year_age, year_amount = codes[year], age[year], amount[year]
@@ -173,6 +211,22 @@ def order_features(
     category_codes, n_categories = _category_codes(orders["category"])
     out.update(_category_mix(year_codes, category_codes[year], year_amount, n, n_categories))
     return out
+
+
+def _first_order_age(
+    history: Tables, first_age: np.ndarray, cutoff: pd.Timestamp, definition: ProblemDefinition
+) -> np.ndarray:
+    """Days since the first order; for an account that signed up before the order history
+    starts its first order is not in the data, so the relationship's start (signup) stands
+    in for it: otherwise the feature measures the data window, not the account."""
+    if not len(history.orders):
+        return first_age
+    signup = history.accounts["signup_date"].to_numpy(dtype="datetime64[ns]")
+    start = history.order_history_start().to_datetime64()
+    censored = (signup < start) & ~np.isnan(first_age)
+    if not censored.any():
+        return first_age
+    return np.where(censored, definition.age_days(signup, cutoff), first_age)
 
 
 def category_spend_matrix(

@@ -15,10 +15,13 @@ CATEGORICAL_FEATURES = ("region", "segment")
 
 SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec(
-        "tenure_days", "Days since the relationship started", "Account opened {value} days ago"
+        "tenure_days",
+        "Days since the relationship started",
+        "Account opened {value} days ago",
+        context=True,
     ),
-    FeatureSpec("region", "Sales region", "Region {value}", categorical=True),
-    FeatureSpec("segment", "Customer segment", "Segment {value}", categorical=True),
+    FeatureSpec("region", "Sales region", "Region {value}", categorical=True, context=True),
+    FeatureSpec("segment", "Customer segment", "Segment {value}", categorical=True, context=True),
 )
 
 

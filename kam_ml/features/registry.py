@@ -9,7 +9,7 @@ because that order is the column order models are fitted with.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, SupportsFloat, cast
 
@@ -21,17 +21,56 @@ if TYPE_CHECKING:
     from kam_ml.data.tables import Tables
     from kam_ml.problem.definition import ProblemDefinition
 
-__all__ = ["FeatureGroup", "FeatureSpec", "feature_registry"]
+__all__ = [
+    "Direction",
+    "FeatureGroup",
+    "FeatureSpec",
+    "MissingPhraseError",
+    "Phrase",
+    "ReasonPhrases",
+    "feature_registry",
+]
+
+Direction = Literal["high", "low"]
+# A phrase is a template ("{value}" is the account's value in the spec's ``fmt``) or a
+# function of (value, the account's feature row) for wording that depends on the number
+# ("No order in the last 90 days" vs "Only 2 orders ...") or on another feature
+# ("... usually every 40").
+Phrase = str | Callable[[float, Mapping[str, object]], str]
+
+
+class MissingPhraseError(ValueError):
+    """A feature was asked for a reason phrase it does not declare."""
+
+
+@dataclass(frozen=True)
+class ReasonPhrases:
+    """What a manager reads about a feature, for each side of its low-risk peers' average.
+
+    ``high``: the account's value is above the low-risk accounts' average; ``low``: below.
+    Both are required, even where the monotone model makes one side never risky: the CRM
+    renders drivers both ways, and a phrase that is never needed costs one line.
+    ``missing``: the phrase for a missing value of a ``missing_is_riskiest`` feature
+    (``overdue_ratio`` of an account with one order).
+    """
+
+    high: Phrase
+    low: Phrase
+    missing: str | None = None
 
 
 @dataclass(frozen=True)
 class FeatureSpec:
     """One model input.
 
-    reason: a phrase with ``{value}`` for the account's value, read as "why this score"
-    when the feature pushes the score *up* (churn risk for account features, the offer for
-    pair features); for categorical features the value is the category label.
-    fmt: format spec applied to the value before it is put in ``reason``.
+    reason: a phrase with ``{value}`` for the account's value, read as "why this offer"
+    for pair features (one direction); for categorical features the value is the label.
+    phrases: the churn reasons, one phrase per direction (``ReasonPhrases``); every account
+    feature that is not ``context`` must declare them, and ``tests/code/test_reason_phrases.py``
+    fails for one that does not (``phrase`` raises ``MissingPhraseError``).
+    context: a fact about the account that describes it rather than explains its risk
+    (tenure, first order, region, segment); the model uses it, a reason never names it.
+    fmt: format spec applied to the value before it is put in ``reason`` or a template.
     churn_direction: the way churn risk must move as the value rises, where the business
     knows it: +1 "more of this is never less risk" (days without an order, complaints), -1
     "more of this is never more risk" (recent orders and revenue), 0 unknown or either way
@@ -55,6 +94,8 @@ class FeatureSpec:
     churn_direction: Literal[-1, 0, 1] = 0
     either_way: bool = False
     missing_is_riskiest: bool = False
+    phrases: ReasonPhrases | None = None
+    context: bool = False
 
     def __post_init__(self) -> None:
         if self.categorical and self.churn_direction != 0:
@@ -72,6 +113,29 @@ class FeatureSpec:
                 f"Feature {self.name!r} with 'missing_is_riskiest' needs a churn_direction "
                 f"of -1 or 1. Got 0 instead."
             )
+
+    def phrase(
+        self, direction: Direction, value: float, row: Mapping[str, object] | None = None
+    ) -> str:
+        """The churn reason for ``value`` on the ``direction`` side of the low-risk peers;
+        ``row`` is the account's feature row, for phrases that quote another feature."""
+        if self.phrases is None or self.context:
+            raise MissingPhraseError(
+                f"Feature {self.name!r} has no reason phrases: declare "
+                f"phrases=ReasonPhrases(high=..., low=...) on its FeatureSpec, or "
+                f"context=True if it describes the account rather than its risk."
+            )
+        if value is None or np.isnan(value):
+            if self.phrases.missing is None:
+                raise MissingPhraseError(
+                    f"Feature {self.name!r} has no phrase for a missing value "
+                    f"(ReasonPhrases.missing)."
+                )
+            return self.phrases.missing
+        phrase = self.phrases.high if direction == "high" else self.phrases.low
+        if isinstance(phrase, str):
+            return phrase.format(value=format(float(value), self.fmt))
+        return phrase(float(value), row if row is not None else {})
 
     def reason_for(self, value: object) -> str:
         """The plain-language reason for one account's value; unknown values say so."""

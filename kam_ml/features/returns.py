@@ -7,7 +7,8 @@ import pandas as pd
 
 from kam_ml.data.aggregate import count, total
 from kam_ml.data.tables import Tables, account_codes
-from kam_ml.features.registry import FeatureSpec
+from kam_ml.features.phrases import count_phrase, or_zero
+from kam_ml.features.registry import FeatureSpec, ReasonPhrases
 from kam_ml.problem.definition import ProblemDefinition
 
 __all__ = ["SPECS", "return_features"]
@@ -19,6 +20,14 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Returned {value} of what it bought this year",
         fmt=".0%",
         churn_direction=1,
+        phrases=ReasonPhrases(
+            high=or_zero(
+                "Returned {value} of what it bought this year", "No returns this year", ".0%"
+            ),
+            low=or_zero(
+                "Returned only {value} of what it bought this year", "No returns this year", ".0%"
+            ),
+        ),
     ),
     FeatureSpec(
         "returned_value_365d",
@@ -26,12 +35,21 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Returned goods worth {value}",
         fmt=",.0f",
         churn_direction=1,
+        phrases=ReasonPhrases(
+            high=or_zero("Returned goods worth {value} this year", "No returns this year"),
+            low=or_zero("Returned goods worth only {value} this year", "No returns this year"),
+        ),
     ),
     FeatureSpec(
         "returns_known_90d",
         "Returns registered in the last 90 days",
         "{value} returns in the last 90 days",
         churn_direction=1,
+        phrases=ReasonPhrases(
+            *count_phrase(
+                "return", none="No return in the last 90 days", suffix="in the last 90 days"
+            )
+        ),
     ),
 )
 

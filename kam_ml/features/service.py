@@ -9,10 +9,19 @@ import pandas as pd
 
 from kam_ml.data.aggregate import count, minimum, newest_value, total
 from kam_ml.data.tables import Tables, account_codes
-from kam_ml.features.registry import FeatureSpec
+from kam_ml.features.phrases import count_phrase, days_ago
+from kam_ml.features.registry import FeatureSpec, ReasonPhrases
 from kam_ml.problem.definition import ProblemDefinition
 
 __all__ = ["SPECS", "service_features"]
+
+
+def _hours(value: float) -> str:
+    """ "under an hour", "1 hour", "26 hours"."""
+    if value < 0.5:
+        return "under an hour"
+    return "1 hour" if round(value) == 1 else f"{value:,.0f} hours"
+
 
 SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec(
@@ -20,28 +29,57 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Complaints in the last 90 days",
         "{value} complaints in 90 days",
         churn_direction=1,
+        phrases=ReasonPhrases(
+            *count_phrase(
+                "complaint", none="No complaint in the last 90 days", suffix="in the last 90 days"
+            )
+        ),
     ),
     FeatureSpec(
         "complaints_365d",
         "Complaints in the last 365 days",
         "{value} complaints this year",
         churn_direction=1,
+        phrases=ReasonPhrases(
+            *count_phrase("complaint", none="No complaint this year", suffix="this year")
+        ),
     ),
     FeatureSpec(
         "days_since_last_complaint",
         "Days since the last complaint",
         "Complained {value} days ago",
         churn_direction=-1,
+        phrases=ReasonPhrases(
+            high=lambda value, row: f"Last complaint {days_ago(value)}",
+            low=lambda value, row: f"Complained {days_ago(value)}",
+        ),
     ),
-    FeatureSpec("tickets_365d", "Service tickets in the last 365 days", "{value} service tickets"),
+    FeatureSpec(
+        "tickets_365d",
+        "Service tickets in the last 365 days",
+        "{value} service tickets",
+        phrases=ReasonPhrases(
+            *count_phrase("service ticket", none="No service ticket this year", suffix="this year")
+        ),
+    ),
     FeatureSpec(
         "ticket_hours_mean_365d",
         "Average hours to resolve the last 365 days' tickets",
         "Tickets took {value} hours to resolve on average",
         churn_direction=1,
+        phrases=ReasonPhrases(
+            high=lambda value, row: f"Tickets took {_hours(value)} to resolve on average",
+            low=lambda value, row: f"Tickets resolved in {_hours(value)} on average",
+        ),
     ),
     FeatureSpec(
-        "nps_latest", "Latest NPS score (0-10)", "Latest NPS score {value}", churn_direction=-1
+        "nps_latest",
+        "Latest NPS score (0-10)",
+        "Latest NPS score {value}",
+        churn_direction=-1,
+        phrases=ReasonPhrases(
+            high="Latest NPS score {value} of 10", low="Latest NPS score only {value} of 10"
+        ),
     ),
     FeatureSpec(
         "nps_mean_365d",
@@ -49,6 +87,10 @@ SPECS: tuple[FeatureSpec, ...] = (
         "Average NPS {value}",
         fmt=".1f",
         churn_direction=-1,
+        phrases=ReasonPhrases(
+            high="Average NPS {value} of 10 this year",
+            low="Average NPS only {value} of 10 this year",
+        ),
     ),
 )
 

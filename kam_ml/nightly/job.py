@@ -39,7 +39,7 @@ from kam_ml.nightly.snapshot import (
 from kam_ml.nightly.stages import StageClock, StageTiming
 from kam_ml.problem.labels import churn_labels
 from kam_ml.registry.champions import ChampionSource, ScoringModels, load_champions
-from kam_ml.scoring.explained import band_means, explained_scores
+from kam_ml.scoring.explained import explained_scores
 from kam_ml.scoring.score import score_features
 
 __all__ = ["NightlyResult", "run_nightly"]
@@ -110,7 +110,7 @@ def run_nightly(
         scored = score_features(features, scoring_models, population=population, tables=tables)
         explained = explained_scores(scored, features, tables.accounts, previous=_previous(last))
         scores, contributions = scored.scores, scored.contributions
-        means = band_means(features, scores["risk_band"].to_numpy())
+        means = scored.peers
     with clock.stage("write snapshot"):
         staging = staging_directory(out_dir, day)
         parts = SnapshotParts(
@@ -139,8 +139,9 @@ def run_nightly(
             if scoring_models.value is not None
             else "churn_probability x revenue_365d (no value model)"
         )
+        start = str(tables.order_history_start().date())
         manifest = _manifest(
-            day, scoring_models, explained, summaries, bands, population, last, basis
+            day, scoring_models, explained, summaries, bands, population, last, basis, start
         )
         write_manifest(staging, manifest)
         directory = publish(staging, out_dir, day)
@@ -184,6 +185,7 @@ def _manifest(
     population: Any | None,
     previous: Path | None,
     basis: str,
+    order_history_start: str,
 ) -> dict[str, Any]:
     return {
         "format": SNAPSHOT_FORMAT,
@@ -193,9 +195,11 @@ def _manifest(
         "accounts": len(explained),
         "managers": len(summaries),
         "bands": bands,
-        "reason_method": "decision-path contributions (kam_ml.churn.contributions)",
+        "reason_method": "decision-path contributions (kam_ml.churn.contributions), shown "
+        "where the value is on the risky side of the low-risk band's average",
         "revenue_at_risk_basis": basis,
         "population": population is not None,
+        "order_history_start": order_history_start,
         "previous_night": previous.name if previous is not None else None,
         "risk_lists": [
             {

@@ -3,11 +3,16 @@ night is published and found.
 
 Layout of one night (everything the API and the managers read; names in ``SnapshotFiles``)::
 
-    manifest.json          as-of, model versions, counts, risk-list summaries (written last)
-    scores.parquet         exactly what ``kam-ml score`` writes
+    manifest.json          as-of, model versions, counts, risk-list summaries, the order
+                           history's first day (written last)
+    scores.parquet         exactly what ``kam-ml score`` writes (reasons and reason_details)
     features.parquet       the feature rows the scores were computed from
     contributions.parquet  per-account, per-feature contributions to the log-odds (+ account_id)
-    explained.parquet      one row per account: scores, reasons, offers, change (API rows)
+    explained.parquet      one row per account: scores, reasons (texts, values, and
+                           ``reason_details``: feature, value, direction, peer_low_risk,
+                           peer_high_risk, contribution, text), offers, change (API rows);
+                           nights from before reason_details are still read (``serving``
+                           rebuilds them from band_means)
     band_means.parquet     each feature's average among low/medium/high-risk accounts
     population.parquet     the population statistics offers are scored with (when used)
     categories.parquet     the offer catalogue (the API scores posted histories with it)

@@ -200,7 +200,9 @@ class ProblemDefinition:
             )
         interactions = _rows_before(tables.interactions, "event_date", end)
         accounts = tables.accounts  # signup dates after T simply give negative tenure
-        return Tables(accounts, orders, interactions, tables.categories)
+        return Tables(
+            accounts, orders, interactions, tables.categories, tables.order_history_start()
+        )
 
     def age_days(self, dates: pd.Series | np.ndarray, cutoff: pd.Timestamp) -> np.ndarray:
         """Age in (fractional) days of each date at the end of day T; > 0 for known rows."""

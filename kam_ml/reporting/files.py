@@ -1,8 +1,11 @@
-"""Writing score tables a person or a CRM import reads (Parquet keeps lists; CSV joins them)."""
+"""Writing score tables a person or a CRM import reads (Parquet keeps lists; CSV joins lists
+of words with " | " and writes lists of records, such as ``reason_details``, as JSON)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -26,9 +29,23 @@ def write_table(frame: pd.DataFrame, path: Path) -> Path:
         flat = frame.copy()
         for column in flat.columns:
             if flat[column].map(lambda v: isinstance(v, list | tuple)).any():
-                flat[column] = flat[column].map(
-                    lambda v: LIST_SEPARATOR.join(map(str, v)) if isinstance(v, list | tuple) else v
-                )
+                records = flat[column].map(_holds_records).any()
+                flat[column] = flat[column].map(_json if records else _joined)
         flat.to_csv(tmp, index=False)
     tmp.replace(path)
     return path
+
+
+def _holds_records(value: Any) -> bool:
+    return isinstance(value, list | tuple) and any(isinstance(v, dict) for v in value)
+
+
+def _json(value: Any) -> Any:
+    """A list of records as JSON (``[]`` for none), so a CRM import parses every cell."""
+    if not isinstance(value, list | tuple):
+        return value
+    return json.dumps(list(value), separators=(",", ":"), ensure_ascii=False)
+
+
+def _joined(value: Any) -> Any:
+    return LIST_SEPARATOR.join(map(str, value)) if isinstance(value, list | tuple) else value

@@ -1,22 +1,30 @@
 """Reasons, and the explained scores: the one row per account the risk lists and the API show.
 
 ``top_reasons`` is the one reason rule: the scoring path calls it once and carries its
-names, values and texts in ``Scored``. ``explained_scores`` turns a ``Scored`` into the
-explained view: the scores plus the reasons' feature names and values, the average of each
-reason feature among low/medium/high-risk accounts, and the change since the previous
-night with the features that moved it. The nightly job builds it for every account and the
-API for a posted history from the same ``Scored``, so both agree.
+names, values, texts and structured details in ``Scored``. A feature is a reason for an
+account only when (1) its contribution raises the account's risk, (2) the account's value
+is on the risky side of the low-risk accounts' average (its "peers": the low band's mean,
+the number the page shows next to it; the risky side is the feature's ``churn_direction``,
+or where the high-risk accounts' average lies for a feature without one) and (3) it is not
+a context feature (tenure, first order, region, segment). The phrase is the spec's for that
+side ("No order for 150 days — usually every 40"), so a reason cannot contradict its value.
+
+``explained_scores`` turns a ``Scored`` into the explained view: the scores plus the
+reasons (names, values, texts, details), and the change since the previous night with
+the features that moved it. The nightly job builds it for every account and the API for a
+posted history from the same ``Scored``, so both agree.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from kam_ml.features import FEATURES, describe_reason
+from kam_ml.features import FEATURES
 from kam_ml.offers.recommend import OFFER_COLUMNS
 
 if TYPE_CHECKING:
@@ -24,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BANDS",
+    "REASON_DETAIL_FIELDS",
     "Reasons",
     "band_means",
     "explained_scores",
@@ -32,43 +41,135 @@ __all__ = [
 ]
 
 BANDS = ("low", "medium", "high")
+REASON_DETAIL_FIELDS = (
+    "feature",
+    "value",
+    "direction",
+    "peer_low_risk",
+    "peer_high_risk",
+    "contribution",
+    "text",
+)
 _N_MOVERS = 2
 
 
 @dataclass(frozen=True)
 class Reasons:
-    """Each row's reasons, strongest first: the features, their values, and in words.
+    """Each row's reasons, strongest first: the features, their values, in words, and as
+    structured details (dicts with ``REASON_DETAIL_FIELDS``, what the CRM renders from).
 
-    ``values`` is None for a categorical feature (its text names the label).
+    ``values`` is None for a missing value (an account with one order has no overdue ratio).
     """
 
     features: list[list[str]]
     values: list[list[float | None]]
     texts: list[list[str]]
+    details: list[list[dict[str, Any]]] = field(default_factory=list)
 
 
-def top_reasons(contributions: pd.DataFrame, features: pd.DataFrame, n: int = 3) -> Reasons:
-    """The ``n`` largest positive contributions of each row, as reasons.
+class _Row(Mapping[str, object]):
+    """One account's feature row, read from the frame's columns only when a phrase asks."""
 
-    Only features that raise risk are reasons; an account whose risk is below the average
-    may have fewer than ``n`` (or none), which is the honest answer. Ties keep the
-    feature order (a stable sort), so a row gets the same reasons alone or in a batch.
+    def __init__(self, columns: Mapping[str, np.ndarray], row: int) -> None:
+        self._columns, self._row = columns, row
+
+    def __getitem__(self, name: str) -> object:
+        return self._columns[name][self._row]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+
+def top_reasons(
+    contributions: pd.DataFrame, features: pd.DataFrame, peers: pd.DataFrame, n: int = 3
+) -> Reasons:
+    """Up to ``n`` reasons per row, largest contribution first, by the rule in the module
+    docstring; ``peers`` is ``band_means`` of the book the rows were scored in.
+
+    An account with fewer than ``n`` risky-side features that raise its risk gets fewer
+    (or none), which is the honest answer. Ties keep the feature order (a stable sort), so
+    a row gets the same reasons alone or in a batch, given the same peers.
     """
-    values = contributions.to_numpy()
     names = list(contributions.columns)
-    order = np.argsort(-values, axis=1, kind="stable")[:, :n]
-    positive = np.take_along_axis(values, order, axis=1) > 0
-    columns = {name: features[name].to_numpy(dtype=object) for name in names}
-    reasons = Reasons(features=[], values=[], texts=[])
-    for row, (top, keep) in enumerate(zip(order, positive, strict=True)):
-        chosen = [names[j] for j, k in zip(top, keep, strict=True) if k]
-        raw = [columns[name][row] for name in chosen]
-        reasons.features.append(chosen)
-        reasons.values.append([_number(value) for value in raw])
-        reasons.texts.append(
-            [describe_reason(name, value) for name, value in zip(chosen, raw, strict=True)]
+    contribution = contributions.to_numpy(dtype=float)
+    eligible = np.zeros(contribution.shape, dtype=bool)
+    high_side = np.zeros(contribution.shape, dtype=bool)
+    peer_low = np.full(len(names), np.nan)
+    peer_high = np.full(len(names), np.nan)
+    values: dict[str, np.ndarray] = {}
+    for j, name in enumerate(names):
+        spec = FEATURES.get(name)
+        if spec is None or spec.context or spec.categorical or spec.phrases is None:
+            continue
+        if name not in peers.index:
+            continue
+        low, high = float(peers.at[name, "low"]), float(peers.at[name, "high"])
+        peer_low[j], peer_high[j] = low, high
+        value = features[name].to_numpy(dtype=float)
+        values[name] = value
+        # the known direction, else the side the high-risk accounts are on (none without
+        # both averages: a batch with no low- or no high-risk account cannot say)
+        unknown = np.isnan(high) or np.isnan(low)
+        risky = spec.churn_direction or (0 if unknown else int(np.sign(high - low)))
+        with np.errstate(invalid="ignore"):
+            side = np.sign(value - low)
+        eligible[:, j] = (contribution[:, j] > 0) & (risky != 0) & (side == risky)
+        high_side[:, j] = side > 0
+        if spec.missing_is_riskiest and spec.phrases.missing is not None:
+            missing = np.isnan(value) & (contribution[:, j] > 0)
+            eligible[:, j] |= missing
+            high_side[missing, j] = spec.churn_direction > 0
+    masked = np.where(eligible, contribution, -np.inf)
+    order = np.argsort(-masked, axis=1, kind="stable")[:, :n]
+    keep = np.take_along_axis(masked, order, axis=1) > 0
+    # The chosen (row, feature) pairs, row-major, strongest first within a row: everything
+    # numeric is gathered with numpy; only the phrases are written one by one.
+    counts = keep.sum(axis=1)
+    rows = np.repeat(np.arange(len(contribution)), counts)
+    cols = order[keep]
+    chosen_value = np.full(len(rows), np.nan)
+    texts: list[str] = [""] * len(rows)
+    context = {c: features[c].to_numpy() for c in features.columns if c in FEATURES}
+    for j in np.unique(cols):
+        name = names[j]
+        at = np.flatnonzero(cols == j)
+        chosen_value[at] = values[name][rows[at]]
+        sides = high_side[rows[at], j]
+        phrase = FEATURES[name].phrase
+        for k, row, value, high in zip(
+            at.tolist(), rows[at].tolist(), chosen_value[at].tolist(), sides.tolist(), strict=True
+        ):
+            texts[k] = phrase("high" if high else "low", value, _Row(context, row))
+    feature_names = [names[j] for j in cols.tolist()]
+    value_list = [None if v != v else v for v in chosen_value.tolist()]  # NaN -> None
+    direction_list = ["high" if h else "low" for h in high_side[rows, cols].tolist()]
+    low_list = [None if v != v else v for v in peer_low[cols].tolist()]
+    high_list = [None if v != v else v for v in peer_high[cols].tolist()]
+    details = [
+        dict(zip(REASON_DETAIL_FIELDS, entry, strict=True))
+        for entry in zip(
+            feature_names,
+            value_list,
+            direction_list,
+            low_list,
+            high_list,
+            contribution[rows, cols].tolist(),
+            texts,
+            strict=True,
         )
-    return reasons
+    ]
+    ends = np.cumsum(counts).tolist()
+    starts = [0, *ends[:-1]]
+    spans = list(zip(starts, ends, strict=True))
+    return Reasons(
+        features=[feature_names[a:b] for a, b in spans],
+        values=[value_list[a:b] for a, b in spans],
+        texts=[texts[a:b] for a, b in spans],
+        details=[details[a:b] for a, b in spans],
+    )
 
 
 def band_means(features: pd.DataFrame, risk_band: np.ndarray) -> pd.DataFrame:
@@ -108,6 +209,7 @@ def explained_scores(
         "reason_features": scored.reasons.features,
         "reason_texts": scored.reasons.texts,
         "reason_values": scored.reasons.values,
+        "reason_details": scored.reasons.details,
     }
     for column in OFFER_COLUMNS:
         out[column] = _lists(scores[column]) if column in scores else [[] for _ in range(n)]

@@ -8,6 +8,7 @@ are built at the snapshot's as-of date, scored once by ``score_features`` and ex
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import pandas as pd
@@ -28,13 +29,21 @@ def score_history(
     as_of: pd.Timestamp,
     models: ScoringModels,
     population: PopulationStats | None = None,
+    peers: pd.DataFrame | None = None,
+    history_start: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """The explained score (one row) of the single account in ``raw``.
 
     ``population``: the book's category statistics (the night's), so the account's offers
-    are ranked against the book and not against itself.
+    are ranked against the book and not against itself. ``peers``: the night's band means,
+    so its reasons are judged against the book's low-risk accounts, as in the nightly run
+    (without them one account is its own only peer and gets no reasons). ``history_start``:
+    the book's first day of order history (the night's manifest), so an account that signed
+    up before it gets the book's "days since the first order".
     """
     tables = validate_tables(raw, on_bad_rows="refuse").tables
+    if history_start is not None:
+        tables = dataclasses.replace(tables, history_start=pd.Timestamp(history_start))
     definition = models.churn.definition
     features = build_features(tables, pd.Timestamp(as_of).normalize(), definition)
     if features.empty:
@@ -43,5 +52,5 @@ def score_history(
             f"Account {account} is not active at {pd.Timestamp(as_of).date()}: it has no order "
             f"in the {definition.active_window_days} days up to that date, so it is not scored."
         )
-    scored = score_features(features, models, population=population, tables=tables)
+    scored = score_features(features, models, population=population, tables=tables, peers=peers)
     return explained_scores(scored, features, tables.accounts)

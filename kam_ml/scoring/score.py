@@ -21,7 +21,7 @@ from kam_ml.offers.recommend import OFFER_COLUMNS, recommend_offers
 from kam_ml.offers.rules import OfferRules
 from kam_ml.registry.bundle import ModelBundle
 from kam_ml.registry.champions import ScoringModels
-from kam_ml.scoring.explained import Reasons, top_reasons
+from kam_ml.scoring.explained import Reasons, band_means, top_reasons
 
 __all__ = ["RiskBands", "Scored", "score_accounts", "score_features"]
 
@@ -33,13 +33,17 @@ class Scored:
     scores: what ``kam-ml score`` writes and the nightly snapshot stores as scores.
     contributions: each feature's contribution to the churn log-odds, as float32 (what the
         snapshot stores and tomorrow's change is measured against).
-    reasons: the reasons in ``scores["reasons"]``, with their feature names and values,
-        picked once from the full-precision contributions.
+    reasons: the reasons in ``scores["reasons"]`` (and, structured, ``reason_details``),
+        with their feature names and values, picked once from the full-precision
+        contributions.
+    peers: each feature's average among low/medium/high-risk accounts (``band_means``)
+        that the reasons were judged against: the scored rows' own, or those passed in.
     """
 
     scores: pd.DataFrame
     contributions: pd.DataFrame
     reasons: Reasons
+    peers: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ def score_accounts(
     k_offers: int = 3,
     population: PopulationStats | None = None,
     offer_rules: OfferRules | None = None,
+    peers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Score every account active at ``as_of`` with the churn bundle's problem definition:
     the scores of ``score_features`` (use that for the contributions too).
@@ -72,7 +77,9 @@ def score_accounts(
     ``population``: the book's category statistics at ``as_of``. Scoring the whole book may
     leave it None (it is computed from ``tables``); scoring part of the book (one account
     posted to the API) must pass the book's, or offers would be ranked against a
-    "population" of that one account. ``offer_rules`` defaults to ``OfferRules()``.
+    "population" of that one account. ``peers`` likewise: the book's band means, which
+    reasons are judged against (see ``score_features``). ``offer_rules`` defaults to
+    ``OfferRules()``.
     """
     features = build_features(tables, pd.Timestamp(as_of), models.churn.definition)
     scored = score_features(
@@ -84,6 +91,7 @@ def score_accounts(
         population=population,
         tables=tables,
         offer_rules=offer_rules,
+        peers=peers,
     )
     return scored.scores
 
@@ -98,8 +106,13 @@ def score_features(
     population: PopulationStats | None = None,
     tables: Tables | None = None,
     offer_rules: OfferRules | None = None,
+    peers: pd.DataFrame | None = None,
 ) -> Scored:
     """Scores for prepared feature rows: the same rows training built for that cutoff.
+
+    ``peers``: the book's ``band_means`` when the rows are part of a book (one account
+    posted to the API is judged against the night's peers, so it gets the book's reasons);
+    None computes them from the rows themselves (a whole book).
 
     Churn columns always; ``expected_value_12m`` and ``revenue_at_risk`` with a value model
     (NaN without); ``offers``, ``offer_scores`` and ``offer_reasons`` (lists, best first)
@@ -113,14 +126,18 @@ def score_features(
         contributions = churn.model.contributions(X)
     else:  # nothing to explain (and the explainer would be asked for zero leaves)
         contributions = pd.DataFrame(columns=churn.feature_names, dtype=np.float64)
-    reasons = top_reasons(contributions, X, n_reasons)
+    risk_band = bands.band(probability)
+    if peers is None:
+        peers = band_means(features, risk_band)
+    reasons = top_reasons(contributions, features, peers, n_reasons)
     scores = pd.DataFrame(
         {
             "account_id": features["account_id"].to_numpy(dtype=object),
             "as_of": features["cutoff"].to_numpy(),
             "churn_probability": probability,
-            "risk_band": bands.band(probability),
+            "risk_band": risk_band,
             "reasons": pd.Series(reasons.texts, dtype=object),
+            "reason_details": pd.Series(reasons.details, dtype=object),
             "churn_model_version": churn.version,
         }
     )
@@ -135,7 +152,7 @@ def score_features(
     scores["offers_model_version"] = models.offers.version if models.offers else None
     scores["value_model_version"] = models.value.version if models.value else None
     contributions = contributions.astype(np.float32).reset_index(drop=True)
-    return Scored(scores, contributions, reasons)
+    return Scored(scores, contributions, reasons, peers)
 
 
 def _offers(

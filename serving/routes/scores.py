@@ -66,7 +66,14 @@ def post_from_history(
     if snapshot.categories is not None:
         raw["categories"] = snapshot.categories
     try:
-        explained = score_history(raw, as_of, models, snapshot.population)
+        explained = score_history(
+            raw,
+            as_of,
+            models,
+            snapshot.population,
+            snapshot.band_means,
+            snapshot.manifest.get("order_history_start"),
+        )
     except (DataContractError, InactiveAccountError) as error:
         raise InvalidHistory(str(error)) from None
     records = RecordTable.from_explained(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import subprocess
 import sys
@@ -112,6 +113,33 @@ def test_order_features_match_hand_computation(book):
     assert a["tenure_days"] == 546
 
 
+def test_first_order_age_uses_signup_where_the_order_history_starts_later(book):
+    # the book's order history starts 2025-03-01 (B's order); every account signed up
+    # 2025-01-01, before it, so their first order is not in the data: signup stands in
+    a = _row(build_features(book, T, ProblemDefinition()), "A")
+    assert a["days_since_first_order"] == a["tenure_days"] == 546
+    # signed up once the history had started: its first order in the data is the first
+    later = _signed_up(book, "2025-04-01")
+    a = _row(build_features(later, T, ProblemDefinition()), "A")
+    assert a["days_since_first_order"] == 181  # 2026-01-01 to the end of 2026-06-30
+    assert a["tenure_days"] == 456
+
+
+def test_one_account_gets_the_books_first_order_age_given_the_books_history_start(book):
+    later = _signed_up(book, "2025-04-01")
+    alone = dataclasses.replace(
+        later, orders=later.orders[later.orders["account_id"] == "A"].reset_index(drop=True)
+    )
+    # alone, its history starts with its own first order (2026-01-01), after its signup
+    assert _row(build_features(alone, T, ProblemDefinition()), "A")["days_since_first_order"] == 456
+    told = dataclasses.replace(alone, history_start=later.order_history_start())
+    assert _row(build_features(told, T, ProblemDefinition()), "A")["days_since_first_order"] == 181
+
+
+def _signed_up(book, day: str):
+    return dataclasses.replace(book, accounts=book.accounts.assign(signup_date=pd.Timestamp(day)))
+
+
 def test_returns_count_from_the_day_they_are_known(book):
     features = build_features(book, T, ProblemDefinition())
     a, c = _row(features, "A"), _row(features, "C")
@@ -206,11 +234,17 @@ def test_a_feature_declared_twice_is_refused():
         feature_registry([spec, spec])
 
 
-def test_reasons_format_values_and_name_unknown_ones():
-    assert describe_reason("revenue_90d", 1234.4) == "Spent 1,234 in the last 90 days"
+def test_reasons_format_values_on_the_risky_side_and_name_unknown_ones():
+    assert describe_reason("revenue_90d", 1234.4) == "Spent only 1,234 in the last 90 days"
+    assert describe_reason("revenue_90d", 0.0) == "Nothing spent in the last 90 days"
     assert describe_reason("return_rate_365d", 0.25) == "Returned 25% of what it bought this year"
-    assert describe_reason("region", "EMEA") == "Region EMEA"
+    assert describe_reason("orders_90d", 0) == "No order in the last 90 days"
+    assert describe_reason("overdue_ratio", float("nan")) == (
+        "Only one order so far: no usual rhythm yet"
+    )
     assert describe_reason("nps_latest", float("nan")) == "Latest NPS score (0-10) is unknown"
+    assert describe_reason("region", "EMEA") == "Region EMEA"
+    assert describe_reason("tenure_days", 400) == "Account opened 400 days ago"
 
 
 def test_stacked_cutoffs_equal_single_cutoff_builds(book):

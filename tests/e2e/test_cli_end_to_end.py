@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -78,6 +79,7 @@ def test_score_writes_explained_calibrated_scores(workdir):
         "churn_probability",
         "risk_band",
         "reasons",
+        "reason_details",
         "as_of",
         "churn_model_version",
     } <= set(parquet.columns)
@@ -89,6 +91,14 @@ def test_score_writes_explained_calibrated_scores(workdir):
     pd.testing.assert_series_equal(
         parquet["churn_probability"], csv["churn_probability"], check_exact=False, rtol=1e-12
     )
+    # reasons as sentences and as records, in both files
+    details = [list(d) for d in parquet["reason_details"]]
+    assert [[r["text"] for r in row] for row in details] == [list(r) for r in parquet["reasons"]]
+    assert sum(map(len, details)) > 0
+    from_csv = [json.loads(cell) for cell in csv["reason_details"]]
+    assert [[r["feature"] for r in row] for row in from_csv] == [
+        [r["feature"] for r in row] for row in details
+    ]
 
 
 def test_bad_input_exits_1_with_a_message_and_no_traceback(workdir, tmp_path):

@@ -14,12 +14,14 @@ from kam_ml.churn.model import ChurnModel
 from kam_ml.churn.training import train_churn
 from kam_ml.data.validation import validate_tables
 from kam_ml.errors import DefinitionError
+from kam_ml.features import build_features
 from kam_ml.offers.job import offers_spec
 from kam_ml.offers.population import PopulationStats, population_stats
 from kam_ml.offers.rules import OfferRules
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.registry.champions import ScoringModels
 from kam_ml.registry.gate import model_bundle
+from kam_ml.scoring.explained import band_means
 from kam_ml.scoring.score import score_accounts
 from kam_ml.value.job import value_spec
 
@@ -76,18 +78,19 @@ def _one_account(demo, account_id: str):
 
 
 def _assert_same_rows(left: pd.DataFrame, right: pd.DataFrame) -> None:
+    lists = OFFER_COLUMNS + ["reasons", "reason_details"]
     pd.testing.assert_frame_equal(
-        left.drop(columns=OFFER_COLUMNS + ["reasons"]).reset_index(drop=True),
-        right.drop(columns=OFFER_COLUMNS + ["reasons"]).reset_index(drop=True),
+        left.drop(columns=lists).reset_index(drop=True),
+        right.drop(columns=lists).reset_index(drop=True),
         check_dtype=False,
         check_categorical=False,
     )
-    for column in OFFER_COLUMNS + ["reasons"]:
+    for column in lists:
         assert [list(v) for v in left[column]] == [list(v) for v in right[column]], column
 
 
 def test_one_account_scored_alone_equals_its_row_in_the_book(
-    demo, demo_as_of, models, scores, population, tmp_path
+    demo, demo_tables, demo_as_of, models, scores, population, tmp_path
 ):
     sparse = scores["account_id"].isin(
         demo.orders.groupby("account_id")["order_id"].nunique().loc[lambda n: n == 1].index
@@ -98,10 +101,13 @@ def test_one_account_scored_alone_equals_its_row_in_the_book(
         scores.loc[sparse, "account_id"].iloc[0],  # a one-order account
     ]
     stored = PopulationStats.from_parquet(population.to_parquet(tmp_path / "population.parquet"))
+    # the book's peers and order-history start, as the API passes from the night
+    features = build_features(demo_tables, demo_as_of, models.churn.definition)
+    peers = band_means(features, scores["risk_band"].to_numpy())
+    start = demo_tables.order_history_start()
     for account_id in chosen:
-        alone = score_accounts(
-            _one_account(demo, account_id), demo_as_of, models, population=stored
-        )
+        tables = replace(_one_account(demo, account_id), history_start=start)
+        alone = score_accounts(tables, demo_as_of, models, population=stored, peers=peers)
         _assert_same_rows(alone, scores[scores["account_id"] == account_id])
 
 

@@ -125,6 +125,7 @@ def test_from_history_equals_the_nightly_score_for_the_same_history(client, scor
         for field in (
             "risk_band",
             "reasons",
+            "reason_details",
             "offers",
             "expected_value_12m",
             "revenue_at_risk",

@@ -38,3 +38,19 @@ def test_a_from_history_record_is_an_account_score(client, account, history_of):
     body = response.json()
     assert body["source"] == "history"
     _exactly(AccountScore, body)
+
+
+def test_reason_details_carry_the_peers_the_page_shows(client, account, book):
+    body = client.get(f"/v1/accounts/{account}").json()
+    details = body["reason_details"]
+    assert [d["text"] for d in details] == [r["text"] for r in body["reasons"]]
+    means = pd.read_parquet(book.second.directory / "band_means.parquet").set_index("feature")
+    for detail, reason in zip(details, body["reasons"], strict=True):
+        assert detail["feature"] == reason["feature"]
+        assert detail["peer_low_risk"] == pytest.approx(means.at[detail["feature"], "low"])
+        assert detail["peer_high_risk"] == pytest.approx(means.at[detail["feature"], "high"])
+        assert detail["peer_low_risk"] == pytest.approx(reason["average_by_band"]["low"])
+        assert detail["contribution"] > 0
+        if detail["value"] is not None:
+            above = detail["value"] > detail["peer_low_risk"]
+            assert detail["direction"] == ("high" if above else "low")

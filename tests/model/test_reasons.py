@@ -1,0 +1,167 @@
+"""Reasons a manager can trust, over every account of two books with opposite stories.
+
+The demo book's churn is caused by what the history shows (complaints, returns, falling
+orders); the BTYD book's only by purchase timing. On both, no shown reason contradicts its
+value and no context feature is a reason; a planted cause is named.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kam_ml.churn.training import train_churn
+from kam_ml.data.tables import Tables
+from kam_ml.data.validation import validate_tables
+from kam_ml.demo.btyd_book import generate_btyd_book
+from kam_ml.features import FEATURES, build_features
+from kam_ml.problem.definition import ProblemDefinition
+from kam_ml.registry.bundle import ModelBundle
+from kam_ml.registry.champions import ScoringModels
+from kam_ml.scoring.score import Scored, score_features
+
+COMPLAINT = {"complaints_90d", "complaints_365d", "days_since_last_complaint"}
+RECENCY = {"days_since_last_order", "overdue_ratio"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoredBook:
+    tables: Tables
+    as_of: pd.Timestamp
+    models: ScoringModels
+    scored: Scored
+
+
+def _scored_book(tables: Tables, as_of: pd.Timestamp) -> ScoredBook:
+    result = train_churn(tables, as_of, ProblemDefinition())
+    bundle = ModelBundle(
+        model=result.model,
+        model_name="kam-churn",
+        version="test",
+        feature_names=result.feature_names,
+        definition=result.definition,
+        training_cutoffs=[],
+        validation_cutoffs=[],
+        metrics={},
+    )
+    models = ScoringModels(churn=bundle)
+    scored = score_features(build_features(tables, as_of, bundle.definition), models)
+    return ScoredBook(tables, as_of, models, scored)
+
+
+@pytest.fixture(scope="module")
+def demo_book(demo_tables, demo_as_of) -> ScoredBook:
+    return _scored_book(demo_tables, demo_as_of)
+
+
+@pytest.fixture(scope="module")
+def btyd_book() -> ScoredBook:
+    demo = generate_btyd_book(1500, seed=3)
+    raw = {n: getattr(demo, n) for n in ("accounts", "orders", "interactions", "categories")}
+    tables = validate_tables(raw, on_bad_rows="refuse").tables
+    return _scored_book(tables, tables.last_date())
+
+
+@pytest.fixture(params=["demo", "btyd"])
+def any_book(request) -> ScoredBook:
+    return request.getfixturevalue(f"{request.param}_book")
+
+
+def test_no_shown_reason_contradicts_its_value(any_book):
+    details = [d for row in any_book.scored.scores["reason_details"] for d in row]
+    assert len(details) > 1000
+    for d in details:
+        spec = FEATURES[d["feature"]]
+        assert d["contribution"] > 0, d
+        if d["value"] is None:  # one order so far: missing is the risky end
+            assert spec.missing_is_riskiest, d
+            continue
+        if d["direction"] == "high":
+            assert d["value"] > d["peer_low_risk"], d
+        else:
+            assert d["direction"] == "low" and d["value"] < d["peer_low_risk"], d
+        if spec.churn_direction:  # the risky side is the side the business knows
+            assert (d["direction"] == "high") == (spec.churn_direction > 0), d
+
+
+def test_no_context_feature_is_a_reason(any_book):
+    shown = {d["feature"] for row in any_book.scored.scores["reason_details"] for d in row}
+    assert shown and not shown & {n for n, s in FEATURES.items() if s.context}
+
+
+def test_reasons_read_as_a_person_would_write_them(any_book):
+    scores = any_book.scored.scores
+    texts = [t for row in scores["reasons"] for t in row]
+    for bad in (r"\(s\)", r"\b0 orders?\b", r"trend [+-]", r"\b0\.0x", r"[{}]", r"\bnan\b"):
+        assert not [t for t in texts if re.search(bad, t)], bad
+    assert [list(r) for r in scores["reasons"]] == [
+        [d["text"] for d in row] for row in scores["reason_details"]
+    ]
+    high = scores[scores["risk_band"] == "high"]
+    assert high["reasons"].map(len).ge(1).all()
+
+
+def _accounts(book: ScoredBook, n: int, seed: int) -> np.ndarray:
+    ids = book.scored.scores["account_id"].to_numpy(dtype=object)
+    return np.random.default_rng(seed).choice(ids, n, replace=False)
+
+
+def _features(book: ScoredBook) -> pd.DataFrame:
+    features = build_features(book.tables, book.as_of, book.models.churn.definition)
+    return features.set_index("account_id")
+
+
+def _rescored(book: ScoredBook, tables: Tables, ids: np.ndarray) -> pd.DataFrame:
+    features = build_features(tables, book.as_of, book.models.churn.definition)
+    scores = score_features(features, book.models, peers=book.scored.peers).scores
+    scores = scores.set_index("account_id")
+    return scores.loc[[i for i in ids if i in scores.index]]
+
+
+def test_three_complaints_in_the_last_30_days_are_named(demo_book, seed):
+    book = demo_book
+    ids = _accounts(book, 100, seed)
+    interactions = book.tables.interactions
+    days = [3, 12, 25]
+    planted = pd.DataFrame(
+        {
+            "account_id": pd.Categorical(
+                np.repeat(ids, len(days)), categories=interactions["account_id"].cat.categories
+            ),
+            "event_date": np.tile([book.as_of - pd.Timedelta(days=d) for d in days], len(ids)),
+            "event_type": "complaint",
+            "value": np.nan,
+        }
+    )[interactions.columns]
+    tables = dataclasses.replace(
+        book.tables, interactions=pd.concat([interactions, planted], ignore_index=True)
+    )
+    scores = _rescored(book, tables, ids)
+    assert len(scores) == len(ids)
+    named = scores["reason_details"].map(lambda row: any(d["feature"] in COMPLAINT for d in row))
+    # An account silent for most of a year can have three stronger reasons than the
+    # complaints (no order for 256 days, 15x overdue, 8 fewer orders); every account that
+    # still orders names them.
+    ordering = _features(book).loc[scores.index, "days_since_last_order"] <= 90
+    assert ordering.sum() > 30
+    assert named[ordering].all(), scores.loc[ordering & ~named, "reasons"].head().tolist()
+    assert named.mean() >= 0.95
+
+
+@pytest.mark.parametrize("which", ["demo", "btyd"])
+def test_orders_that_stop_are_named_by_a_recency_reason(request, which, seed):
+    book = request.getfixturevalue(f"{which}_book")
+    ids = _accounts(book, 100, seed)
+    orders = book.tables.orders
+    stopped = orders["account_id"].astype(str).isin(ids) & (
+        orders["order_date"] > book.as_of - pd.Timedelta(days=150)
+    )
+    tables = dataclasses.replace(book.tables, orders=orders[~stopped].reset_index(drop=True))
+    scores = _rescored(book, tables, ids)
+    assert len(scores) > 50  # the others had no order in the 215 days before either
+    named = scores["reason_details"].map(lambda row: any(d["feature"] in RECENCY for d in row))
+    assert named.all(), scores.loc[~named, "reasons"].head().tolist()
