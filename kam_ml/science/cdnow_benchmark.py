@@ -35,6 +35,7 @@ from kam_ml.churn.training import refit_churn, train_churn
 from kam_ml.data.tables import Tables
 from kam_ml.data.validation import validate_tables
 from kam_ml.demo.btyd_book import generate_btyd_book
+from kam_ml.errors import NotEnoughHistoryError
 from kam_ml.evaluation.classification import churn_metrics
 from kam_ml.features import build_features
 from kam_ml.problem.definition import CutoffLayout, ProblemDefinition
@@ -147,16 +148,44 @@ def bgnbd_scores(
     )
 
 
+@dataclass(frozen=True)
+class _Judged:
+    """Every scorer's churn score (higher = likelier churn) on the accounts active at T.
+
+    ``churn_model`` is NaN and ``untrainable`` holds ``kam-ml train``'s message when the
+    CLI stops at this setting (``NotEnoughHistoryError``); the baselines are still judged.
+    """
+
+    rows: pd.DataFrame
+    layout: CutoffLayout | None
+    untrainable: str | None = None
+
+
 def _judged_rows(
     tables: Tables,
     setting: BenchmarkSetting,
     model: ChurnModel | None,
-) -> tuple[pd.DataFrame, CutoffLayout]:
-    """Every scorer's churn score (higher = likelier churn) on the accounts active at T."""
+) -> _Judged:
     definition = ProblemDefinition().with_horizon(setting.horizon_days)
-    forward = forward_churn_scores(tables, setting.as_of, definition, model=model)
-    bgnbd = bgnbd_scores(tables, setting.as_of, definition)
-    rows = forward.scores.merge(bgnbd, on="account_id", how="left", validate="one_to_one")
+    as_of = pd.Timestamp(setting.as_of).normalize()
+    bgnbd = bgnbd_scores(tables, as_of, definition)
+    layout: CutoffLayout | None = None
+    untrainable = None
+    try:
+        forward = forward_churn_scores(tables, as_of, definition, model=model)
+        scored, layout = forward.scores, forward.layout
+    except NotEnoughHistoryError as error:  # what kam-ml train says, exit 1
+        untrainable = str(error)
+        features = build_features(tables, as_of, definition)
+        scored = pd.DataFrame(
+            {
+                "account_id": features["account_id"].to_numpy(dtype=object),
+                "churn_probability": np.nan,
+                "churned": churn_labels(tables, features, definition),
+                "days_since_last_order": recency_score(features),
+            }
+        )
+    rows = scored.merge(bgnbd, on="account_id", how="left", validate="one_to_one")
     judged = pd.DataFrame(
         {
             "account_id": rows["account_id"],
@@ -167,7 +196,7 @@ def _judged_rows(
             "recency": rows["days_since_last_order"],
         }
     )
-    return judged, forward.layout
+    return _Judged(judged, layout, untrainable)
 
 
 def run_churn_benchmark(
@@ -181,23 +210,32 @@ def run_churn_benchmark(
     the training layout, and for the churn model the paired bootstrap 95% interval of its
     ROC-AUC lead over BG/NBD expected purchases.
 
+    A setting ``kam-ml train`` refuses (too little history for the horizon) keeps its
+    baselines; its churn model row has NaN metrics and the CLI's message in ``untrainable``.
     ``make_model`` replaces the default ``ChurnModel`` (tests); ``on_setting_done`` gets
     each setting and the seconds it took.
     """
     rows = []
     for setting in settings:
         started = time.perf_counter()
-        judged, layout = _judged_rows(
-            tables, setting, None if make_model is None else make_model()
-        )
-        y = judged["churned"].to_numpy()
-        low, high = paired_auc_difference(
-            y,
-            judged["churn_model"].to_numpy(),
-            judged["bgnbd_expected_purchases"].to_numpy(),
-            seed=0,
-        )
+        judged = _judged_rows(tables, setting, None if make_model is None else make_model())
+        frame, layout = judged.rows, judged.layout
+        y = frame["churned"].to_numpy()
+        low = high = np.nan
+        if judged.untrainable is None:
+            low, high = paired_auc_difference(
+                y,
+                frame["churn_model"].to_numpy(),
+                frame["bgnbd_expected_purchases"].to_numpy(),
+                seed=0,
+            )
         for name in SCORERS:
+            missing = name == "churn_model" and judged.untrainable is not None
+            metrics = (
+                dict.fromkeys(("roc_auc", "pr_auc", "top_decile_lift"), np.nan)
+                if missing
+                else churn_metrics(y, frame[name].to_numpy(), is_probability=False)
+            )
             rows.append(
                 {
                     "as_of": pd.Timestamp(setting.as_of).date().isoformat(),
@@ -205,12 +243,13 @@ def run_churn_benchmark(
                     "scorer": name,
                     "accounts": int(len(y)),
                     "churn_rate": float(np.mean(y)),
-                    "train_cutoffs": len(layout.train_cutoffs),
-                    "refit_cutoffs": len(layout.cutoffs),
-                    "cutoff_step_days": layout.step_days,
-                    **churn_metrics(y, judged[name].to_numpy(), is_probability=False),
+                    "train_cutoffs": len(layout.train_cutoffs) if layout else 0,
+                    "refit_cutoffs": len(layout.cutoffs) if layout else 0,
+                    "cutoff_step_days": layout.step_days if layout else None,
+                    **metrics,
                     "delta_vs_bgnbd_low": low if name == "churn_model" else np.nan,
                     "delta_vs_bgnbd_high": high if name == "churn_model" else np.nan,
+                    "untrainable": judged.untrainable if name == "churn_model" else None,
                 }
             )
         if on_setting_done is not None:
@@ -250,11 +289,13 @@ def btyd_oracle_check(
     }
     tables = validate_tables(raw, on_bad_rows="refuse").tables
     setting = BenchmarkSetting(as_of, horizon_days)
-    judged, _ = _judged_rows(tables, setting, None if make_model is None else make_model())
+    judged = _judged_rows(tables, setting, None if make_model is None else make_model())
+    if judged.untrainable is not None:
+        raise NotEnoughHistoryError(judged.untrainable)
     truth = book.truth[["account_id", "churned", "true_churn_probability"]]
     truth = truth.assign(history=book.truth["history_churn_probability"])
-    rows = judged.merge(truth, on="account_id", how="inner", suffixes=("", "_truth"))
-    if len(rows) != len(judged) or not (rows["churned"] == rows["churned_truth"]).all():
+    rows = judged.rows.merge(truth, on="account_id", how="inner", suffixes=("", "_truth"))
+    if len(rows) != len(judged.rows) or not (rows["churned"] == rows["churned_truth"]).all():
         raise AssertionError("The book's truth and the scored rows disagree on who is active.")
     y = rows["churned"].to_numpy()
     columns = {
@@ -323,7 +364,8 @@ def benchmark_markdown(results: pd.DataFrame) -> str:
     """The README table: one line per setting, "ROC-AUC / PR-AUC" per scorer.
 
     The best ROC-AUC of each line is in bold; the last column is the churn model's lead
-    over BG/NBD expected purchases with its bootstrap interval.
+    over BG/NBD expected purchases with its bootstrap interval. A setting ``kam-ml train``
+    refuses shows "not trained" for the model (``run_churn_benchmark``'s ``untrainable``).
     """
     scorers = [s for s in SCORERS if s in set(results["scorer"])]
     header = ["as-of T", "H (days)", "active at T", "churn rate", "cutoffs (train / refit)"]
@@ -334,22 +376,35 @@ def benchmark_markdown(results: pd.DataFrame) -> str:
         by_scorer = group.set_index("scorer")
         best = by_scorer["roc_auc"].max()
         first = group.iloc[0]
+        trained = bool(np.isfinite(by_scorer.loc["churn_model", "roc_auc"]))
         cells = [
             str(as_of),
             str(horizon),
             f"{first['accounts']:,}",
             f"{first['churn_rate']:.1%}",
-            f"{first['train_cutoffs']} / {first['refit_cutoffs']}",
+            f"{first['train_cutoffs']} / {first['refit_cutoffs']}" if trained else "–",
         ]
         for scorer in scorers:
             roc, pr = by_scorer.loc[scorer, "roc_auc"], by_scorer.loc[scorer, "pr_auc"]
+            if not np.isfinite(roc):
+                cells.append("not trained¹")
+                continue
             roc_text = f"**{roc:.3f}**" if np.isclose(roc, best) else f"{roc:.3f}"
             cells.append(f"{roc_text} / {pr:.3f}")
-        model = by_scorer.loc["churn_model"]
-        delta = model["roc_auc"] - by_scorer.loc["bgnbd_expected_purchases", "roc_auc"]
-        low, high = model["delta_vs_bgnbd_low"], model["delta_vs_bgnbd_high"]
-        cells.append(_signed(delta) + f" ({_signed(low)} .. {_signed(high)})")
+        if trained:
+            model = by_scorer.loc["churn_model"]
+            delta = model["roc_auc"] - by_scorer.loc["bgnbd_expected_purchases", "roc_auc"]
+            low, high = model["delta_vs_bgnbd_low"], model["delta_vs_bgnbd_high"]
+            cells.append(_signed(delta) + f" ({_signed(low)} .. {_signed(high)})")
+        else:
+            cells.append("–")
         lines.append("| " + " | ".join(cells) + " |")
+    refused = results[results["untrainable"].notna()] if "untrainable" in results else None
+    for row in [] if refused is None else refused.itertuples(index=False):
+        lines.append(
+            f"\n¹ `kam-ml train --as-of {row.as_of} --horizon-days {row.horizon_days}` "
+            f"stops (exit 1): {row.untrainable}"
+        )
     return "\n".join(lines)
 
 
