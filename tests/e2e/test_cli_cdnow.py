@@ -2,9 +2,12 @@
 
 The churn model must not fall behind BG/NBD expected purchases on the customers active at
 T = 1998-03-31 (91-day horizon, so the label window ends on the data's last day), the
-README's target setting. The subsample is every 4th customer id (5,892 customers, 2,367
-active at T): deterministic, small enough for a few seconds of training, large enough that
-the comparison is not pure noise (on the full book the lead is a few thousandths).
+README's target setting. The subsample is the even customer ids (11,785 customers, 4,758
+active at T): deterministic, and trained and scored in well under a minute. Smaller ones
+are noise next to the model's lead (a few thousandths on the full book): on the four
+quarters by id % 4 the lead was +0.001, -0.003, -0.002 and +0.003 (95% intervals about
++-0.009); on both halves +0.002 and +0.003 (+-0.005). So this check is thin by
+construction: it fails on a regression of a few thousandths against BG/NBD.
 
 Skips with "CDNOW is not cached" on a fresh clone; ``make cdnow`` (``.ci/run`` does it)
 fetches the file through pip.
@@ -27,7 +30,7 @@ from kam_ml.science.cdnow import cached_cdnow, load_cdnow
 from kam_ml.science.cdnow_benchmark import bgnbd_scores
 
 AS_OF, HORIZON = pd.Timestamp("1998-03-31"), 91
-EVERY = 4  # customer ids divisible by this are kept
+EVERY = 2  # customer ids divisible by this are kept
 
 
 def kam_ml(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -80,7 +83,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, str]
 
 def test_the_subsample_is_what_the_docstring_says(scored: tuple[pd.DataFrame, str]) -> None:
     rows, _ = scored
-    assert len(rows) == 2367 and rows["bgnbd_expected_purchases"].notna().all()
+    assert len(rows) == 4758 and rows["bgnbd_expected_purchases"].notna().all()
     assert 0.6 < rows["churned"].mean() < 0.8  # about CDNOW's 70% at this setting
 
 
@@ -88,6 +91,7 @@ def test_churn_model_does_not_fall_behind_bgnbd(scored: tuple[pd.DataFrame, str]
     rows, _ = scored
     model = roc_auc_score(rows["churned"], rows["churn_probability"])
     bgnbd = roc_auc_score(rows["churned"], -rows["bgnbd_expected_purchases"])
+    print(f"churn model ROC-AUC {model:.4f}, BG/NBD expected purchases {bgnbd:.4f}")
     assert model >= bgnbd, f"churn model ROC-AUC {model:.4f} < BG/NBD {bgnbd:.4f}"
 
 
