@@ -144,16 +144,25 @@ def test_benchmark_scores_are_what_the_cli_writes(tmp_path: Path, seed: int) -> 
         frame.to_parquet(tmp_path / "data" / f"{name}.parquet", index=False)
     env = os.environ | {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     window = ["--as-of", str(AS_OF.date()), "--horizon-days", "90"]
+    said = []
     for command in (["train"], ["score", "--out", "scores.parquet"]):
-        subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-m", "kam_ml", *command, "--data", "data", *window],
             cwd=tmp_path,
             env=env,
-            check=True,
             capture_output=True,
+            text=True,
             timeout=600,
         )
+        said.append(" ".join((done.stdout + done.stderr).split()))  # rich wraps lines
+        assert done.returncode == 0, said[-1]
     cli = pd.read_parquet(tmp_path / "scores.parquet")
     forward = forward_churn_scores(_tables(raw), AS_OF, ProblemDefinition()).scores
     assert list(cli["account_id"]) == list(forward["account_id"])
     np.testing.assert_array_equal(cli["churn_probability"], forward["churn_probability"])
+    # one category (music): no offer model to train, none to score with
+    trained, scored = said
+    assert "kam-offers skipped: the book has 1 category (music)" in trained
+    assert "Offer ranker" not in trained
+    assert "scoring without kam-offers: the book has 1 category (music)" in scored
+    assert cli["offers"].isna().all() and cli["offers_model_version"].isna().all()
