@@ -124,7 +124,7 @@ def forward_churn_scores(
     scores = score_accounts(tables, as_of, ScoringModels(churn=bundle))
     features = build_features(tables, as_of, definition)
     if not features["account_id"].reset_index(drop=True).equals(scores["account_id"]):
-        raise AssertionError("score_accounts and build_features disagree on the rows at T.")
+        raise RuntimeError("score_accounts and build_features disagree on the rows at T.")
     scores["churned"] = churn_labels(tables, features, definition)
     scores["days_since_last_order"] = recency_score(features)
     return ForwardScores(scores, trained.split.layout)
@@ -296,7 +296,7 @@ def btyd_oracle_check(
     truth = truth.assign(history=book.truth["history_churn_probability"])
     rows = judged.rows.merge(truth, on="account_id", how="inner", suffixes=("", "_truth"))
     if len(rows) != len(judged.rows) or not (rows["churned"] == rows["churned_truth"]).all():
-        raise AssertionError("The book's truth and the scored rows disagree on who is active.")
+        raise RuntimeError("The book's truth and the scored rows disagree on who is active.")
     y = rows["churned"].to_numpy()
     columns = {
         "latent_oracle": "true_churn_probability",
