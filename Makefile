@@ -58,7 +58,8 @@ lint: install
 bench: install
 	$(BIN)/python bench/bench_features.py
 
-# The CDNOW real-data benchmark (downloads the lifetimes wheel with pip on first use; ~7 min)
+# The CDNOW real-data benchmark through the train/score path (downloads the lifetimes wheel
+# with pip on first use; ~3 min)
 bench-cdnow: install
 	$(BIN)/python bench/bench_cdnow.py --fetch
 

@@ -8,6 +8,7 @@ here, into the type the library takes.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import re
@@ -296,30 +297,30 @@ def _train_offers_and_value(
     refit: bool,
 ) -> None:
     """The offer ranker and the value model, each through its own gate (see ``train``);
-    the value job itself decides whether the history is long enough for it."""
-    from kam_ml.offers.job import train_and_register_offers
+    each is skipped, with the reason, when the book cannot train it (one category for
+    offers, too little history for value)."""
+    from kam_ml.offers.job import offers_skipped, train_and_register_offers
     from kam_ml.registry.gate import Skipped
     from kam_ml.value.job import train_and_register_value, value_cutoffs
 
-    cutoffs = definition.training_cutoff_dates(as_of_date, tables.first_date())
-    with _progress() as progress:
-        task = progress.add_task("Building offer pairs per cutoff", total=len(cutoffs))
-        offers = train_and_register_offers(
-            tables,
-            as_of_date,
-            definition,
-            store,
-            models_dir=settings.models_dir,
-            report_dir=settings.reports_dir / f"offers-{as_of_date.date()}",
-            on_cutoff_done=lambda _: progress.advance(task),
-            refit=refit,
-        )
-    k = offers.result.k
-    _print_outcome(
-        offers,
-        f"Offer ranker v{{version}} vs baselines at k = {k} (validation cutoffs)",
-        {f"{m}_at_{k}": m for m in ("ndcg", "recall", "precision", "map", "hit_rate", "coverage")},
-    )
+    skipped = offers_skipped(tables)
+    if skipped is not None:
+        _print_outcome(skipped, "", {})
+    else:
+        cutoffs = definition.training_cutoff_dates(as_of_date, tables.first_date())
+        with _progress() as progress:
+            task = progress.add_task("Building offer pairs per cutoff", total=len(cutoffs))
+            offers = train_and_register_offers(
+                tables,
+                as_of_date,
+                definition,
+                store,
+                models_dir=settings.models_dir,
+                report_dir=settings.reports_dir / f"offers-{as_of_date.date()}",
+                on_cutoff_done=lambda _: progress.advance(task),
+                refit=refit,
+            )
+        _print_offers(offers)
     planned = value_cutoffs(tables, as_of_date, definition)
     if isinstance(planned, Skipped):  # too little history for the 12-month window
         _print_outcome(planned, "", {})
@@ -340,6 +341,22 @@ def _train_offers_and_value(
         value,
         "Value model v{version} vs last 12 months (validation cutoffs, stayers)",
         {m: m for m in ("mae", "rmse", "spearman", "bias")},
+    )
+
+
+def _print_offers(offers: Any) -> None:
+    """The offer ranker's metrics at its own k, or why it was skipped."""
+    from kam_ml.registry.gate import Skipped
+
+    if isinstance(offers, Skipped):
+        _print_outcome(offers, "", {})
+        return
+    k = offers.result.k
+    metrics = ("ndcg", "recall", "precision", "map", "hit_rate", "coverage")
+    _print_outcome(
+        offers,
+        f"Offer ranker v{{version}} vs baselines at k = {k} (validation cutoffs)",
+        {f"{m}_at_{k}": m for m in metrics},
     )
 
 
@@ -408,6 +425,7 @@ def score(
 ) -> None:
     """Score every active account: churn probability, risk band, reasons, the next-best
     offers, expected 12-month value and revenue at risk (offers and value when trained)."""
+    from kam_ml.offers.job import offers_skipped
     from kam_ml.offers.rules import OfferRules
     from kam_ml.registry.champions import ChampionSource, load_champions
     from kam_ml.reporting.files import write_table
@@ -420,9 +438,14 @@ def score(
         tracking_uri=settings.tracking_uri, models_dir=settings.models_dir, churn_uri=model
     )
     models = load_champions(source, horizon_days=horizon_days)
+    tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine").tables
+    skipped = offers_skipped(tables)
+    if skipped is not None:  # one category: nothing to rank, whatever champion exists
+        kept = [p for p in models.problems if not p.startswith(f"{skipped.name}:")]
+        problem = f"{skipped.name}: {skipped.reason}"
+        models = dataclasses.replace(models, offers=None, problems=(*kept, problem))
     for problem in models.problems:
         errors.print(f"[yellow]scoring without[/] {problem}", highlight=False)
-    tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine").tables
     as_of_date = _as_of(as_of, tables)
     with console.status(f"Scoring accounts active at {as_of_date.date()}…"):
         scores = score_accounts(tables, as_of_date, models, k_offers=k, offer_rules=rules)

@@ -1,4 +1,4 @@
-"""The ``kam-ml train`` job for the offer ranker: train, check for leakage, register."""
+"""The ``kam-ml train`` job for the offer ranker: train, check for leakage, register (or skip)."""
 
 from __future__ import annotations
 
@@ -23,12 +23,19 @@ from kam_ml.offers.training import (
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.registry.bundle import ModelBundle
 from kam_ml.registry.champions import MODEL_NAMES
-from kam_ml.registry.gate import ModelSpec, RegistrationOutcome, register
+from kam_ml.registry.gate import ModelSpec, RegistrationOutcome, Skipped, register
 from kam_ml.registry.tracking import TrackingStore
 
-__all__ = ["OFFERS_MODEL_NAME", "offers_spec", "train_and_register_offers"]
+__all__ = [
+    "MIN_CATEGORIES",
+    "OFFERS_MODEL_NAME",
+    "offers_skipped",
+    "offers_spec",
+    "train_and_register_offers",
+]
 
 OFFERS_MODEL_NAME = MODEL_NAMES.offers
+MIN_CATEGORIES = 2
 
 
 def offers_spec(
@@ -54,6 +61,25 @@ def offers_spec(
     )
 
 
+def offers_skipped(tables: Tables) -> Skipped | None:
+    """Why the book gets no offer model, or None when it has something to rank.
+
+    With a single category every account's only candidate is that category: the ranker
+    and every baseline score NDCG 1.000 and the "next best offer" is what it already buys
+    (CDNOW, one category ``music``). Training churn and value is still worth it.
+    """
+    catalogue = sorted(tables.categories["category"].astype(str))
+    if len(catalogue) >= MIN_CATEGORIES:
+        return None
+    named = f" ({catalogue[0]})" if catalogue else ""
+    noun = "category" if len(catalogue) == 1 else "categories"
+    return Skipped(
+        OFFERS_MODEL_NAME,
+        f"the book has {len(catalogue)} {noun}{named}; next-best offers need at least "
+        f"{MIN_CATEGORIES} to rank.",
+    )
+
+
 def train_and_register_offers(
     tables: Tables,
     as_of: pd.Timestamp,
@@ -65,12 +91,17 @@ def train_and_register_offers(
     on_cutoff_done: Callable[[pd.Timestamp], None] | None = None,
     *,
     refit: bool = True,
-) -> RegistrationOutcome[OfferTrainingResult]:
+) -> RegistrationOutcome[OfferTrainingResult] | Skipped:
     """Train the offer ranker, log it to MLflow and promote it through the NDCG@k gate.
 
     The version registered and exported to ``models_dir/kam-offers`` is refit on every
-    labelled cutoff after the gate (``refit=False`` keeps the held-out fit).
+    labelled cutoff after the gate (``refit=False`` keeps the held-out fit);
+    ``Skipped`` (nothing trained or logged) when the book has fewer than
+    ``MIN_CATEGORIES`` categories (``offers_skipped``).
     """
+    skipped = offers_skipped(tables)
+    if skipped is not None:
+        return skipped
     result = train_offers(
         tables, as_of, definition, account_features=account_features, on_cutoff_done=on_cutoff_done
     )

@@ -11,7 +11,8 @@ director asks for is the share of that lost revenue that sat in the top N of eac
 The refitted model is fitted on the cutoffs whose label windows end by T
 (``ProblemDefinition.training_cutoff_dates``), the newest of them calibrating, exactly as
 ``kam_ml.churn.training`` lays them out, but with no cutoff held back for validation (the
-replayed date itself is the test). The CDNOW benchmark fits its models the same way.
+replayed date itself is the test). The CDNOW benchmark does not: it follows
+``kam-ml train`` itself (``kam_ml.science.cdnow_benchmark``).
 
 With ``bundle`` given, the current champion scores every date instead of a refitted
 model. Faster, but a champion trained on data after an early T has seen those outcomes,

@@ -129,7 +129,7 @@ def test_reproduces_fader_hardie_lee_2005_if_cached() -> None:
     path = cached_cdnow(name=CDNOW_SAMPLE)
     if path is None:
         pytest.skip(
-            "CDNOW sample is not cached; run "
+            "CDNOW is not cached (CDNOW_sample.txt); run make cdnow or "
             "kam_ml.science.cdnow.fetch_cdnow(name='CDNOW_sample.txt')"
         )
     tables = load_cdnow_tables(path)
