@@ -70,14 +70,12 @@ class ActionStore(Protocol):
     def history(self, account_id: str, limit: int | None = None) -> list[RecordedAction]:
         """The account's actions, newest first (ties: the later recorded first)."""
 
-    def last_actions(
-        self, account_ids: Collection[str] | None = None
-    ) -> dict[str, RecordedAction]:
+    def last_actions(self, account_ids: Collection[str] | None = None) -> dict[str, RecordedAction]:
         """The newest action of each account that has one (of ``account_ids``, or all)."""
 
 
 class SQLiteActionStore:
-    """Actions in one SQLite file (created, with its table, on first use)."""
+    """Actions in one SQLite file (created, with its folder and table, on first use)."""
 
     def __init__(self, path: Path, timeout_seconds: float = 30.0) -> None:
         self.path = Path(path)
@@ -136,9 +134,7 @@ class SQLiteActionStore:
         with self._connection() as connection:
             return [_action(row) for row in connection.execute(sql, parameters)]
 
-    def last_actions(
-        self, account_ids: Collection[str] | None = None
-    ) -> dict[str, RecordedAction]:
+    def last_actions(self, account_ids: Collection[str] | None = None) -> dict[str, RecordedAction]:
         newest = (
             f"SELECT {_COLUMNS} FROM (SELECT {_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY"
             " account_id ORDER BY recorded_at DESC, id DESC) AS newest FROM account_actions"
@@ -159,11 +155,13 @@ class SQLiteActionStore:
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         try:
+            if not self._ready:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: no implicit transactions; writes say BEGIN IMMEDIATE
             connection = sqlite3.connect(
                 self.path, timeout=self.timeout_seconds, isolation_level=None
             )
-        except sqlite3.Error as error:
+        except (OSError, sqlite3.Error) as error:
             raise ActionStoreError(f"Cannot open the actions store {self.path}: {error}") from None
         with closing(connection):
             try:
