@@ -30,7 +30,7 @@ def store(tmp_path: Path) -> SQLiteActionStore:
 
 def test_an_action_round_trips_with_every_field_and_a_utc_time(store):
     paris = dt.timezone(dt.timedelta(hours=1))
-    note = "Said \"maybe\" — <b>call</b> back; DROP TABLE account_actions; --  ☎"
+    note = 'Said "maybe" — <b>call</b> back; DROP TABLE account_actions; --  ☎'
     new = NewAction("A1", ActionKind.offered, "Ava", category="handbags", note=note, manager="Ava")
     recorded = store.record(new, at=dt.datetime(2026, 11, 2, 10, 30, tzinfo=paris))
     assert recorded.recorded_at == T0 and recorded.recorded_at.utcoffset() == dt.timedelta(0)

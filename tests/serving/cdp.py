@@ -7,6 +7,7 @@ wait for pages to load like a user does; the standard library is all it takes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -61,10 +62,9 @@ class Browser:
         return self
 
     def __exit__(self, *_: object) -> None:
-        try:
+        # the browser may be gone already; it is killed below anyway
+        with contextlib.suppress(Exception):
             self._call("Browser.close")
-        except Exception:  # the browser may be gone already; it is killed below anyway
-            pass
         try:
             self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -86,9 +86,7 @@ class Browser:
         self._wait_for("Page.loadEventFired")
 
     def evaluate(self, expression: str) -> Any:
-        result = self.call(
-            "Runtime.evaluate", {"expression": expression, "returnByValue": True}
-        )
+        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True})
         if "exceptionDetails" in result:
             raise AssertionError(f"{expression!r} failed in the page: {result['exceptionDetails']}")
         return result["result"].get("value")

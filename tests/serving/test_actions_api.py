@@ -51,9 +51,7 @@ def test_actions_round_trip_newest_first(client, accounts, category):
     assert history.json() == {"account_id": account, "actions": recorded[::-1]}
 
 
-def test_without_a_manager_the_key_is_named_by_its_fingerprint_never_itself(
-    anonymous, accounts
-):
+def test_without_a_manager_the_key_is_named_by_its_fingerprint_never_itself(anonymous, accounts):
     response = anonymous.post(
         f"/v1/accounts/{accounts[1]}/actions",
         json={"action": "met"},

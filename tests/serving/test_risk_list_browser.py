@@ -120,7 +120,7 @@ def test_recording_an_action_with_the_form_puts_it_on_the_row(base_url, book, ma
     account = str(own["account_id"].iloc[-1])  # the last row: the page must scroll to it
     category = str(pd.read_parquet(book.second.directory / "categories.parquet")["category"][0])
     note = "Met at the show <Paris> & liked the new line"
-    form = f'#action-{account} form'
+    form = f"#action-{account} form"
     with Browser(CHROMIUM, tmp_path / "profile-actions") as tab:
         tab.go(f"{base_url}/risk-lists/{slug}?key={API_KEY}")
         assert tab.evaluate("location.pathname") == f"/risk-lists/{slug}"

@@ -76,7 +76,7 @@ def listed(book) -> tuple[str, list[str]]:
 def test_every_row_has_a_form_posting_to_the_list_and_a_last_action_cell(client, listed):
     name, accounts = listed
     page = client.get(f"/risk-lists/{_slug(name)}").text
-    assert "<th data-type=\"text\">Last action</th>" in page
+    assert '<th data-type="text">Last action</th>' in page
     for account in accounts:
         row = _row(page, account)
         assert f'<form class="action-form" method="post" action="/risk-lists/{_slug(name)}/' in row
