@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import threading
 
 import httpx
 import pandas as pd
 import pytest
 
-from tests.serving.conftest import API_KEY, OTHER_KEY
+from tests.serving.conftest import API_KEY, OTHER_KEY, running
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +154,22 @@ def test_the_openapi_spec_documents_the_actions_routes(anonymous):
     action = spec["components"]["schemas"]["ActionIn"]["properties"]["action"]
     kinds = spec["components"]["schemas"][action["$ref"].rsplit("/", 1)[-1]]["enum"]
     assert kinds == ["called", "met", "offered", "won_back", "lost"]
+
+
+def test_a_broken_store_is_a_503_and_the_list_still_shows(book, accounts, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    settings = book.settings(actions_url=f"sqlite:///{blocker}/actions.db")
+    with (
+        running(settings) as url,
+        httpx.Client(base_url=url, headers={"X-API-Key": API_KEY}) as http,
+    ):
+        response = http.post(f"/v1/accounts/{accounts[6]}/actions", json={"action": "called"})
+        assert (response.status_code, response.json()) == (
+            503,
+            {"detail": "actions store unavailable"},
+        )
+        assert http.get(f"/v1/accounts/{accounts[6]}/actions").status_code == 503
+        manager = json.loads((book.second.directory / "manifest.json").read_text())["risk_lists"]
+        page = http.get(f"/risk-lists/{manager[0]['slug']}")
+        assert page.status_code == 200 and 'class="action-form"' in page.text
