@@ -58,7 +58,8 @@ KeyQuery = Annotated[
 _ACTION_CELL = re.compile(
     r'<td class="last-action" id="action-([^"]*)" data-value="[^"]*">.*?</td>', re.S
 )
-_MAX_FORM_BYTES = 16_384  # a note of 2,000 characters, percent-encoded, fits several times
+# a note of 2,000 four-byte characters is 24,000 bytes percent-encoded: room to spare
+_MAX_FORM_BYTES = 65_536
 
 
 def _authorise(request: Request, key: str | None) -> Response | None:
@@ -117,15 +118,17 @@ async def post_action_form(
     key = require_api_key(request, request.headers.get("x-api-key"))
     slug = _slug(snapshot, manager)
     raw = await request.body()
+    back = f"/risk-lists/{slug}"
+    if len(raw) > _MAX_FORM_BYTES:  # refused whole: a cut note would be stored as if complete
+        problem = ("form", f"The form is larger than {_MAX_FORM_BYTES:,} bytes.")
+        page = render("action_error.html", problems=[problem], back=back, account=None)
+        return HTMLResponse(page, status_code=422)
     fields = {
         name: values[0].strip() or None
-        for name, values in parse_qs(
-            raw[:_MAX_FORM_BYTES].decode("utf-8", "replace"), keep_blank_values=True
-        ).items()
+        for name, values in parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True).items()
     }
     account_id = fields.pop("account_id", None) or ""
     fields.setdefault("manager", _manager_name(snapshot, slug))
-    back = f"/risk-lists/{slug}"
     try:
         body = ActionIn.model_validate(
             {k: v for k, v in fields.items() if k in ActionIn.model_fields}

@@ -142,3 +142,26 @@ def test_the_form_needs_the_key_and_a_known_account(anonymous, base_url, listed)
             {"detail": "unknown account: NOPE-7"},
         )
         assert browser.post("/risk-lists/nobody/actions", data=body).status_code == 404
+
+
+def test_an_oversized_or_garbled_form_records_nothing(base_url, listed):
+    name, accounts = listed
+    path = f"/risk-lists/{_slug(name)}/actions"
+    with httpx.Client(base_url=base_url, headers={"X-API-Key": API_KEY}) as browser:
+        huge = browser.post(
+            path, data={"account_id": accounts[3], "action": "met", "note": "x" * 70_000}
+        )
+        assert huge.status_code == 422 and "The form is larger than 65,536 bytes." in huge.text
+        garbled = browser.post(
+            path,
+            content=b"account_id=" + accounts[3].encode() + b"&action=%ff%fe",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert garbled.status_code == 422 and "<strong>action</strong>" in garbled.text
+        assert browser.get(f"/v1/accounts/{accounts[3]}/actions").json()["actions"] == []
+        emoji = "🙂" * 2000  # the longest note, and 24,000 bytes once percent-encoded
+        whole = browser.post(path, data={"account_id": accounts[3], "action": "met", "note": emoji})
+        assert whole.status_code == 303
+        assert (
+            browser.get(f"/v1/accounts/{accounts[3]}/actions").json()["actions"][0]["note"] == emoji
+        )
