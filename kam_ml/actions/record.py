@@ -2,13 +2,15 @@
 
 The rules live here once (the API's request schema repeats the limits for the OpenAPI
 docs, from these constants): five kinds of action, a category only where it means
-something and always for an offer, a note of at most 2,000 characters. Timestamps are
+something and always for an offer, a note of at most 2,000 characters and no control
+characters but tabs and line breaks (the Excel lists are XML). Timestamps are
 timezone-aware UTC; whoever records is named (``recorded_by``), never an API key.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -29,6 +31,9 @@ __all__ = [
 NOTE_MAX_LENGTH: Final = 2000
 CATEGORY_MAX_LENGTH: Final = 200
 MANAGER_MAX_LENGTH: Final = 200
+# control characters other than tab and newlines, and lone surrogates: XML (the Excel
+# lists) and UTF-8 (the store) cannot hold them
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 class ActionKind(StrEnum):
@@ -80,6 +85,13 @@ class NewAction:
                     name,
                     f"The '{name}' of an action must be at most {limit} characters. "
                     f"Got {len(value)} instead.",
+                )
+            found = _CONTROL.search(value) if value is not None else None
+            if found is not None:
+                raise InvalidActionError(
+                    name,
+                    f"The '{name}' of an action must not contain control characters. "
+                    f"Got {found.group()!r} at position {found.start()}.",
                 )
         return self
 

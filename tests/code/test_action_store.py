@@ -88,6 +88,11 @@ def test_last_actions_gives_each_accounts_newest(store):
             "The 'note' of an action must be at most 2000 characters. Got 2001 instead.",
         ),
         (NewAction("", ActionKind.called, "x"), "account_id", "The account_id of an action"),
+        (
+            NewAction("A1", ActionKind.called, "x", note="line\x0bbreak"),
+            "note",
+            r"must not contain control characters. Got '\\x0b' at position 4.",
+        ),
     ],
 )
 def test_a_broken_rule_names_the_field_and_stores_nothing(store, new, field, message):

@@ -76,6 +76,7 @@ def test_without_a_manager_the_key_is_named_by_its_fingerprint_never_itself(anon
         ({"action": "called", "manager": ""}, "manager", "string_too_short"),
         ({"action": "called", "outcome": "saved"}, "outcome", "extra_forbidden"),
         ({"action": "called", "note": 5}, "note", "string_type"),
+        ({"action": "called", "note": "bell\u0007"}, "note", "invalid_action"),
     ],
 )
 def test_a_bad_action_is_a_422_naming_the_field(client, accounts, body, field, rule):
