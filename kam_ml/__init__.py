@@ -20,6 +20,9 @@ _EXPORTS = {
     "generate_btyd_book": "kam_ml.demo.btyd_book",
     "BookShape": "kam_ml.demo.btyd_book",
     "FEATURE_COLUMNS": "kam_ml.features.build",
+    # what managers did (the outcomes a backtest of the list needs)
+    "ActionKind": "kam_ml.actions.record",
+    "open_action_store": "kam_ml.actions.store",
     # the estimators (kam_ml.churn.ChurnModel etc. stay valid for old pickles)
     "ChurnModel": "kam_ml.churn.model",
     "OfferRanker": "kam_ml.offers.ranker",

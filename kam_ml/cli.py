@@ -482,13 +482,16 @@ def nightly(
     on_bad_rows: BadRowsOption = BadRowsMode.quarantine,
 ) -> None:
     """Score every active account and write risk lists, a portfolio summary and the API
-    snapshot under OUT/<as-of>/."""
+    snapshot under OUT/<as-of>/; the lists carry the managers' last actions
+    ($KAM_ACTIONS_URL, default OUT/actions.db)."""
+    from kam_ml.actions import default_actions_url, open_action_store
     from kam_ml.nightly.job import run_nightly
     from kam_ml.nightly.stages import StageClock, StageTiming
     from kam_ml.registry.champions import ChampionSource
     from kam_ml.settings import Settings
 
     settings = Settings()
+    actions = open_action_store(settings.actions_url or default_actions_url(out))
     source = ChampionSource(
         tracking_uri=settings.tracking_uri, models_dir=settings.models_dir, churn_uri=model
     )
@@ -501,7 +504,13 @@ def nightly(
 
     console.print(f"Nightly run from {data} into {out}")
     result = run_nightly(
-        data, out, source, as_of=as_of, on_bad_rows=on_bad_rows.value, clock=StageClock(done)
+        data,
+        out,
+        source,
+        as_of=as_of,
+        on_bad_rows=on_bad_rows.value,
+        clock=StageClock(done),
+        actions=actions,
     )
     table = Table(title=f"{result.accounts:,} accounts scored as of {result.as_of.date()}")
     for column in ("risk band", "accounts"):
@@ -516,6 +525,7 @@ def nightly(
     console.print(f"Risk lists ({result.managers} managers): {result.risk_lists}")
     console.print(f"Portfolio summary: {result.portfolio}")
     console.print(f"API snapshot: {result.directory}")
+    console.print(f"Last actions from: {actions.url}")
 
 
 @app.command()

@@ -13,7 +13,9 @@ into a message (exit 1, or an HTTP status) instead of a traceback. A ``ValueErro
     ├── BundleError              an exported model bundle is missing, tampered or incompatible
     ├── ModelNotFoundError       no registered model / alias / bundle at the given URI
     ├── InactiveAccountError     a posted account has no recent order, so it is not scored
-    └── ScoringInputError        features or tables that one scoring pass cannot score
+    ├── ScoringInputError        features or tables that one scoring pass cannot score
+    ├── InvalidActionError       a manager's action breaks a rule (names the field)
+    └── ActionStoreError         the actions store cannot be opened, read or written
 
 ``require_positive_int`` is the one check behind every "must be a positive int" message, so
 a ``ProblemDefinition`` field, an ``OfferRules`` window and a demo book size all read alike:
@@ -25,12 +27,14 @@ from __future__ import annotations
 from numbers import Integral
 
 __all__ = [
+    "ActionStoreError",
     "BadRowsError",
     "BundleError",
     "DataContractError",
     "DefinitionError",
     "DownloadError",
     "InactiveAccountError",
+    "InvalidActionError",
     "KamMLError",
     "ModelNotFoundError",
     "NotEnoughHistoryError",
@@ -112,3 +116,16 @@ class InactiveAccountError(KamMLError):
 class ScoringInputError(KamMLError, ValueError):
     """The scoring path was given inputs it cannot score together (e.g. offers without the
     order history, or feature rows at several dates). A ``ValueError`` too, as it was."""
+
+
+class InvalidActionError(KamMLError):
+    """An action to record breaks a rule; ``field`` names the field, as the API reports it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ActionStoreError(KamMLError):
+    """The actions store is unreachable, unsupported or unwritable: the server's problem,
+    not the request's (the API answers 503)."""

@@ -11,10 +11,12 @@ __all__ = ["Settings"]
 
 
 class Settings(BaseSettings):
-    """Where models are tracked and exported.
+    """Where models are tracked and exported, and where managers' actions are stored.
 
     ``MLFLOW_TRACKING_URI`` is MLflow's own variable, honoured so that a team server can
-    be used without kam-ml specific configuration.
+    be used without kam-ml specific configuration. ``actions_url`` (``KAM_ACTIONS_URL``)
+    is the actions store; unset, it is ``actions.db`` in the nightly folder
+    (``kam_ml.actions.default_actions_url``).
     """
 
     model_config = SettingsConfigDict(env_prefix="KAM_", extra="ignore", populate_by_name=True)
@@ -22,3 +24,4 @@ class Settings(BaseSettings):
     tracking_uri: str = Field(default="sqlite:///mlflow.db", validation_alias="MLFLOW_TRACKING_URI")
     models_dir: Path = Path("models")
     reports_dir: Path = Path("reports")
+    actions_url: str | None = None

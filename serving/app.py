@@ -11,9 +11,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from kam_ml.actions import open_action_store
 from serving.errors import install_error_handlers
 from serving.metrics import Metrics, MetricsMiddleware
-from serving.routes import accounts, health, risk_lists, scores
+from serving.routes import accounts, actions, health, risk_lists, scores
 from serving.settings import ServingSettings, get_settings
 from serving.state import ServingState
 
@@ -24,7 +25,9 @@ logger = logging.getLogger("serving")
 DESCRIPTION = """Churn risk, reasons and next-best offers for key accounts.
 
 Scores by id are precomputed by the nightly job (`kam-ml nightly`) and served from memory;
-`/v1/scores/from-history` scores a posted history with the same code. Authenticate with an
+`/v1/scores/from-history` scores a posted history with the same code;
+`/v1/accounts/{id}/actions` records what a manager did about an account and lists the
+history. Authenticate with an
 API key in the `X-API-Key` header (keys: `KAM_API_KEYS`). The latest nightly snapshot and a
 new `champion` model are picked up without a restart.
 """
@@ -54,9 +57,11 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.serving = ServingState(settings)
+    url = settings.actions_store_url  # opening touches no disk: the file comes on first use
+    app.state.actions = open_action_store(url) if url is not None else None
     app.state.metrics = metrics
     install_error_handlers(app)
-    for module in (scores, accounts, health, risk_lists):
+    for module in (scores, accounts, actions, health, risk_lists):
         app.include_router(module.router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

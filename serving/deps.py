@@ -1,4 +1,5 @@
-"""Request dependencies: settings, the serving state, the API key and a ready snapshot.
+"""Request dependencies: settings, the serving state, the API key, a ready snapshot and the
+actions store.
 
 All are ``async def``: FastAPI runs plain ``def`` dependencies in a worker thread, and
 three thread hops per request cost more than the lookup they guard.
@@ -6,17 +7,28 @@ three thread hops per request cost more than the lookup they guard.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from kam_ml.actions import ActionStore
 from kam_ml.registry.champions import ScoringModels
 from serving.errors import NotAuthenticated, NotReady
 from serving.settings import ServingSettings
 from serving.state import ServedSnapshot, ServingState
 
-__all__ = ["ApiKeyDep", "ModelsDep", "SettingsDep", "SnapshotDep", "StateDep"]
+__all__ = [
+    "ActionsDep",
+    "ApiKeyDep",
+    "ModelsDep",
+    "OptionalActionsDep",
+    "SettingsDep",
+    "SnapshotDep",
+    "StateDep",
+    "key_fingerprint",
+]
 
 
 async def app_settings(request: Request) -> ServingSettings:
@@ -65,6 +77,12 @@ def is_known_api_key(request: Request, key: str) -> bool:
 ApiKeyDep = Annotated[str, Depends(api_key)]
 
 
+def key_fingerprint(key: str) -> str:
+    """ "API key 1a2b3c4d": who recorded an action when no manager is named; a prefix of
+    the key's SHA-256, so the stored name identifies the key without revealing it."""
+    return f"API key {hashlib.sha256(key.encode()).hexdigest()[:8]}"
+
+
 async def ready_snapshot(state: StateDep) -> ServedSnapshot:
     snapshot = state.snapshot  # read the reference once: a reload may swap it any time
     if snapshot is None:
@@ -83,3 +101,21 @@ async def ready_models(state: StateDep) -> ScoringModels:
 
 
 ModelsDep = Annotated[ScoringModels, Depends(ready_models)]
+
+
+async def actions_store(request: Request) -> ActionStore:
+    store: ActionStore | None = request.app.state.actions
+    if store is None:
+        raise NotReady("not ready: no actions store (set KAM_ACTIONS_URL or KAM_NIGHTLY_DIR)")
+    return store
+
+
+ActionsDep = Annotated[ActionStore, Depends(actions_store)]
+
+
+async def optional_actions_store(request: Request) -> ActionStore | None:
+    store: ActionStore | None = request.app.state.actions
+    return store
+
+
+OptionalActionsDep = Annotated[ActionStore | None, Depends(optional_actions_store)]

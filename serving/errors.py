@@ -5,6 +5,7 @@ Every ``detail`` string here is stable (tests and clients match on it)::
     ServingError                 -> its status, {"detail": message}
     ├── NotAuthenticated   401   "missing API key" / "invalid API key"
     ├── NotReady           503   "not ready: no nightly snapshot loaded" / "...models..."
+    │   └── ActionsUnavailable 503 "actions store unavailable" (logged with the cause)
     ├── UnknownAccount     404   "unknown account: <id>"
     ├── UnknownManager     404   "unknown manager: <name>"
     └── InvalidHistory     422   the data-contract message (table, column, rule, rows)
@@ -26,6 +27,7 @@ from fastapi.responses import JSONResponse
 from kam_ml.errors import KamMLError
 
 __all__ = [
+    "ActionsUnavailable",
     "InvalidHistory",
     "NotAuthenticated",
     "NotReady",
@@ -52,6 +54,10 @@ class NotAuthenticated(ServingError):
 
 class NotReady(ServingError):
     status_code = 503
+
+
+class ActionsUnavailable(NotReady):
+    pass
 
 
 class UnknownAccount(ServingError):

@@ -5,10 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from kam_ml.actions import CATEGORY_MAX_LENGTH, MANAGER_MAX_LENGTH, NOTE_MAX_LENGTH, ActionKind
 
 __all__ = [
     "AccountIn",
+    "ActionHistory",
+    "ActionIn",
+    "ActionOut",
     "AccountScore",
     "BandAverages",
     "HistoryRequest",
@@ -196,3 +201,65 @@ class Readiness(BaseModel):
         "service is ready without them and leaves their fields empty."
     )
     problems: list[str] = Field(description="Why the service is not ready, if it is not.")
+
+
+class ActionIn(BaseModel):
+    """What a manager did about an account (POST /v1/accounts/{account_id}/actions)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "action": "offered",
+                    "category": "handbags",
+                    "note": "Interested in the new season; call back in two weeks.",
+                    "manager": "Ava Martinez",
+                }
+            ]
+        },
+    )
+
+    action: ActionKind = Field(description="called, met, offered (a category), won_back or lost.")
+    category: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=CATEGORY_MAX_LENGTH,
+        validate_default=True,
+        description="The category offered: required for 'offered', and one of the "
+        "catalogue's categories; optional otherwise.",
+    )
+    note: str | None = Field(
+        default=None, max_length=NOTE_MAX_LENGTH, description="Free text, up to 2,000 characters."
+    )
+    manager: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MANAGER_MAX_LENGTH,
+        description="Who acted; stored as recorded_by (default: the API key's fingerprint).",
+    )
+
+    @field_validator("category")
+    @classmethod
+    def _offer_names_its_category(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("action") is ActionKind.offered:
+            raise ValueError("an 'offered' action needs the category offered")
+        return value
+
+
+class ActionOut(BaseModel):
+    id: int = Field(description="The action's id (grows with every action recorded).")
+    account_id: str = Field(description="The account acted on.")
+    action: ActionKind = Field(description="called, met, offered, won_back or lost.")
+    category: str | None = Field(description="The category offered, if any.")
+    note: str | None = Field(description="The manager's note, as written.")
+    manager: str | None = Field(description="The manager named in the request, if any.")
+    recorded_by: str = Field(
+        description="The manager named, else the fingerprint of the API key used."
+    )
+    recorded_at: dt.datetime = Field(description="When it was recorded (UTC).")
+
+
+class ActionHistory(BaseModel):
+    account_id: str = Field(description="The account.")
+    actions: list[ActionOut] = Field(description="Every action recorded for it, newest first.")

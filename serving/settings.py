@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from kam_ml.actions import default_actions_url
 from kam_ml.registry.champions import MODEL_NAMES, champion_uri
 from kam_ml.settings import Settings
 
@@ -24,6 +25,8 @@ class ServingSettings(Settings):
     nightly_dir: the ``kam-ml nightly --out`` folder; its latest night is served.
     churn_model: ``models:/<name>@<alias>`` or a bundle folder.
     reload_interval_seconds: how often to look for a new night or a new champion.
+    actions_url (inherited, ``KAM_ACTIONS_URL``): the managers' actions store; unset, it is
+        ``actions.db`` in ``nightly_dir`` (see ``actions_store_url``).
     """
 
     api_keys: str = ""
@@ -32,6 +35,14 @@ class ServingSettings(Settings):
     reload_interval_seconds: float = 10.0
     max_batch: int = 1000
     max_history_rows: int = 50_000
+
+    @property
+    def actions_store_url(self) -> str | None:
+        """The actions store to open: ``actions_url``, else ``<nightly_dir>/actions.db``,
+        else none (the actions routes then answer 503)."""
+        if self.actions_url:
+            return self.actions_url
+        return default_actions_url(self.nightly_dir) if self.nightly_dir is not None else None
 
     @property
     def api_key_set(self) -> frozenset[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,13 @@ class ServedSnapshot:
     @property
     def managers(self) -> list[dict[str, Any]]:
         return list(self.manifest.get("risk_lists", []))
+
+    @cached_property
+    def known_categories(self) -> frozenset[str] | None:
+        """The night's catalogue categories (None for a night stored without them)."""
+        if self.categories is None:
+            return None
+        return frozenset(self.categories["category"].astype(str))
 
 
 @dataclass

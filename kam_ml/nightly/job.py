@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from kam_ml.actions import ActionStore
 from kam_ml.data.tables import Tables
 from kam_ml.data.validation import OnBadRows, load_tables, validate_tables
 from kam_ml.features import build_features
@@ -74,9 +75,11 @@ def run_nightly(
     as_of: pd.Timestamp | None = None,
     on_bad_rows: OnBadRows = "quarantine",
     clock: StageClock | None = None,
+    actions: ActionStore | None = None,
 ) -> NightlyResult:
     """Run the whole job; ``source`` is a data folder/URI, raw contract frames (validated
-    here) or already validated ``Tables``."""
+    here) or already validated ``Tables``. With an ``actions`` store, the risk lists carry
+    each account's last action as recorded when the job runs."""
     clock = clock or StageClock()
     out_dir = Path(out_dir)
     with clock.stage("load models"):
@@ -125,7 +128,8 @@ def run_nightly(
         )
         write_snapshot(staging, parts)
     with clock.stage("risk lists"):
-        summaries = write_risk_lists(explained, means, staging, day)
+        last_actions = actions.last_actions() if actions is not None else None
+        summaries = write_risk_lists(explained, means, staging, day, actions=last_actions)
     with clock.stage("portfolio"):
         retained = 1 - churn_labels(tables, features_before, definition)
         portfolio = portfolio_summary(

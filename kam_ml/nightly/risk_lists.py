@@ -4,6 +4,11 @@
 per manager); ``write_risk_lists`` writes each manager's list as CSV, Excel and HTML plus
 an index page. Each reason shows the account's value next to the average of the low-,
 medium- and high-risk accounts, so a manager sees *how* unusual the account is.
+
+Given the accounts' last actions (``kam_ml.actions``, read by the nightly job), the CSV and
+Excel lists carry two more columns, "Last action" and "Last action date" (UTC); the HTML
+list always has a "Last action" cell per row (``last_action_html``), which the API's page
+fills with the live action and a form to record the next one.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from kam_ml.actions import RecordedAction, describe_action
 from kam_ml.features import FEATURES
 from kam_ml.nightly.snapshot import SnapshotFiles
 from kam_ml.reporting.html import render
@@ -30,6 +36,7 @@ __all__ = [
     "band_average_texts",
     "format_offers",
     "format_reason",
+    "last_action_html",
     "manager_slugs",
     "manager_summaries",
     "risk_list_rows",
@@ -51,7 +58,9 @@ _XLSX_COLUMNS = (
     Column("Reasons (account vs avg low / medium / high risk)", 80),
     Column("Offers", 40),
 )
+_ACTION_COLUMNS = (Column("Last action", 40), Column("Last action date", 12))
 CSV_HEADER = [c.header for c in _XLSX_COLUMNS]
+ACTION_CSV_HEADER = [c.header for c in _ACTION_COLUMNS]
 # accounts from which the writers fork: for smaller books a fork costs more than it saves
 _PARALLEL_ROWS = 50_000
 
@@ -144,6 +153,17 @@ def risk_list_rows(explained: pd.DataFrame, means: pd.DataFrame | None) -> pd.Da
     return frame
 
 
+def last_action_html(action: RecordedAction | None) -> str:
+    """The escaped content of a row's "Last action" cell: what was done, then when (UTC
+    date) and by whom; "–" when nothing was recorded."""
+    if action is None:
+        return "–"
+    return (
+        f"{_esc(describe_action(action))}<br><small>{action.recorded_at.date()}"
+        f" · {_esc(action.recorded_by)}</small>"
+    )
+
+
 def manager_summaries(explained: pd.DataFrame) -> list[ManagerSummary]:
     slugs = manager_slugs(explained["manager"])
     grouped = explained.groupby("manager", sort=True)
@@ -169,9 +189,14 @@ def write_risk_lists(
     night: Path,
     as_of: str,
     workers: int = 2,
+    actions: Mapping[str, RecordedAction] | None = None,
 ) -> list[ManagerSummary]:
     """``<slug>.csv``, ``<slug>.xlsx`` and ``<slug>.html`` per manager, and ``index.html``,
     under the night folder ``night`` where ``SnapshotFiles`` puts them.
+
+    ``actions`` (the last action per account id, from the actions store) adds the last
+    action and its date to every format; without it the CSV and Excel lists leave the two
+    columns out and the HTML cells say "–".
 
     A million accounts means ~20,000 managers and 60,000 files: rows are rendered with one
     f-string per row and format (no per-cell objects), and big books are split across
@@ -190,9 +215,17 @@ def write_risk_lists(
         if not part:
             return
         lo, hi = part[0][1], part[-1][2]
-        xml, html_rows, csv_lines = _render(rows.iloc[lo:hi])
+        xml, html_rows, csv_lines = _render(rows.iloc[lo:hi], actions)
         for summary, start, end in part:
-            _write_manager(night, summary, as_of, xml, html_rows, csv_lines, start - lo, end - lo)
+            _write_manager(
+                night,
+                summary,
+                as_of,
+                (xml, html_rows, csv_lines),
+                start - lo,
+                end - lo,
+                actions is not None,
+            )
 
     _in_processes(write, jobs, workers if len(rows) >= _PARALLEL_ROWS else 1)
     (night / SnapshotFiles.RISK_LIST_INDEX).write_text(
@@ -202,7 +235,9 @@ def write_risk_lists(
     return summaries
 
 
-def _render(rows: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
+def _render(
+    rows: pd.DataFrame, actions: Mapping[str, RecordedAction] | None = None
+) -> tuple[list[str], list[str], list[str]]:
     """Per row: its Excel ``<row>`` XML, its HTML ``<tr>`` and its CSV line.
 
     Written out column by column on purpose: at ~800,000 rows, per-cell helper calls and
@@ -224,6 +259,8 @@ def _render(rows: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
         rows["offers_shown"].tolist(),
     ]
     s = [style_of(c.fmt) for c in _XLSX_COLUMNS]
+    text_style = style_of("text")
+    last = [None] * len(rows) if not actions else [actions.get(a) for a in rows["account_id"]]
     xml_rows, html_rows, csv_lines = [], [], []
     for (
         rank,
@@ -239,24 +276,34 @@ def _render(rows: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
         moved,
         reasons,
         offers,
-    ) in zip(*columns, strict=True):
+        action,
+    ) in zip(*columns, last, strict=True):
         r = rank + 1
         moved_x, reasons_x, offers_x = (
             _esc(moved),
             _esc(" | ".join(reasons)),
             _esc(" | ".join(offers)),
         )
+        action_day = "" if action is None else str(action.recorded_at.date())
+        action_text = "" if action is None else describe_action(action)
+        action_xml = action_csv = ""
+        if actions is not None:
+            action_xml = (
+                f"{_xt('N', r, text_style, _esc(action_text))}{_xt('O', r, text_style, action_day)}"
+            )
+            action_csv = f",{_q(action_text)},{_q(action_day)}"
         xml_rows.append(
             f'<row r="{r}"><c r="A{r}" s="{s[0]}"><v>{rank}</v></c>'
             f"{_xt('B', r, s[1], account)}{_xt('C', r, s[2], region)}{_xt('D', r, s[3], segment)}"
             f"{_xn('E', r, s[4], p)}{_xt('F', r, s[5], band)}{_xn('G', r, s[6], rar)}"
             f"{_xn('H', r, s[7], ev)}{_xn('I', r, s[8], rev)}{_xn('J', r, s[9], change)}"
             f"{_xt('K', r, s[10], moved_x)}{_xt('L', r, s[11], reasons_x)}"
-            f"{_xt('M', r, s[12], offers_x)}</row>"
+            f"{_xt('M', r, s[12], offers_x)}{action_xml}</row>"
         )
         csv_lines.append(
             f'{rank},"{account}","{region}","{segment}",{_c(p)},"{band}",{_c(rar)},{_c(ev)},'
             f"{_c(rev)},{_c(change)},{_q(moved)},{_q(' | '.join(reasons))},{_q(' | '.join(offers))}"
+            f"{action_csv}"
         )
         html_rows.append(
             f'<tr class="band-{band}" data-account="{account}">'
@@ -272,7 +319,9 @@ def _render(rows: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
             f'<td data-value="{len(reasons)}"><ul>'
             f"{''.join(f'<li>{_esc(t)}</li>' for t in reasons)}</ul></td>"
             f'<td data-value="{_esc(" ".join(offers))}"><ul>'
-            f"{''.join(f'<li>{_esc(t)}</li>' for t in offers)}</ul></td></tr>"
+            f"{''.join(f'<li>{_esc(t)}</li>' for t in offers)}</ul></td>"
+            f'<td class="last-action" id="action-{account}" data-value="{action_day}">'
+            f"{last_action_html(action)}</td></tr>"
         )
     return xml_rows, html_rows, csv_lines
 
@@ -316,19 +365,20 @@ def _write_manager(
     night: Path,
     summary: ManagerSummary,
     as_of: str,
-    xml_rows: list[str],
-    html_rows: list[str],
-    csv_lines: list[str],
+    rendered: tuple[list[str], list[str], list[str]],
     start: int,
     end: int,
+    with_actions: bool,
 ) -> None:
-    header = ",".join(_q(h) for h in CSV_HEADER)
+    xml_rows, html_rows, csv_lines = rendered
+    headers = CSV_HEADER + ACTION_CSV_HEADER if with_actions else CSV_HEADER
+    header = ",".join(_q(h) for h in headers)
     lines = [header, *csv_lines[start:end]]
     csv_path = night / SnapshotFiles.risk_list(summary.slug, ".csv")
     csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     sheet = Sheet(
         "Risk list",
-        _XLSX_COLUMNS,
+        _XLSX_COLUMNS + _ACTION_COLUMNS if with_actions else _XLSX_COLUMNS,
         [()] * (end - start),
         color_scale_column=4,
         rendered_rows="".join(xml_rows[start:end]),

@@ -192,6 +192,12 @@ def test_openapi_docs_describe_every_response_field(anonymous):
         ("post", "/v1/scores/from-history", {"json": []}),
         ("get", "/risk-lists/%2e%2e%2fmanifest.json", {}),
         ("put", "/v1/scores", {"json": {}}),
+        (
+            "post",
+            "/v1/accounts/%00%ff/actions",
+            {"content": b"\xff\xfe", "headers": {"content-type": "application/json"}},
+        ),
+        ("post", "/risk-lists/x%2f..%2f/actions", {"content": b"\xff\xfe%zz&&=="}),
     ],
 )
 def test_hostile_requests_never_get_a_500(client, method, path, kwargs):

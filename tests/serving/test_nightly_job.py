@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import html
 import json
 
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from kam_ml.actions import ActionKind, NewAction, SQLiteActionStore
 from kam_ml.nightly.job import run_nightly
 from kam_ml.nightly.snapshot import night_directories
 from kam_ml.registry.champions import ChampionSource, load_champions
@@ -112,3 +115,53 @@ def test_a_crash_leaves_the_published_night_intact(book, tmp_path, monkeypatch):
     monkeypatch.undo()
     run_nightly(book.tables, out, source, as_of=book.second.as_of)  # cleans up the debris
     assert sorted(p.name for p in out.iterdir()) == [".timings", published.name]
+
+
+def test_the_lists_carry_each_accounts_last_action_from_the_store(book, tmp_path):
+    explained = pd.read_parquet(book.second.directory / "explained.parquet")
+    manager = explained["manager"].value_counts().index[0]
+    own = sorted(explained.loc[explained["manager"] == manager, "account_id"])
+    store = SQLiteActionStore(tmp_path / "actions.db")
+    t0 = dt.datetime(2026, 11, 2, 23, 30, tzinfo=dt.UTC)
+    store.record(NewAction(own[0], ActionKind.called, "Ava"), at=t0)
+    note = 'Said "call me in May", <b>not</b> before'
+    store.record(
+        NewAction(own[0], ActionKind.offered, "Ava", category="shoes", note=note),
+        at=t0 + dt.timedelta(hours=1),  # the next day in UTC: the date is UTC's
+    )
+    store.record(NewAction(own[1], ActionKind.lost, "Ben"), at=t0)
+    source = ChampionSource(tracking_uri=book.tracking_uri)
+    out = tmp_path / "nightly"
+    result = run_nightly(book.tables, out, source, as_of=book.second.as_of, actions=store)
+    manifest = json.loads((result.directory / "manifest.json").read_text())
+    slug = next(m["slug"] for m in manifest["risk_lists"] if m["manager"] == manager)
+    lists = result.directory / "risk_lists"
+    csv = pd.read_csv(lists / f"{slug}.csv", keep_default_na=False).set_index("Account")
+    expected = {
+        own[0]: (f"Offered shoes: {note}", "2026-11-03"),
+        own[1]: ("Lost", "2026-11-02"),
+        own[2]: ("", ""),
+    }
+    for account, shown in expected.items():
+        assert tuple(csv.loc[account, ["Last action", "Last action date"]]) == shown
+    sheet = load_workbook(lists / f"{slug}.xlsx")["Risk list"]
+    assert (sheet["N1"].value, sheet["O1"].value) == ("Last action", "Last action date")
+    assert sheet.auto_filter.ref.startswith("A1:O")
+    rows = {row[1]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows[own[0]][13:15] == (f"Offered shoes: {note}", "2026-11-03")
+    page = (lists / f"{slug}.html").read_text()
+    assert (
+        f'<td class="last-action" id="action-{own[0]}" data-value="2026-11-03">'
+        f"Offered shoes: {html.escape(note)}<br><small>2026-11-03 · Ava</small></td>"
+    ) in page
+    assert note not in page
+
+
+def test_without_a_store_the_lists_have_no_action_columns(book):
+    manifest = json.loads((book.second.directory / "manifest.json").read_text())
+    slug = manifest["risk_lists"][0]["slug"]
+    lists = book.second.directory / "risk_lists"
+    assert "Last action" not in pd.read_csv(lists / f"{slug}.csv").columns
+    page = (lists / f"{slug}.html").read_text()
+    assert page.count('<td class="last-action"') == manifest["risk_lists"][0]["accounts"]
+    assert '">–</td>' in page

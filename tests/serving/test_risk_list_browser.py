@@ -1,11 +1,14 @@
 """The risk-list pages in a real headless Chromium (Debian's ``chromium``), served by uvicorn.
 
 ``--dump-dom`` gives the DOM after the page's scripts ran; sorting is driven through the
-page's ``#sort=<column>`` links, which click the column header like a user would.
+page's ``#sort=<column>`` links, which click the column header like a user would. The
+action form is filled in, clicked and reloaded over the DevTools protocol (``cdp.Browser``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import os
 import re
 import shutil
@@ -15,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.serving.cdp import Browser
 from tests.serving.conftest import API_KEY
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -106,3 +110,35 @@ def test_a_screenshot_of_the_risk_list_is_taken(base_url, manager, tmp_path):
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(keep) / "risk-list.png")
+
+
+def test_recording_an_action_with_the_form_puts_it_on_the_row(base_url, book, manager, tmp_path):
+    """Pick an action, type a category and a note, click Record; after the redirect and a
+    reload, the row's last action is the one recorded, dated today (UTC)."""
+    name, own = manager
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    account = str(own["account_id"].iloc[-1])  # the last row: the page must scroll to it
+    category = str(pd.read_parquet(book.second.directory / "categories.parquet")["category"][0])
+    note = "Met at the show <Paris> & liked the new line"
+    form = f"#action-{account} form"
+    with Browser(CHROMIUM, tmp_path / "profile-actions") as tab:
+        tab.go(f"{base_url}/risk-lists/{slug}?key={API_KEY}")
+        assert tab.evaluate("location.pathname") == f"/risk-lists/{slug}"
+        tab.evaluate(
+            f"(() => {{ const s = document.querySelector('{form} select[name=action]');"
+            " s.value = 'offered'; s.dispatchEvent(new Event('change')); })()"
+        )
+        tab.type_into(f"{form} input[name=category]", category)
+        tab.type_into(f"{form} input[name=note]", note)
+        tab.click(f"{form} button", then_load=True)
+        assert tab.evaluate("location.pathname + location.hash") == (
+            f"/risk-lists/{slug}#action-{account}"
+        )
+        tab.reload()
+        cell = tab.evaluate(f"document.getElementById('action-{account}').innerHTML")
+        text = tab.evaluate(f"document.getElementById('action-{account}').innerText")
+    today = str(dt.datetime.now(dt.UTC).date())
+    assert cell.startswith(
+        f"Offered {category}: {html.escape(note, quote=False)}<br><small>{today} · "
+    )
+    assert f"Offered {category}: {note}" in text

@@ -1,9 +1,14 @@
-"""The risk-list pages served by the API: key handling, index and one manager's list."""
+"""The risk-list pages served by the API: key handling, index, one manager's list, and the
+form on every row that records an action."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import httpx
 import pandas as pd
+import pytest
 
 from tests.serving.conftest import API_KEY
 
@@ -47,3 +52,116 @@ def test_unknown_manager_is_a_404(client):
         404,
         {"detail": "unknown manager: nobody-at-all"},
     )
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _row(page: str, account: str) -> str:
+    start = page.index(f'data-account="{account}"')
+    return page[start : page.index("</tr>", start)]
+
+
+@pytest.fixture(scope="module")
+def listed(book) -> tuple[str, list[str]]:
+    """A manager with at least four accounts and them, from the second smallest list up
+    (the browser tests use the biggest list)."""
+    explained = pd.read_parquet(book.second.directory / "explained.parquet")
+    counts = explained["manager"].value_counts()
+    name = counts.loc[counts >= 4].index[-1]
+    return name, sorted(explained.loc[explained["manager"] == name, "account_id"])
+
+
+def test_every_row_has_a_form_posting_to_the_list_and_a_last_action_cell(client, listed):
+    name, accounts = listed
+    page = client.get(f"/risk-lists/{_slug(name)}").text
+    assert '<th data-type="text">Last action</th>' in page
+    for account in accounts:
+        row = _row(page, account)
+        assert f'<form class="action-form" method="post" action="/risk-lists/{_slug(name)}/' in row
+        assert f'<input type="hidden" name="account_id" value="{account}">' in row
+        assert '<option value="won_back">Won back</option>' in row
+    assert '<datalist id="categories">' in page
+
+
+def test_posting_the_form_records_the_action_and_returns_to_the_row(base_url, listed):
+    name, accounts = listed
+    account, slug = accounts[0], _slug(name)
+    note = '<script>alert("x")</script> & co'
+    with httpx.Client(base_url=base_url) as browser:
+        browser.get(f"/risk-lists/{slug}?key={API_KEY}", follow_redirects=True)  # the cookie
+        response = browser.post(
+            f"/risk-lists/{slug}/actions",
+            data={"account_id": account, "action": "called", "category": "", "note": note},
+        )
+        assert response.status_code == 303, response.text
+        assert response.headers["location"] == f"/risk-lists/{slug}#action-{account}"
+        page = browser.get(f"/risk-lists/{slug}").text
+        history = browser.get(f"/v1/accounts/{account}/actions").json()["actions"]
+    row = _row(page, account)
+    day = history[0]["recorded_at"][:10]
+    assert f"Called: {html.escape(note)}<br><small>{day} · {html.escape(name)}</small>" in row
+    assert f'data-value="{day}"' in row
+    assert note not in page  # only escaped
+    assert (history[0]["action"], history[0]["note"], history[0]["recorded_by"]) == (
+        "called",
+        note,
+        name,  # the page records the list's manager
+    )
+
+
+def test_a_bad_form_is_a_422_page_naming_the_field_and_linking_back(base_url, listed):
+    name, accounts = listed
+    slug = _slug(name)
+    with httpx.Client(base_url=base_url, headers={"X-API-Key": API_KEY}) as browser:
+        response = browser.post(
+            f"/risk-lists/{slug}/actions",
+            data={"account_id": accounts[1], "action": "offered", "category": ""},
+        )
+        assert response.status_code == 422
+        assert "<strong>category</strong>" in response.text
+        assert f'href="/risk-lists/{slug}"' in response.text
+        unknown = browser.post(
+            f"/risk-lists/{slug}/actions",
+            data={"account_id": accounts[1], "action": "offered", "category": "yachts<"},
+        )
+        assert unknown.status_code == 422 and "yachts&lt;" in unknown.text
+        assert browser.get(f"/v1/accounts/{accounts[1]}/actions").json()["actions"] == []
+
+
+def test_the_form_needs_the_key_and_a_known_account(anonymous, base_url, listed):
+    name, accounts = listed
+    path = f"/risk-lists/{_slug(name)}/actions"
+    body = {"account_id": accounts[2], "action": "met"}
+    assert anonymous.post(path, data=body).status_code == 401
+    with httpx.Client(base_url=base_url, headers={"X-API-Key": API_KEY}) as browser:
+        response = browser.post(path, data=body | {"account_id": "NOPE-7"})
+        assert (response.status_code, response.json()) == (
+            404,
+            {"detail": "unknown account: NOPE-7"},
+        )
+        assert browser.post("/risk-lists/nobody/actions", data=body).status_code == 404
+
+
+def test_an_oversized_or_garbled_form_records_nothing(base_url, listed):
+    name, accounts = listed
+    path = f"/risk-lists/{_slug(name)}/actions"
+    with httpx.Client(base_url=base_url, headers={"X-API-Key": API_KEY}) as browser:
+        huge = browser.post(
+            path, data={"account_id": accounts[3], "action": "met", "note": "x" * 70_000}
+        )
+        assert huge.status_code == 422 and "The form is larger than 65,536 bytes." in huge.text
+        garbled = browser.post(
+            path,
+            content=b"account_id=" + accounts[3].encode() + b"&action=%ff%fe",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert garbled.status_code == 422 and "<strong>action</strong>" in garbled.text
+        assert browser.get(f"/v1/accounts/{accounts[3]}/actions").json()["actions"] == []
+        emoji = "🙂" * 2000  # the longest note, and 24,000 bytes once percent-encoded
+        whole = browser.post(path, data={"account_id": accounts[3], "action": "met", "note": emoji})
+        assert whole.status_code == 303
+        assert (
+            browser.get(f"/v1/accounts/{accounts[3]}/actions").json()["actions"][0]["note"] == emoji
+        )

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from pydantic import BaseModel
 
-from serving.schemas import AccountScore, ScoresResponse
+from serving.schemas import AccountScore, ActionHistory, ActionOut, ScoresResponse
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +16,7 @@ def account(book) -> str:
     return str(scores.sort_values("churn_probability")["account_id"].iloc[-1])  # has reasons
 
 
-def _exactly(schema: type[AccountScore] | type[ScoresResponse], body: dict) -> None:
+def _exactly(schema: type[BaseModel], body: dict) -> None:
     """``body`` validates and is exactly what the schema would emit: no field missing, no
     extra field, no value the schema would change."""
     assert schema.model_validate(body).model_dump(mode="json") == body
@@ -54,3 +55,15 @@ def test_reason_details_carry_the_peers_the_page_shows(client, account, book):
         if detail["value"] is not None:
             above = detail["value"] > detail["peer_low_risk"]
             assert detail["direction"] == ("high" if above else "low")
+
+
+def test_a_recorded_action_and_a_history_are_what_their_schemas_say(client, account):
+    posted = client.post(
+        f"/v1/accounts/{account}/actions",
+        json={"action": "met", "note": "Lunch; wants the spring preview", "manager": "Ava"},
+    )
+    assert posted.status_code == 201, posted.text
+    _exactly(ActionOut, posted.json())
+    history = client.get(f"/v1/accounts/{account}/actions").json()
+    _exactly(ActionHistory, history)
+    assert history["actions"][0] == posted.json()

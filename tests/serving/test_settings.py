@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from kam_ml.errors import ActionStoreError
 from kam_ml.settings import Settings
+from serving.app import create_app
 from serving.settings import ServingSettings
 
 
@@ -22,3 +26,22 @@ def test_serving_reads_the_model_store_from_the_library_settings(monkeypatch):
         == ("sqlite:////srv/kam/mlflow.db", Path("/srv/kam/models"))
     )
     assert serving.api_key_set == frozenset({"a", "b"})
+
+
+def test_actions_live_in_the_nightly_folder_unless_kam_actions_url_says_otherwise(
+    monkeypatch, tmp_path
+):
+    monkeypatch.delenv("KAM_ACTIONS_URL", raising=False)
+    assert ServingSettings(nightly_dir=None).actions_store_url is None
+    default = ServingSettings(nightly_dir=tmp_path)
+    assert default.actions_store_url == f"sqlite:///{tmp_path.resolve()}/actions.db"
+    monkeypatch.setenv("KAM_ACTIONS_URL", "sqlite:////srv/kam/actions.db")
+    assert (
+        ServingSettings(nightly_dir=tmp_path).actions_store_url == "sqlite:////srv/kam/actions.db"
+    )
+    assert Settings().actions_url == "sqlite:////srv/kam/actions.db"  # the nightly job's too
+
+
+def test_an_unknown_actions_url_stops_the_app_at_creation():
+    with pytest.raises(ActionStoreError, match="PostgreSQL actions store is not implemented"):
+        create_app(ServingSettings(actions_url="postgresql://db/kam"))
