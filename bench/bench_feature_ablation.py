@@ -59,9 +59,9 @@ GROUPS: dict[str, FeatureGroup] = {**CANDIDATE_GROUPS, "bgnbd": BGNBD_GROUP}
 KEPT = [name for name, g in CANDIDATE_GROUPS.items() if g in FEATURE_GROUPS]
 # "base" is production without the groups the ablation kept: the four original groups.
 BASE_GROUPS = tuple(g for g in FEATURE_GROUPS if g not in CANDIDATE_GROUPS.values())
-CDNOW_SETTINGS = [(s.as_of, s.horizon_days) for s in DEFAULT_SETTINGS] + [
-    (pd.Timestamp("1998-03-31"), 91)
-]
+CDNOW_SETTINGS = [(pd.Timestamp("1998-03-31"), 91)] + [
+    (s.as_of, s.horizon_days) for s in DEFAULT_SETTINGS
+]  # the headline first
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--keep", nargs="*", default=KEPT, help="groups of the 'kept' variant (production's)"
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[7, 3])
-    parser.add_argument("--cdnow-settings", type=int, default=len(CDNOW_SETTINGS))
+    parser.add_argument(
+        "--cdnow-settings",
+        nargs="+",
+        default=[_label(day, horizon) for day, horizon in CDNOW_SETTINGS],
+        help="as-of/horizon pairs such as 1998-03-31/91 (default: all seven)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     variants = {v: [] if v == "base" else [v] for v in args.variants}
@@ -154,7 +159,9 @@ def ablation_table(results: pd.DataFrame) -> Table:
     return table
 
 
-def _settings(books: Sequence[str], seeds: Sequence[int], n_cdnow: int) -> Iterator[Setting]:
+def _settings(
+    books: Sequence[str], seeds: Sequence[int], cdnow_settings: Sequence[str]
+) -> Iterator[Setting]:
     as_of = END - pd.Timedelta(days=HORIZON)
     for book in books:
         if book in ("demo", "btyd"):
@@ -170,10 +177,15 @@ def _settings(books: Sequence[str], seeds: Sequence[int], n_cdnow: int) -> Itera
                 print("CDNOW is not cached; skipping it.", file=sys.stderr)
                 continue
             tables = load_cdnow_tables(path)
-            for day, horizon in CDNOW_SETTINGS[-n_cdnow:][::-1]:  # the headline first
-                yield Setting("cdnow", f"cdnow {day.date()}/{horizon}", tables, day, horizon)
+            for label in cdnow_settings:
+                day, horizon = label.split("/")
+                yield Setting("cdnow", f"cdnow {label}", tables, pd.Timestamp(day), int(horizon))
         else:
             raise SystemExit(f"Unknown book {book!r}: choose from demo, btyd, cdnow.")
+
+
+def _label(day: pd.Timestamp, horizon: int) -> str:
+    return f"{day.date()}/{horizon}"
 
 
 def _tables(data: DemoData) -> Tables:
