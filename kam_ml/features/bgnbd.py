@@ -35,4 +35,3 @@ SPECS: tuple[FeatureSpec, ...] = (
         churn_direction=-1,
     ),
 )
-

@@ -27,7 +27,9 @@ class OrderEvents:
     age: np.ndarray
 
     @classmethod
-    def of(cls, history: Tables, cutoff: pd.Timestamp, definition: ProblemDefinition) -> OrderEvents:
+    def of(
+        cls, history: Tables, cutoff: pd.Timestamp, definition: ProblemDefinition
+    ) -> OrderEvents:
         orders = history.orders
         codes = account_codes(orders).astype(np.intp)
         dates = orders["order_date"].to_numpy(dtype="datetime64[ns]")

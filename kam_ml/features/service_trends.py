@@ -77,4 +77,5 @@ def _valued(
     value = events["value"].to_numpy(dtype=np.float64)
     rows = (events["event_type"] == kind).to_numpy(dtype=bool) & ~np.isnan(value)
     codes = account_codes(events)[rows].astype(np.intp)
-    return codes, definition.age_days(events["event_date"].to_numpy(dtype="datetime64[ns]")[rows], cutoff), value[rows]
+    dates = events["event_date"].to_numpy(dtype="datetime64[ns]")[rows]
+    return codes, definition.age_days(dates, cutoff), value[rows]

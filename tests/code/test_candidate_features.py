@@ -53,7 +53,9 @@ def book():
     orders = [
         _order("O1", "X", "2025-08-15"),  # age 320: in last year's window (275, 365]
         _order("O2", "X", "2026-06-01", returned=True, return_date=pd.Timestamp("2026-06-11")),
-        _order("O3", "X", "2026-06-30 12:00", returned=True, return_date=pd.Timestamp("2026-07-03")),
+        _order(
+            "O3", "X", "2026-06-30 12:00", returned=True, return_date=pd.Timestamp("2026-07-03")
+        ),
         _order("O4", "X", "2026-07-01 00:00"),  # the first instant after T
         _order("O5", "Y", "2026-06-20"),
     ]
@@ -130,9 +132,7 @@ def test_bgnbd_features_match_the_benchmarks_refit_at_the_cutoff():
     reference = bgnbd_features(tables, [cutoff], definition).set_index("account_id")
     reference = reference.loc[ours["account_id"]]
     np.testing.assert_allclose(ours["bgnbd_p_alive"], reference["bgnbd_p_alive"])
-    np.testing.assert_allclose(
-        ours["bgnbd_expected_orders"], reference["bgnbd_expected_purchases"]
-    )
+    np.testing.assert_allclose(ours["bgnbd_expected_orders"], reference["bgnbd_expected_purchases"])
     assert ours["bgnbd_p_alive"].between(0, 1).all()
 
 
