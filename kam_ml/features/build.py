@@ -53,13 +53,12 @@ CANDIDATE_GROUPS: Mapping[str, FeatureGroup] = {
 # The order of the groups (and of the specs within each) is the column order every model
 # is fitted with and every bundle records, so it is declared here, not left to import
 # order; tests/code/test_features.py pins the result, so that a reorder is a reviewed change.
-# Groups the ablation kept come last, so the original columns keep their positions.
+# A group the ablation keeps goes last, so the original columns keep their positions.
 FEATURE_GROUPS: tuple[FeatureGroup, ...] = (
     FeatureGroup(orders.SPECS, orders.order_features),
     FeatureGroup(profile.SPECS, profile.profile_features),
     FeatureGroup(returns.SPECS, returns.return_features),
     FeatureGroup(service.SPECS, service.service_features),
-    CANDIDATE_GROUPS["lifetime"],
 )
 FEATURES: dict[str, FeatureSpec] = feature_registry(
     spec for group in FEATURE_GROUPS for spec in group.specs

@@ -110,8 +110,6 @@ def test_order_features_match_hand_computation(book):
     assert a["categories_365d"] == 3
     assert a["category_concentration"] == pytest.approx(2 * (300 / 650) ** 2 + (50 / 650) ** 2)
     assert a["tenure_days"] == 546
-    assert a["orders_lifetime"] == 3
-    assert a["order_rate_lifetime_30d"] == pytest.approx(3 * 30 / 181)  # first order 181 days ago
 
 
 def test_returns_count_from_the_day_they_are_known(book):
@@ -173,8 +171,6 @@ PINNED_FEATURE_COLUMNS = (
     "ticket_hours_mean_365d",
     "nps_latest",
     "nps_mean_365d",
-    "orders_lifetime",
-    "order_rate_lifetime_30d",
 )
 
 
