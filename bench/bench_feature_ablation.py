@@ -80,7 +80,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--books", nargs="+", default=["demo", "btyd", "cdnow"])
     parser.add_argument("--variants", nargs="+", default=["base", *GROUPS])
     parser.add_argument(
-        "--keep", nargs="*", default=KEPT, help="groups of the 'kept' variant (production's)"
+        "--keep",
+        nargs="*",
+        default=KEPT,
+        help="groups of the 'kept' variant (default: those production kept, none today)",
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[7, 3])
     parser.add_argument(
@@ -91,6 +94,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.variants + args.keep) - {"base", *GROUPS})
+    if unknown:
+        raise SystemExit(f"Unknown group(s) {unknown}: choose from base, {', '.join(GROUPS)}.")
     variants = {v: [] if v == "base" else [v] for v in args.variants}
     if args.keep and (len(args.keep) > 1 or args.keep[0] not in variants):
         variants["kept"] = list(args.keep)  # one kept group: its own row is the kept row
