@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from kam_ml.boosting.estimator import BoostedEstimator
 from kam_ml.churn.contributions import path_explainer
-from kam_ml.features import FEATURES
+from kam_ml.features.build import ALL_FEATURES as FEATURES
 
 __all__ = ["ChurnModel"]
 

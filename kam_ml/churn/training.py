@@ -7,7 +7,7 @@ labelled cutoff, the newest calibrating, for the version that scores.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -18,7 +18,9 @@ from kam_ml.churn.baselines import BASELINES
 from kam_ml.churn.model import ChurnModel
 from kam_ml.data.tables import Tables, data_fingerprint
 from kam_ml.evaluation.classification import churn_metrics, slice_metrics
-from kam_ml.features import FEATURE_COLUMNS, build_features
+from kam_ml.features import KEY_COLUMNS, build_features
+from kam_ml.features.build import FEATURE_GROUPS
+from kam_ml.features.registry import FeatureGroup
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.labels import churn_labels
 from kam_ml.problem.splits import TimeSplit, split_by_layout
@@ -59,11 +61,18 @@ def train_churn(
     definition: ProblemDefinition,
     model: ChurnModel | None = None,
     on_cutoff_done: Callable[[pd.Timestamp], None] | None = None,
+    groups: Sequence[FeatureGroup] = FEATURE_GROUPS,
 ) -> ChurnTrainingResult:
-    """Build features at every training cutoff, fit on the older ones, validate on the newest."""
+    """Build features at every training cutoff, fit on the older ones, validate on the newest.
+
+    ``groups`` are the feature groups to build (production's unless the feature ablation
+    adds candidates); the model is fitted on all their columns.
+    """
     as_of = pd.Timestamp(as_of).normalize()
     layout = definition.training_layout(as_of, tables.first_date())
-    features = build_features(tables, layout.cutoffs, definition, on_cutoff_done=on_cutoff_done)
+    features = build_features(
+        tables, layout.cutoffs, definition, on_cutoff_done=on_cutoff_done, groups=groups
+    )
     labels = churn_labels(tables, features, definition)
     split = split_by_layout(features, layout)
 
@@ -72,7 +81,9 @@ def train_churn(
     calibration_mask = (train_rows["cutoff"] == newest_train_cutoff).to_numpy()
     model = model if model is not None else ChurnModel()
     model.fit(
-        train_rows[list(FEATURE_COLUMNS)], labels[split.train], calibration_mask=calibration_mask
+        train_rows[_feature_columns(features)],
+        labels[split.train],
+        calibration_mask=calibration_mask,
     )
 
     validation_rows = features.loc[split.validation].reset_index(drop=True)
@@ -109,10 +120,14 @@ def refit_churn(result: ChurnTrainingResult) -> Refit[ChurnTrainingResult]:
         )
     newest = (features["cutoff"] == features["cutoff"].max()).to_numpy()
     model = clone(result.model)
-    model.fit(features[list(FEATURE_COLUMNS)], labels, calibration_mask=newest)
+    model.fit(features[_feature_columns(features)], labels, calibration_mask=newest)
     cutoffs = tuple(sorted(pd.Timestamp(c) for c in features["cutoff"].unique()))
     refit = replace(result, model=model, labelled_features=None, labelled_labels=None)
     return Refit(refit, cutoffs)
+
+
+def _feature_columns(features: pd.DataFrame) -> list[str]:
+    return [c for c in features.columns if c not in KEY_COLUMNS]
 
 
 def evaluate_churn_model(

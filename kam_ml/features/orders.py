@@ -24,7 +24,7 @@ from kam_ml.features.phrases import days_phrase, or_zero
 from kam_ml.features.registry import FeatureSpec, ReasonPhrases
 from kam_ml.problem.definition import ProblemDefinition
 
-__all__ = ["SPECS", "category_spend_matrix", "order_features"]
+__all__ = ["SPECS", "category_spend_matrix", "order_features", "order_starts"]
 
 WINDOWS = (30, 90, 365)
 
@@ -178,7 +178,7 @@ def order_features(
     age = definition.age_days(dates, cutoff)
     amount = orders["amount"].to_numpy(dtype=np.float64)
 
-    starts = _order_starts(codes, dates)
+    starts = order_starts(codes, dates)
     order_codes, order_age = codes[starts], age[starts]
 
     out: dict[str, np.ndarray] = {}
@@ -242,7 +242,8 @@ def category_spend_matrix(
     return flat.reshape(n_accounts, n_categories)
 
 
-def _order_starts(codes: np.ndarray, dates: np.ndarray) -> np.ndarray:
+def order_starts(codes: np.ndarray, dates: np.ndarray) -> np.ndarray:
+    """Mask of the lines that start an order (lines sorted by account, then date)."""
     starts = np.ones(len(codes), dtype=bool)
     starts[1:] = (codes[1:] != codes[:-1]) | (dates[1:] != dates[:-1])
     return starts

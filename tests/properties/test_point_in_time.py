@@ -7,7 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kam_ml.features import build_features
+from kam_ml.features.build import CANDIDATE_GROUPS, FEATURE_GROUPS
 from kam_ml.problem.definition import ProblemDefinition
+from kam_ml.science.bgnbd_group import BGNBD_GROUP
 from tests.builders import tables_from_rows
 
 T = pd.Timestamp("2026-03-31")
@@ -87,6 +89,11 @@ def future_events(draw):
     }
 
 
+# The ablation's candidates too (bench/bench_feature_ablation.py): a group that reads the
+# future would win the ablation for the wrong reason.
+ALL_GROUPS = (*FEATURE_GROUPS, *CANDIDATE_GROUPS.values(), BGNBD_GROUP)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     extra_orders=st.lists(future_orders(), max_size=8),
@@ -95,9 +102,34 @@ def future_events(draw):
     return_lag=st.integers(0, 60),
 )
 def test_rows_after_cutoff_change_no_feature(extra_orders, extra_events, late_returns, return_lag):
+    _assert_rows_after_cutoff_change_nothing(
+        FEATURE_GROUPS, extra_orders, extra_events, late_returns, return_lag
+    )
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    extra_orders=st.lists(future_orders(), max_size=8),
+    extra_events=st.lists(future_events(), max_size=6),
+    late_returns=st.lists(st.integers(0, 17), max_size=4),
+    return_lag=st.integers(0, 60),
+)
+def test_rows_after_cutoff_change_no_candidate_feature(
+    extra_orders, extra_events, late_returns, return_lag
+):
+    _assert_rows_after_cutoff_change_nothing(
+        ALL_GROUPS, extra_orders, extra_events, late_returns, return_lag
+    )
+
+
+def _assert_rows_after_cutoff_change_nothing(
+    groups, extra_orders, extra_events, late_returns, return_lag
+):
     definition = ProblemDefinition(return_lag_days=return_lag)
     accounts, orders, interactions = _base_rows()
-    before = build_features(tables_from_rows(accounts, orders, interactions), T, definition)
+    before = build_features(
+        tables_from_rows(accounts, orders, interactions), T, definition, groups=groups
+    )
 
     revealed = [dict(row) for row in orders]
     for index in late_returns:  # a return registered after T on an order placed before it
@@ -109,6 +141,7 @@ def test_rows_after_cutoff_change_no_feature(extra_orders, extra_events, late_re
         tables_from_rows(accounts, revealed + extra_orders, interactions + extra_events),
         T,
         definition,
+        groups=groups,
     )
     pd.testing.assert_frame_equal(before, after, check_categorical=False)
 
