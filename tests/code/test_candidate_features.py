@@ -15,7 +15,7 @@ from kam_ml.features import build_features
 from kam_ml.features.build import ALL_FEATURES, CANDIDATE_GROUPS, FEATURE_GROUPS, FEATURES
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.science.bgnbd_group import BGNBD_GROUP
-from kam_ml.science.cdnow_benchmark import bgnbd_features
+from kam_ml.science.cdnow_benchmark import bgnbd_scores
 from tests.builders import tables_from_rows
 
 T = pd.Timestamp("2026-06-30")
@@ -129,7 +129,7 @@ def test_bgnbd_features_match_the_benchmarks_refit_at_the_cutoff():
     tables = tables_from_rows(data.accounts.to_dict("records"), data.orders.to_dict("records"))
     cutoff, definition = pd.Timestamp("2026-07-31"), ProblemDefinition()
     ours = build_features(tables, cutoff, definition, groups=(BGNBD_GROUP,))
-    reference = bgnbd_features(tables, [cutoff], definition).set_index("account_id")
+    reference = bgnbd_scores(tables, cutoff, definition).set_index("account_id")
     reference = reference.loc[ours["account_id"]]
     np.testing.assert_allclose(ours["bgnbd_p_alive"], reference["bgnbd_p_alive"])
     np.testing.assert_allclose(ours["bgnbd_expected_orders"], reference["bgnbd_expected_purchases"])
