@@ -23,6 +23,7 @@ _LISTS = (
     "reason_texts",
     "reason_values",
     "offers",
+    "offer_labels",
     "offer_scores",
     "offer_reasons",
     "moved_by",
@@ -51,7 +52,9 @@ class RecordTable:
             values = explained[name].to_numpy(dtype=float)
             columns[name] = list(np.where(np.isnan(values), None, values.round(6)))
         for name in _LISTS:
-            columns[name] = [_seq(v) for v in explained[name].to_list()]
+            # nights written before offer labels existed have no offer_labels column
+            values = explained[name].to_list() if name in explained else [None] * len(explained)
+            columns[name] = [_seq(v) for v in values]
         for model in _VERSIONS:
             values = explained[f"{model}_model_version"].to_numpy(dtype=object)
             columns[f"version_{model}"] = [None if v is None or v != v else str(v) for v in values]
@@ -80,9 +83,11 @@ class RecordTable:
             )
         ]
         scores, offer_reasons = c["offer_scores"][i], c["offer_reasons"][i]
+        labels = c["offer_labels"][i]
         offers = [
             {
                 "category": str(category),
+                "label": str(labels[k]) if k < len(labels) else None,
                 "score": _number(scores[k]) if k < len(scores) else None,
                 "reason": _reason(offer_reasons[k]) if k < len(offer_reasons) else None,
             }
