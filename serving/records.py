@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kam_ml.data.contract import category_label
+
 __all__ = ["RecordTable"]
 
 _FLOATS = ("churn_probability", "revenue_at_risk", "expected_value_12m", "previous_probability")
@@ -87,7 +89,8 @@ class RecordTable:
         offers = [
             {
                 "category": str(category),
-                "label": str(labels[k]) if k < len(labels) else None,
+                # a night from before labels names the code made readable
+                "label": str(labels[k]) if k < len(labels) else category_label(str(category)),
                 "score": _number(scores[k]) if k < len(scores) else None,
                 "reason": _reason(offer_reasons[k]) if k < len(offer_reasons) else None,
             }

@@ -30,10 +30,10 @@ __all__ = [
     "ManagerSummary",
     "band_average_texts",
     "format_offers",
-    "offers_legend",
     "format_reason",
     "manager_slugs",
     "manager_summaries",
+    "offers_legend",
     "risk_list_rows",
     "write_risk_lists",
 ]
