@@ -422,6 +422,15 @@ def score(
         OfferRanking,
         typer.Option("--rank-offers-by", help="relevance or expected_value (x spend x margin)."),
     ] = OfferRanking.relevance,
+    exclude_bought_days: Annotated[
+        int,
+        typer.Option(
+            "--exclude-bought-days",
+            min=0,
+            help="Leave out offers of categories the account bought in the last N days "
+            "(0 keeps them).",
+        ),
+    ] = 30,
 ) -> None:
     """Score every active account: churn probability, risk band, reasons, the next-best
     offers, expected 12-month value and revenue at risk (offers and value when trained)."""
@@ -433,7 +442,9 @@ def score(
     from kam_ml.settings import Settings
 
     settings = Settings()
-    rules = OfferRules(rank_by=rank_offers_by.value)
+    rules = OfferRules(
+        rank_by=rank_offers_by.value, exclude_bought_within_days=exclude_bought_days or None
+    )
     source = ChampionSource(
         tracking_uri=settings.tracking_uri, models_dir=settings.models_dir, churn_uri=model
     )

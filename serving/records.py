@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kam_ml.data.contract import category_label
+
 __all__ = ["RecordTable"]
 
 _FLOATS = ("churn_probability", "revenue_at_risk", "expected_value_12m", "previous_probability")
@@ -23,6 +25,7 @@ _LISTS = (
     "reason_texts",
     "reason_values",
     "offers",
+    "offer_labels",
     "offer_scores",
     "offer_reasons",
     "moved_by",
@@ -53,7 +56,9 @@ class RecordTable:
             values = explained[name].to_numpy(dtype=float)
             columns[name] = list(np.where(np.isnan(values), None, values.round(6)))
         for name in _LISTS:
-            columns[name] = [_seq(v) for v in explained[name].to_list()]
+            # nights written before offer labels existed have no offer_labels column
+            values = explained[name].to_list() if name in explained else [None] * len(explained)
+            columns[name] = [_seq(v) for v in values]
         if "reason_details" in explained:
             columns["reason_details"] = [
                 [_detail(d) for d in _seq(v)] for v in explained["reason_details"].to_list()
@@ -96,9 +101,12 @@ class RecordTable:
             )
         ]
         scores, offer_reasons = c["offer_scores"][i], c["offer_reasons"][i]
+        labels = c["offer_labels"][i]
         offers = [
             {
                 "category": str(category),
+                # a night from before labels names the code made readable
+                "label": str(labels[k]) if k < len(labels) else category_label(str(category)),
                 "score": _number(scores[k]) if k < len(scores) else None,
                 "reason": _reason(offer_reasons[k]) if k < len(offer_reasons) else None,
             }

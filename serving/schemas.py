@@ -81,8 +81,16 @@ class ReasonDetail(BaseModel):
 
 
 class Offer(BaseModel):
-    category: str = Field(description="Product category offered (next-best-offer).")
-    score: float | None = Field(description="Offer model score: likelihood of buying it.")
+    category: str = Field(description="Product category offered: the catalogue code.")
+    label: str | None = Field(
+        default=None,
+        description="The category's name for people: the catalogue's label, else the code "
+        "made readable (ready_to_wear -> Ready to wear).",
+    )
+    score: float | None = Field(
+        description="Chance the account buys this category within the offer model's horizon "
+        "(90 days by default), when offers rank by relevance."
+    )
     reason: str | list[str] | None = Field(description="Why the category is offered.")
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "LogicalType",
     "RowRule",
     "TableSchema",
+    "category_label",
     "parse_column",
 ]
 
@@ -108,7 +109,13 @@ CATEGORIES = TableSchema(
     "categories",
     required=False,
     key="category",
-    columns=(_c("category", "string"), _c("margin_rate", "float")),
+    # ``label`` extends contract v1 (README, "Next-best offers"): the name a manager reads;
+    # missing or empty means the code made readable (``category_label``)
+    columns=(
+        _c("category", "string"),
+        _c("margin_rate", "float"),
+        _c("label", "string", required=False),
+    ),
 )
 
 CONTRACT: dict[str, TableSchema] = {t.name: t for t in (ACCOUNTS, ORDERS, INTERACTIONS, CATEGORIES)}
@@ -120,6 +127,13 @@ BOOLEAN_SPELLINGS: dict[str, bool] = {
     **dict.fromkeys(("true", "t", "yes", "y", "1", "1.0"), True),
     **dict.fromkeys(("false", "f", "no", "n", "0", "0.0"), False),
 }
+
+
+def category_label(category: str) -> str:
+    """A category code made readable, for a catalogue without labels: "ready_to_wear" ->
+    "Ready to wear"."""
+    text = " ".join(str(category).replace("_", " ").split())
+    return text[:1].upper() + text[1:]
 
 
 class RowRule(Enum):

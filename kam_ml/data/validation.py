@@ -17,7 +17,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from kam_ml.data.contract import CONTRACT, REQUIRED_TABLES, RowRule, TableSchema, parse_column
+from kam_ml.data.contract import (
+    CONTRACT,
+    REQUIRED_TABLES,
+    RowRule,
+    TableSchema,
+    category_label,
+    parse_column,
+)
 from kam_ml.data.quarantine import QuarantineReport, RuleViolation
 from kam_ml.data.sources import read_source
 from kam_ml.data.tables import Tables
@@ -319,7 +326,11 @@ def _check_interactions(check: _Check | None, accounts: pd.Series) -> pd.DataFra
 
 def _check_categories(check: _Check | None) -> pd.DataFrame:
     if check is None:
-        empty = {"category": pd.Series([], dtype="str"), "margin_rate": pd.Series([], dtype=float)}
+        empty = {
+            "category": pd.Series([], dtype="str"),
+            "margin_rate": pd.Series([], dtype=float),
+            "label": pd.Series([], dtype="str"),
+        }
         return pd.DataFrame(empty)
     category = check.values["category"]
     margin = check.values["margin_rate"].to_numpy()
@@ -328,7 +339,11 @@ def _check_categories(check: _Check | None) -> pd.DataFrame:
     with np.errstate(invalid="ignore"):
         check.flag(RowRule.MARGIN_OUT_OF_RANGE, ~((margin >= 0) & (margin <= 1)))
     keep = check.keep()
-    columns = {"category": check.kept("category", keep), "margin_rate": pd.Series(margin[keep])}
+    kept = check.kept("category", keep)
+    given = check.kept("label", keep) if "label" in check.values else _blank(keep)
+    given = given.str.strip().replace("", np.nan)
+    label = given.fillna(kept.map(category_label, na_action="ignore"))
+    columns = {"category": kept, "margin_rate": pd.Series(margin[keep]), "label": label}
     return _frame(columns, check.extras(keep))
 
 
@@ -340,7 +355,11 @@ def _with_ordered_categories(catalogue: pd.DataFrame, ordered: pd.Series) -> pd.
     if missing.empty:
         return catalogue
     added = pd.DataFrame(
-        {"category": pd.Series(missing, dtype="str"), "margin_rate": np.ones(len(missing))}
+        {
+            "category": pd.Series(missing, dtype="str"),
+            "margin_rate": np.ones(len(missing)),
+            "label": pd.Series([category_label(c) for c in missing], dtype="str"),
+        }
     )
     return pd.concat([catalogue, added], ignore_index=True)
 

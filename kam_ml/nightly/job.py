@@ -129,7 +129,11 @@ def run_nightly(
         write_snapshot(staging, parts)
     with clock.stage("risk lists"):
         last_actions = actions.last_actions() if actions is not None else None
-        summaries = write_risk_lists(explained, means, staging, day, actions=last_actions)
+        offers = scoring_models.offers
+        horizon = offers.definition.horizon_days if offers is not None else None
+        summaries = write_risk_lists(
+            explained, means, staging, day, actions=last_actions, offer_horizon_days=horizon
+        )
     with clock.stage("portfolio"):
         retained = 1 - churn_labels(tables, features_before, definition)
         portfolio = portfolio_summary(

@@ -26,6 +26,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from kam_ml.actions import RecordedAction, describe_action
+from kam_ml.data.contract import category_label
 from kam_ml.features import FEATURES
 from kam_ml.nightly.snapshot import SnapshotFiles
 from kam_ml.reporting.html import render
@@ -39,6 +40,7 @@ __all__ = [
     "last_action_html",
     "manager_slugs",
     "manager_summaries",
+    "offers_legend",
     "risk_list_rows",
     "write_risk_lists",
 ]
@@ -114,12 +116,16 @@ def band_average_texts(means: pd.DataFrame) -> dict[str, str]:
 
 
 def format_offers(
-    offers: Sequence[Any], scores: Sequence[Any], reasons: Sequence[Any]
+    offers: Sequence[Any],
+    scores: Sequence[Any],
+    reasons: Sequence[Any],
+    labels: Sequence[Any] = (),
 ) -> list[str]:
-    """Per offer, "<category> (<score as %>): <reason>", for the Offers column."""
+    """Per offer, "<label> (<score as %>): <reason>", for the Offers column; ``labels`` name
+    the category codes of ``offers`` (the code made readable where a label is missing)."""
     out = []
     for i, offer in enumerate(offers):
-        text = str(offer)
+        text = str(labels[i]) if i < len(labels) and labels[i] else category_label(str(offer))
         if i < len(scores) and scores[i] is not None:
             text += f" ({float(scores[i]):.0%})"
         if i < len(reasons) and reasons[i]:
@@ -144,10 +150,12 @@ def risk_list_rows(explained: pd.DataFrame, means: pd.DataFrame | None) -> pd.Da
             frame["reason_features"], frame["reason_texts"], frame["reason_values"], strict=True
         )
     ]
+    # nights written before offer labels existed have no offer_labels column
+    labels = frame["offer_labels"] if "offer_labels" in frame else pd.Series([()] * len(frame))
     frame["offers_shown"] = [
-        format_offers(list(o), list(s), list(r))
-        for o, s, r in zip(
-            frame["offers"], frame["offer_scores"], frame["offer_reasons"], strict=True
+        format_offers(list(o), list(s), list(r), [] if n is None else list(n))
+        for o, s, r, n in zip(
+            frame["offers"], frame["offer_scores"], frame["offer_reasons"], labels, strict=True
         )
     ]
     return frame
@@ -190,6 +198,7 @@ def write_risk_lists(
     as_of: str,
     workers: int = 2,
     actions: Mapping[str, RecordedAction] | None = None,
+    offer_horizon_days: int | None = None,
 ) -> list[ManagerSummary]:
     """``<slug>.csv``, ``<slug>.xlsx`` and ``<slug>.html`` per manager, and ``index.html``,
     under the night folder ``night`` where ``SnapshotFiles`` puts them.
@@ -197,6 +206,8 @@ def write_risk_lists(
     ``actions`` (the last action per account id, from the actions store) adds the last
     action and its date to every format; without it the CSV and Excel lists leave the two
     columns out and the HTML cells say "–".
+    ``offer_horizon_days``: the offer model's horizon, which the page's legend names when
+    it explains the offer percentages (None: no offers model, no legend).
 
     A million accounts means ~20,000 managers and 60,000 files: rows are rendered with one
     f-string per row and format (no per-cell objects), and big books are split across
@@ -210,6 +221,7 @@ def write_risk_lists(
     bounds = list(zip(starts.tolist(), np.r_[starts[1:], len(rows)].tolist(), strict=True))
     by_manager = {s.manager: s for s in summaries}
     jobs = [(by_manager[managers[lo]], lo, hi) for lo, hi in bounds]
+    legend = offers_legend(offer_horizon_days)
 
     def write(part: list[tuple[ManagerSummary, int, int]]) -> None:
         if not part:
@@ -225,6 +237,7 @@ def write_risk_lists(
                 start - lo,
                 end - lo,
                 actions is not None,
+                legend,
             )
 
     _in_processes(write, jobs, workers if len(rows) >= _PARALLEL_ROWS else 1)
@@ -361,6 +374,16 @@ def _q(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def offers_legend(horizon_days: int | None) -> str | None:
+    """The page's line that says what an offer's percentage means (None without offers)."""
+    if horizon_days is None:
+        return None
+    return (
+        "Offers: the percentage is the chance the account buys this category in the next "
+        f"{horizon_days} days."
+    )
+
+
 def _write_manager(
     night: Path,
     summary: ManagerSummary,
@@ -369,6 +392,7 @@ def _write_manager(
     start: int,
     end: int,
     with_actions: bool,
+    offers_legend: str | None = None,
 ) -> None:
     xml_rows, html_rows, csv_lines = rendered
     headers = CSV_HEADER + ACTION_CSV_HEADER if with_actions else CSV_HEADER
@@ -389,6 +413,7 @@ def _write_manager(
         summary=summary,
         rows_html=Markup("\n".join(html_rows[start:end])),
         as_of=as_of,
+        offers_legend=offers_legend,
     )
     (night / SnapshotFiles.risk_list(summary.slug, ".html")).write_text(page, encoding="utf-8")
 

@@ -12,9 +12,12 @@ model internals: every phrase can be checked against the history.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+
+from kam_ml.data.contract import category_label
 
 __all__ = ["offer_reasons"]
 
@@ -24,8 +27,11 @@ AFFINITY_LIFT = 1.15  # a lift below this is no reason to say "often bought with
 TRENDING_LOG_RATIO = 0.1  # recent over last-year share of the region's lines: +10%
 
 
-def offer_reasons(offers: pd.DataFrame) -> np.ndarray:
+def offer_reasons(offers: pd.DataFrame, labels: Mapping[str, str] | None = None) -> np.ndarray:
     """A reason phrase for each row of scored offer pairs (``kam_ml.offers.rules``).
+
+    Categories are named by ``labels`` (the catalogue's ``label`` column), else by the code
+    made readable ("ready_to_wear" -> "Ready to wear").
 
     The nightly run phrases millions of rows, so the rule that applies is chosen first
     (vectorised) and only that phrase is written for each row: writing all seven
@@ -73,8 +79,16 @@ def offer_reasons(offers: pd.DataFrame) -> np.ndarray:
     def rows(kind: str) -> np.ndarray:
         return np.flatnonzero(chosen == code[kind])
 
+    given = dict(labels or {})
+
+    def display(values: pd.Series) -> np.ndarray:
+        codes = values.astype(str)
+        # one label per distinct code, not per row
+        shown = {c: given.get(c) or category_label(c) for c in pd.unique(codes)}
+        return codes.map(shown).to_numpy(dtype=object)
+
     def text(column: str, at: np.ndarray) -> np.ndarray:
-        return _display(offers[column].iloc[at]).to_numpy(dtype=object)
+        return display(offers[column].iloc[at])
 
     habit = np.flatnonzero(chosen <= code["habit_recent"])
     if len(habit):
@@ -87,11 +101,11 @@ def offer_reasons(offers: pd.DataFrame) -> np.ndarray:
         ]
     at = rows("sequence")
     if len(at):
-        after = _display(offers["sequence_category"].iloc[at].fillna("")).to_numpy(dtype=object)
+        after = display(offers["sequence_category"].iloc[at].fillna(""))
         phrases[at] = [f"often bought after {c}, its last purchase" for c in after]
     at = rows("affinity")
     if len(at):
-        with_ = _display(offers["affinity_category"].iloc[at].fillna("")).to_numpy(dtype=object)
+        with_ = display(offers["affinity_category"].iloc[at].fillna(""))
         phrases[at] = [f"often bought with {c}, which it buys" for c in with_]
     at = rows("old_habit")
     if len(at):
@@ -133,7 +147,3 @@ def _months(offers: pd.DataFrame, days: pd.Series, at: np.ndarray) -> tuple[list
     name_of = np.asarray(names, dtype=object)[inverse]
     label_of = np.asarray(labels, dtype=object)[inverse]
     return np.where(same_year, name_of, label_of).tolist(), label_of.tolist()
-
-
-def _display(category: pd.Series) -> pd.Series:
-    return category.astype(str).str.replace("_", " ", regex=False)

@@ -6,11 +6,13 @@ the accounts it is given (with the book's population statistics) and ranks them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from kam_ml.data.contract import category_label
 from kam_ml.data.tables import Tables, sorted_for_features
 from kam_ml.errors import ScoringInputError
 from kam_ml.evaluation.ranking import _check_k
@@ -20,9 +22,10 @@ from kam_ml.offers.reasons import offer_reasons
 from kam_ml.offers.rules import OfferRules, apply_offer_rules
 from kam_ml.registry.bundle import ModelBundle
 
-__all__ = ["OFFER_COLUMNS", "recommend_offers"]
+__all__ = ["OFFER_COLUMNS", "catalogue_labels", "recommend_offers"]
 
-OFFER_COLUMNS = ("offers", "offer_scores", "offer_reasons")
+# ``offers`` are the catalogue codes the CRM matches on; ``offer_labels`` name them for people
+OFFER_COLUMNS = ("offers", "offer_labels", "offer_scores", "offer_reasons")
 _QUERY = ["cutoff", "account_id"]
 
 
@@ -63,18 +66,36 @@ def recommend_offers(
         # the generator the model was trained with; bundles from before it ranked them all
         candidates=bundle.extra.get("candidates"),
     )
-    lists = _short_lists(bundle.model, bundle.feature_names, pairs, rules, k)
+    labels = catalogue_labels(tables.categories)
+    lists = _short_lists(bundle.model, bundle.feature_names, pairs, rules, k, labels)
     aligned = lists.set_index("account_id").reindex(features["account_id"].to_numpy())
     return pd.DataFrame(
         {c: aligned[c].to_numpy(dtype=object) for c in OFFER_COLUMNS}, index=range(len(features))
     )
 
 
+def catalogue_labels(categories: pd.DataFrame) -> dict[str, str]:
+    """Category code -> the name a manager reads: the catalogue's ``label``, else the code
+    made readable (catalogues stored before labels existed have no ``label`` column)."""
+    codes = categories["category"].astype(str)
+    given = categories["label"] if "label" in categories else pd.Series(None, index=codes.index)
+    return {
+        code: label if isinstance(label, str) and label.strip() else category_label(code)
+        for code, label in zip(codes, given, strict=True)
+    }
+
+
 def _short_lists(
-    ranker: Any, feature_names: list[str], pairs: pd.DataFrame, rules: OfferRules, k: int
+    ranker: Any,
+    feature_names: list[str],
+    pairs: pd.DataFrame,
+    rules: OfferRules,
+    k: int,
+    labels: Mapping[str, str],
 ) -> pd.DataFrame:
-    """One row per (cutoff, account_id) in ``pairs``: ``offers`` (best first),
-    ``offer_scores`` (what ``rules.rank_by`` ranks by) and ``offer_reasons``.
+    """One row per (cutoff, account_id) in ``pairs``: ``offers`` (codes, best first),
+    ``offer_labels`` (their names), ``offer_scores`` (what ``rules.rank_by`` ranks by) and
+    ``offer_reasons``.
 
     An account whose every category is excluded by the rules gets empty lists. Accounts
     come in the order they first appear in ``pairs``. The lists are the same as
@@ -99,12 +120,14 @@ def _short_lists(
     bounds = np.searchsorted(query[best], np.arange(len(accounts) + 1))
 
     chosen = scored.iloc[best]
-    reasons = offer_reasons(chosen).tolist()
-    categories = chosen["category"].tolist()
+    reasons = offer_reasons(chosen, labels).tolist()
+    categories = chosen["category"].astype(str).tolist()
+    names = [labels.get(c) or category_label(c) for c in categories]
     scores = chosen["score"].to_numpy(dtype=np.float64).tolist()
     spans = list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
     out = accounts.reset_index(drop=True)
     out["offers"] = pd.Series([categories[a:b] for a, b in spans], dtype=object)
+    out["offer_labels"] = pd.Series([names[a:b] for a, b in spans], dtype=object)
     out["offer_scores"] = pd.Series([scores[a:b] for a, b in spans], dtype=object)
     out["offer_reasons"] = pd.Series([reasons[a:b] for a, b in spans], dtype=object)
     return out

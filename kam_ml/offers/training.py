@@ -181,7 +181,10 @@ def evaluate_offer_scores(
     probability = model.predict(pairs[list(model.feature_names_in_)])
     validation = pairs[KEYS].assign(bought=np.asarray(labels, dtype=int))
     validation["score_ranker"] = probability
-    value_rules = OfferRules(rank_by="expected_value", cold_start_max_orders=0)
+    # every pair keeps its score: the metrics judge orderings, not the exclusion rule
+    value_rules = OfferRules(
+        rank_by="expected_value", exclude_bought_within_days=None, cold_start_max_orders=0
+    )
     validation["score_ranker_expected_value"] = apply_offer_rules(pairs, probability, value_rules)[
         "score"
     ].to_numpy()

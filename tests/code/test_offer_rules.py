@@ -37,6 +37,20 @@ def test_recently_bought_categories_are_excluded(pairs):
     assert ("A1", "bags") in set(boundary[["account_id", "category"]].itertuples(index=False))
 
 
+def test_by_default_categories_bought_in_the_last_30_days_are_excluded(pairs):
+    assert OfferRules().exclude_bought_within_days == 30
+    kept = apply_offer_rules(pairs, _probability(pairs), OfferRules())
+    assert not (kept["cat_days_since_last"] < 30).any()
+    # A2 bought shoes 7 days ago; A1 bags and shoes 31 days ago, outside the 30 days
+    kept_pairs = set(kept[["account_id", "category"]].itertuples(index=False))
+    assert ("A2", "shoes") not in kept_pairs
+    assert {("A1", "bags"), ("A1", "shoes")} <= kept_pairs
+    everything = apply_offer_rules(
+        pairs, _probability(pairs), OfferRules(exclude_bought_within_days=None)
+    )
+    assert len(everything) == len(pairs)
+
+
 def test_cold_start_accounts_get_their_segment_and_regions_base_rates(pairs):
     rules = OfferRules(cold_start_max_orders=1)
     scored = apply_offer_rules(pairs, _probability(pairs), rules)
@@ -101,11 +115,11 @@ def _reason_rows(**columns) -> pd.DataFrame:
                 "cat_lines_lifetime": 6.0,
                 "cat_days_since_last": 225.0,
             },
-            "bought fine jewelry 4x last year, not since March",
+            "bought Fine jewelry 4x last year, not since March",
         ),
         (
             {"cat_lines_365d": 2.0, "cat_lines_lifetime": 2.0, "cat_days_since_last": 10.0},
-            "bought handbags 2x last year, most recently in October",
+            "bought Handbags 2x last year, most recently in October",
         ),
         (
             {
@@ -113,7 +127,7 @@ def _reason_rows(**columns) -> pd.DataFrame:
                 "affinity_category": "handbags",
                 "cooccurrence_max_lift": 1.4,
             },
-            "often bought with handbags, which it buys",
+            "often bought with Handbags, which it buys",
         ),
         (
             {
@@ -121,18 +135,35 @@ def _reason_rows(**columns) -> pd.DataFrame:
                 "sequence_category": "fine_jewelry",
                 "sequence_affinity": float(np.log(1.6)),
             },
-            "often bought after fine jewelry, its last purchase",
+            "often bought after Fine jewelry, its last purchase",
         ),
         (
             {"cat_lines_lifetime": 1.0, "cat_days_since_last": 500.0},
-            "bought handbags before, not since June 2025",
+            "bought Handbags before, not since June 2025",
         ),
-        ({"cat_momentum_region": 0.3}, "handbags is gaining in APAC"),
+        ({"cat_momentum_region": 0.3}, "Handbags is gaining in APAC"),
         ({}, "bought lately by 12% of silver accounts in APAC"),
     ],
 )
 def test_every_offer_is_explained_in_one_phrase(columns, phrase):
     assert offer_reasons(_reason_rows(**columns)).tolist() == [phrase]
+
+
+def test_reasons_name_categories_by_their_catalogue_label():
+    rows = _reason_rows(
+        category="watches",
+        sequence_category="fine_jewelry",
+        sequence_affinity=float(np.log(1.6)),
+    )
+    labels = {"fine_jewelry": "Fine Jewellery", "watches": "Timepieces"}
+    assert offer_reasons(rows, labels).tolist() == [
+        "often bought after Fine Jewellery, its last purchase"
+    ]
+    habit = _reason_rows(category="ready_to_wear", cat_lines_365d=3.0, cat_days_since_last=100.0)
+    # a code the labels do not name is made readable
+    assert offer_reasons(habit, labels).tolist() == [
+        "bought Ready to wear 3x last year, not since July"
+    ]
 
 
 def test_cold_start_offers_are_not_explained_by_affinities():

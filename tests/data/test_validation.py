@@ -347,6 +347,33 @@ def test_ordered_category_missing_from_the_catalogue_gets_margin_one_silently(ra
     assert result.report.is_clean
 
 
+def test_category_labels_come_from_the_catalogue_else_from_the_code(raw: Raw) -> None:
+    raw["categories"] = raw["categories"].assign(label=["Leather bags", "  ", None])
+    raw["orders"].loc[0, "category"] = "ready_to_wear"
+    result = validate_tables(raw)
+    labels = result.tables.categories.set_index("category")["label"].to_dict()
+    assert labels == {
+        "bags": "Leather bags",
+        "shoes": "Shoes",  # blank and missing labels fall back to the code made readable
+        "watches": "Watches",
+        "ready_to_wear": "Ready to wear",  # ordered, not in the catalogue
+        "belts": "Belts",
+    }
+    assert result.report.is_clean
+
+
+def test_a_catalogue_without_labels_names_categories_by_their_code(raw: Raw) -> None:
+    labels = validate_tables(raw).tables.categories["label"].tolist()
+    assert labels == ["Bags", "Shoes", "Watches", "Belts"]
+    del raw["categories"]
+    assert validate_tables(raw).tables.categories.set_index("category")["label"].to_dict() == {
+        "bags": "Bags",
+        "belts": "Belts",
+        "shoes": "Shoes",
+        "watches": "Watches",
+    }
+
+
 def test_absent_optional_tables_and_columns_get_the_documented_defaults(raw: Raw) -> None:
     raw["accounts"] = raw["accounts"].drop(columns=["manager", "segment"])
     raw["orders"] = raw["orders"].drop(columns=["product_id", "returned", "return_date"])

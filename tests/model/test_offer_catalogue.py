@@ -62,7 +62,9 @@ def test_scoring_offers_the_candidates_of_the_generator_it_was_trained_with(shop
     assert bundle.extra["candidates"] == N
     definition = ProblemDefinition()
     features = build_features(shop, AS_OF, definition)
-    offers = recommend_offers(bundle, shop, features, rules=OfferRules(), k=3)
+    # the candidates are the subject: keep the categories bought in the last 30 days too
+    keep_all = OfferRules(exclude_bought_within_days=None)
+    offers = recommend_offers(bundle, shop, features, rules=keep_all, k=3)
     assert len(offers) == len(features)
     assert offers["offers"].map(len).eq(3).all()
     pairs = build_offer_pairs(shop, AS_OF, definition, account_features=features, candidates=N)

@@ -25,7 +25,7 @@ from kam_ml.scoring.explained import band_means
 from kam_ml.scoring.score import score_accounts
 from kam_ml.value.job import value_spec
 
-OFFER_COLUMNS = ["offers", "offer_scores", "offer_reasons"]
+OFFER_COLUMNS = ["offers", "offer_labels", "offer_scores", "offer_reasons"]
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +109,38 @@ def test_one_account_scored_alone_equals_its_row_in_the_book(
         tables = replace(_one_account(demo, account_id), history_start=start)
         alone = score_accounts(tables, demo_as_of, models, population=stored, peers=peers)
         _assert_same_rows(alone, scores[scores["account_id"] == account_id])
+
+
+def test_by_default_no_account_is_offered_a_category_it_bought_in_the_last_30_days(
+    demo_tables, demo_as_of, models, population, scores
+):
+    orders = demo_tables.orders
+    age = ProblemDefinition().age_days(orders["order_date"], demo_as_of)
+    recent = orders.loc[(age > 0) & (age < 30), ["account_id", "category"]].astype(str)
+    bought = set(recent.itertuples(index=False, name=None))
+    assert len(bought) > 100  # the property is not vacuous
+    assert not _offered(scores) & bought
+    # without the rule the ranker offers many of them: the rule is what keeps them out
+    keep_all = OfferRules(exclude_bought_within_days=None)
+    unruled = score_accounts(
+        demo_tables, demo_as_of, models, population=population, offer_rules=keep_all
+    )
+    assert len(_offered(unruled) & bought) > 0.05 * len(unruled)
+
+
+def _offered(scores: pd.DataFrame) -> set[tuple[str, str]]:
+    return {
+        (str(a), str(c))
+        for a, offers in zip(scores["account_id"], scores["offers"], strict=True)
+        for c in offers
+    }
+
+
+def test_offer_labels_name_the_offered_codes(demo_tables, scores):
+    labels = demo_tables.categories.set_index("category")["label"].to_dict()
+    for offers, names in zip(scores["offers"], scores["offer_labels"], strict=True):
+        assert list(names) == [labels[c] for c in offers]
+    assert any("Ready to wear" in names for names in scores["offer_labels"])
 
 
 def test_scoring_without_offers_or_value_leaves_those_columns_empty(

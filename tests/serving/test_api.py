@@ -55,7 +55,9 @@ def test_account_lookup_returns_the_nightly_score_explained(client, scores, book
     first = body["reasons"][0]
     assert set(first["average_by_band"]) == {"low", "medium", "high"}
     assert body["model_versions"] == {"churn": "1", "offers": "1", "value": "1"}
-    assert body["offers"] and {"category", "score", "reason"} <= set(body["offers"][0])
+    assert body["offers"] and {"category", "label", "score", "reason"} <= set(body["offers"][0])
+    # the CRM matches on the code; people read the label
+    assert all(o["label"] == o["category"].replace("_", " ").capitalize() for o in body["offers"])
     assert body["expected_value_12m"] > 0
     assert body["features_as_of"] == str(book.second.as_of.date())
     assert body["revenue_at_risk"] > 0

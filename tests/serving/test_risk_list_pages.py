@@ -46,6 +46,23 @@ def test_manager_page_shows_that_managers_accounts_ranked_by_revenue_at_risk(cli
     assert 'id="portfolio-chart"' in html
 
 
+def test_manager_page_names_offers_and_says_what_their_percentage_means(client, book):
+    explained = pd.read_parquet(book.second.directory / "explained.parquet")
+    manager = explained["manager"].value_counts().index[0]
+    html = client.get(f"/risk-lists/{manager}").text
+    assert (
+        "Offers: the percentage is the chance the account buys this category in the next "
+        "90 days." in html
+    )
+    own = explained.loc[explained["manager"] == manager]
+    codes = {str(c) for offers in own["offers"] for c in offers}
+    labels = {str(n) for names in own["offer_labels"] for n in names}
+    assert labels and all("_" not in n and n[0].isupper() for n in labels)
+    for label in labels:
+        assert f"<li>{label} (" in html
+    assert not any(f"<li>{code} (" in html for code in codes if "_" in code)
+
+
 def test_unknown_manager_is_a_404(client):
     response = client.get("/risk-lists/nobody-at-all")
     assert (response.status_code, response.json()) == (
