@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
+import time
 from collections.abc import Collection, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -171,11 +172,29 @@ class SQLiteActionStore:
             except sqlite3.Error as error:
                 raise ActionStoreError(f"The actions store {self.path} failed: {error}") from None
 
+    def _switch_to_wal(self, connection: sqlite3.Connection) -> None:
+        """``PRAGMA journal_mode=WAL``, retried while another connection holds the file.
+
+        SQLite answers a journal-mode change with "database is locked" at once, without
+        waiting on the busy timeout, when a second store (another worker on the same file)
+        is writing; the mode is a property of the file, so retrying until it is free (up to
+        ``timeout_seconds``) is enough.
+        """
+        deadline = time.monotonic() + self.timeout_seconds
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
     def _create(self, connection: sqlite3.Connection) -> None:
         with self._lock:
             if self._ready:
                 return
-            connection.execute("PRAGMA journal_mode=WAL")
+            self._switch_to_wal(connection)
             connection.execute("BEGIN IMMEDIATE")
             for statement in _SCHEMA:
                 connection.execute(statement)
