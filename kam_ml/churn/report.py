@@ -50,6 +50,8 @@ def write_churn_report(result: ChurnTrainingResult, out_dir: Path) -> Path:
         f"training cutoffs: {len(split.train_cutoffs)} from {split.train_cutoffs[0].date()} "
         f"to {split.train_cutoffs[-1].date()}.</p>"
     )
+    if split.layout is not None and split.layout.account_holdout:
+        setup += f"<p>{html.escape(split.layout.describe())}</p>"
     kpis = pd.Series(validation_kpis(result), name="value").to_frame()
     definition = pd.Series(result.definition.to_dict(), name="value").to_frame()
     return write_model_report(

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from kam_ml.evaluation.grades import DEFAULT_THRESHOLDS, Grade, GradeThresholds, grade
 from kam_ml.evaluation.ranking import ranking_metrics, top_k
 from kam_ml.offers.training import KEYS, QUERY, OfferTrainingResult
+from kam_ml.problem.splits import TimeSplit
 from kam_ml.reporting.figures import axes, importance_plot
 from kam_ml.reporting.html import Section, importance_table, metrics_table, write_model_report
 
@@ -45,6 +46,7 @@ def write_offer_report(result: OfferTrainingResult, out_dir: Path) -> Path:
         f"candidates: {html.escape(candidates)}. Training cutoffs: "
         f"{len(split.train_cutoffs)} from {split.train_cutoffs[0].date()} to "
         f"{split.train_cutoffs[-1].date()} (the newest calibrates probabilities).</p>"
+        f"{_holdout_note(split)}"
         "<p><b>ranker</b> ranks by purchase probability (the gate's NDCG and the default "
         "of <code>kam-ml score</code>); <b>ranker_expected_value</b> by probability x "
         "typical spend x margin (<code>--rank-offers-by expected_value</code>).</p>"
@@ -161,3 +163,10 @@ def _mix(result: OfferTrainingResult) -> Figure:
     axes.legend()
     figure.tight_layout()
     return figure
+
+
+def _holdout_note(split: TimeSplit) -> str:
+    """The layout's own warning when validation is in-time (an account holdout)."""
+    if split.layout is None or not split.layout.account_holdout:
+        return ""
+    return f"<p>{html.escape(split.layout.describe())}</p>"

@@ -25,6 +25,7 @@ from kam_ml.errors import (
 )
 
 __all__ = [
+    "ACCOUNT_HOLDOUT_FRACTION",
     "ADAPTED_MIN_HISTORY_DAYS",
     "ADAPTIVE_STEPS_DAYS",
     "MIN_TRAINING_CUTOFFS",
@@ -46,6 +47,9 @@ ADAPTED_MIN_HISTORY_DAYS = 30
 """Lowest history floor an adapted layout falls to: every cutoff still sees a month of
 orders, so accounts are not all "new" because the data, not the account, starts there."""
 
+ACCOUNT_HOLDOUT_FRACTION = 0.2
+"""Share of accounts an account-holdout layout holds out (see ``CutoffLayout``)."""
+
 
 @dataclass(frozen=True)
 class CutoffLayout:
@@ -58,6 +62,12 @@ class CutoffLayout:
     ``step_days`` and ``min_history_days`` are those the cutoffs were laid out with (None
     for cutoffs taken from a frame); ``adapted`` says they are not the definition's own
     (see ``ProblemDefinition.training_layout``).
+
+    ``holdout_fraction`` is set only on an *account holdout*, the fallback for histories
+    too short for any out-of-time layout: every labelled cutoff trains and the newest also
+    validates, but on different accounts -- a stable hash of ``account_id`` holds out that
+    share of them (``kam_ml.problem.splits.held_out_accounts``). Its evidence is in-time:
+    it does not test drift, and ``describe`` says so.
     """
 
     train_cutoffs: tuple[pd.Timestamp, ...]
@@ -66,13 +76,20 @@ class CutoffLayout:
     step_days: int | None = None
     min_history_days: int | None = None
     adapted: bool = False
+    holdout_fraction: float | None = None
+
+    @property
+    def account_holdout(self) -> bool:
+        """Whether validation holds out accounts on the training cutoffs, not later cutoffs."""
+        return self.holdout_fraction is not None
 
     @property
     def cutoffs(self) -> list[pd.Timestamp]:
-        """Every cutoff to build features at, oldest first."""
-        return sorted((*self.train_cutoffs, *self.embargoed_cutoffs, *self.validation_cutoffs))
+        """Every cutoff to build features at, oldest first (an account holdout's
+        validation cutoffs are also training cutoffs, listed once)."""
+        return sorted({*self.train_cutoffs, *self.embargoed_cutoffs, *self.validation_cutoffs})
 
-    def params(self) -> dict[str, int | bool | None]:
+    def params(self) -> dict[str, int | float | bool | None]:
         """The layout as MLflow params: with an adapted layout, the definition's fields
         say what was asked for and these what was trained on."""
         return {
@@ -82,6 +99,8 @@ class CutoffLayout:
             "layout.embargoed_cutoffs": len(self.embargoed_cutoffs),
             "layout.validation_cutoffs": len(self.validation_cutoffs),
             "layout.adapted": self.adapted,
+            "layout.account_holdout": self.account_holdout,
+            "layout.holdout_fraction": self.holdout_fraction,
         }
 
     def describe(self) -> str:
@@ -99,6 +118,14 @@ class CutoffLayout:
             else ""
         )
         first, last = self.cutoffs[0].date(), self.cutoffs[-1].date()
+        if self.holdout_fraction is not None:
+            return (
+                f"Cutoff layout: {_count(len(self.cutoffs), 'cutoff')}{every} from {first} to "
+                f"{last}, all training; {self.holdout_fraction:.0%} of accounts held out and "
+                f"validated at the newest{floor} (account holdout: the history is too short "
+                "for an out-of-time validation; the held-out accounts are scored on the same "
+                "cutoffs, so the metrics do not test drift)."
+            )
         return (
             f"Cutoff layout: {_count(len(self.cutoffs), 'cutoff')}{every} from {first} to "
             f"{last}: {len(self.train_cutoffs)} train, {len(self.embargoed_cutoffs)} "
@@ -252,8 +279,12 @@ class ProblemDefinition:
         on the ladder is honest: label windows end by ``as_of``, no training label window
         reaches the first validation cutoff, at least one cutoff validates.
 
-        Raises NotEnoughHistoryError, naming the span, the horizon and the remedy, when even
-        the finest layout does not fit (``minimum_history_days``).
+        When no rung fits (``out_of_time_history_days``) but ``MIN_TRAINING_CUTOFFS``
+        cutoffs still have their label windows observed, an *account holdout* is used
+        instead (``_account_holdout``): honest about rows, not about time.
+
+        Raises NotEnoughHistoryError, naming the span, the horizon and the remedy, when not
+        even that fits (``minimum_history_days``).
         """
         as_of = pd.Timestamp(as_of).normalize()
         first_date = pd.Timestamp(first_date).normalize()
@@ -261,7 +292,29 @@ class ProblemDefinition:
             layout = rung._laid_out(as_of, first_date)
             if len(layout.train_cutoffs) >= MIN_TRAINING_CUTOFFS:
                 return layout if rung == self else replace(layout, adapted=True)
+        holdout = self._account_holdout(as_of, first_date)
+        if holdout is not None:
+            return holdout
         raise NotEnoughHistoryError(self._not_enough_history(as_of, first_date))
+
+    def _account_holdout(
+        self, as_of: pd.Timestamp, first_date: pd.Timestamp
+    ) -> CutoffLayout | None:
+        """Every labelled cutoff of the first ladder rung with ``MIN_TRAINING_CUTOFFS`` of
+        them, all training, the newest also validating (on held-out accounts only)."""
+        for rung in self.layout_ladder():
+            cutoffs = sorted(rung._candidate_cutoffs(as_of, first_date))
+            if len(cutoffs) >= MIN_TRAINING_CUTOFFS:
+                return CutoffLayout(
+                    tuple(cutoffs),
+                    (),
+                    (cutoffs[-1],),
+                    rung.cutoff_step_days,
+                    rung.min_history_days,
+                    adapted=True,
+                    holdout_fraction=ACCOUNT_HOLDOUT_FRACTION,
+                )
+        return None
 
     def training_cutoff_dates(
         self, as_of: pd.Timestamp, first_date: pd.Timestamp
@@ -304,7 +357,22 @@ class ProblemDefinition:
         return ladder
 
     def minimum_history_days(self) -> int:
-        """Fewest days from the first order to the as-of date with which a layout trains.
+        """Fewest days from the first order to the as-of date with which any layout trains:
+        an account holdout's ``MIN_TRAINING_CUTOFFS`` labelled cutoffs, the oldest
+        ``min_history_days`` after the first order. With the default definition, weekly
+        cutoffs and a 30-day floor: ``30 + horizon_days + 7`` days.
+        """
+        needs = (
+            rung.min_history_days
+            + rung.horizon_days
+            + (MIN_TRAINING_CUTOFFS - 1) * rung.cutoff_step_days
+            for rung in self.layout_ladder()
+        )
+        return min(needs)
+
+    def out_of_time_history_days(self) -> int:
+        """Fewest days from the first order to the as-of date with which an out-of-time
+        layout (training cutoffs before the validation ones) trains.
 
         A rung trains when its (validation + embargo + 2)-th newest cutoff, ``horizon_days``
         + that many steps before as-of, is still ``min_history_days`` after the first order.
@@ -383,10 +451,11 @@ class ProblemDefinition:
         return (
             f"Not enough history to train: {history}. With a {self.horizon_days}-day horizon "
             f"no honest cutoff layout fits: training needs {_count(needed, 'day')}, enough "
-            f"for {MIN_TRAINING_CUTOFFS} training cutoffs whose label windows end before a "
-            "validation cutoff whose own label window ends by the as-of date (with cutoffs "
-            f"every {finest} days, 1 validating, the first {floor} days after the first "
-            f"order). {self._remedies(as_of, first_date)}"
+            f"for {MIN_TRAINING_CUTOFFS} cutoffs whose label windows end by the as-of date, "
+            "validated on held-out accounts (with cutoffs every "
+            f"{finest} days, the first {floor} days after the first order; an out-of-time "
+            f"validation needs {_count(self.out_of_time_history_days(), 'day')}). "
+            f"{self._remedies(as_of, first_date)}"
         )
 
     def _remedies(self, as_of: pd.Timestamp, first_date: pd.Timestamp) -> str:

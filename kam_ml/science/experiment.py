@@ -80,7 +80,8 @@ class TrainingSet:
         frame = self.features[["cutoff"]].assign(churned=self.labels)
         out = frame.groupby("cutoff")["churned"].agg(rows="size", churn_rate="mean")
         side = {c: "train" for c in self.split.train_cutoffs}
-        side |= {c: "validation" for c in self.split.validation_cutoffs}
+        shared = "train + validation (account holdout)"  # same cutoff, other accounts
+        side |= {c: shared if c in side else "validation" for c in self.split.validation_cutoffs}
         out["side"] = [side.get(pd.Timestamp(c), "gap") for c in out.index]
         return out
 

@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from kam_ml.evaluation.grades import DEFAULT_THRESHOLDS, Grade, GradeThresholds, grade
+from kam_ml.problem.splits import TimeSplit
 from kam_ml.reporting.figures import importance_plot
 from kam_ml.reporting.html import Section, importance_table, metrics_table, write_model_report
 from kam_ml.value.training import VALUE_WINDOW_DAYS, ValueTrainingResult
@@ -32,7 +33,7 @@ def write_value_report(result: ValueTrainingResult, out_dir: Path) -> Path:
         f"{result.definition.horizon_days} days (they stayed). Validation cutoffs: "
         f"{html.escape(', '.join(str(c.date()) for c in split.validation_cutoffs))}; "
         f"{len(split.train_cutoffs)} training cutoffs from {split.train_cutoffs[0].date()} to "
-        f"{split.train_cutoffs[-1].date()}, none with a window reaching the validation period."
+        f"{split.train_cutoffs[-1].date()}, {_independence(split)}."
         "</p><p>Naive baseline: next year = the last 12 months' revenue.</p>"
     )
     letter, basis = value_grade(result.metrics)
@@ -113,3 +114,11 @@ def _deciles(deciles: pd.DataFrame) -> Figure:
     axes.set_title("Calibration by decile")
     axes.legend()
     return figure
+
+
+def _independence(split: TimeSplit) -> str:
+    """Why validation is held-out evidence: later cutoffs, or (short histories) other
+    accounts on the same cutoffs."""
+    if split.layout is not None and split.layout.account_holdout:
+        return html.escape(split.layout.describe())
+    return "none with a window reaching the validation period"

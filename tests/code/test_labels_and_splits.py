@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from kam_ml.errors import DefinitionError, NotEnoughHistoryError
 from kam_ml.features import build_features
-from kam_ml.problem.definition import ProblemDefinition
+from kam_ml.problem.definition import CutoffLayout, ProblemDefinition
 from kam_ml.problem.labels import churn_labels
-from kam_ml.problem.splits import split_by_cutoff
+from kam_ml.problem.splits import held_out_accounts, split_by_cutoff, split_by_layout
 from tests.builders import tables_from_rows
 
 T = pd.Timestamp("2026-03-31")
@@ -107,3 +108,28 @@ def test_definition_rejects_bad_parameters_with_a_named_message(field, value):
         match=f"The '{field}' of ProblemDefinition must be a positive int. Got {value!r} instead.",
     ):
         ProblemDefinition(**{field: value})
+
+
+def test_an_account_holdout_splits_the_same_cutoffs_by_account():
+    cutoffs = pd.date_range("2025-01-31", periods=3, freq="30D")
+    accounts = [f"A{i:04d}" for i in range(1000)]
+    frame = pd.DataFrame(
+        {"cutoff": cutoffs.repeat(len(accounts)), "account_id": accounts * len(cutoffs)}
+    )
+    layout = CutoffLayout(tuple(cutoffs), (), (cutoffs[-1],), 30, 30, True, 0.2)
+    split = split_by_layout(frame, layout)
+    held_in = set(frame.loc[split.train, "account_id"])
+    held_out = set(frame.loc[split.validation, "account_id"])
+    assert not held_in & held_out and held_in | held_out == set(accounts)
+    assert 150 <= len(held_out) <= 250  # about a fifth
+    assert (frame.loc[split.validation, "cutoff"] == cutoffs[-1]).all()
+    assert set(frame.loc[split.train, "cutoff"]) == set(cutoffs)
+
+
+def test_held_out_accounts_are_stable_across_runs_and_orders():
+    """A fixed hash, not Python's salted hash(): these sides are the same in every process."""
+    ids = pd.Series([f"A{i:04d}" for i in range(20)])
+    held_out = held_out_accounts(ids, 0.2)
+    assert list(ids[held_out]) == ["A0009", "A0011", "A0017"]
+    shuffled = ids.sample(frac=1, random_state=3)
+    assert np.array_equal(held_out_accounts(shuffled, 0.2), held_out[shuffled.index])

@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -72,6 +73,8 @@ def test_nine_months_and_a_91_day_horizon_train_on_fortnightly_cutoffs():
         "layout.embargoed_cutoffs": 6,
         "layout.validation_cutoffs": 2,
         "layout.adapted": True,
+        "layout.account_holdout": False,
+        "layout.holdout_fraction": None,
     }
     assert layout.describe() == (
         "Cutoff layout: 11 cutoffs every 14 days from 2026-03-14 to 2026-08-01: 3 train, 6 "
@@ -99,15 +102,47 @@ def test_too_few_cutoffs_for_the_embargo_stack_more():
 
 
 @pytest.mark.parametrize("horizon", [30, 90, 91, 180])
-def test_the_boundary_is_30_days_the_horizon_its_weekly_embargo_and_a_week(horizon):
+def test_out_of_time_needs_30_days_the_horizon_its_weekly_embargo_and_a_week(horizon):
+    """Below that, an account holdout on the same cutoffs; not an error."""
     definition = ProblemDefinition(horizon_days=horizon)
     needed = 30 + horizon + 7 * math.ceil(horizon / 7) + 7
-    assert definition.minimum_history_days() == needed
+    assert definition.out_of_time_history_days() == needed
     finest = definition.training_layout(AS_OF, AS_OF - pd.Timedelta(days=needed))
     assert (finest.step_days, finest.min_history_days, len(finest.validation_cutoffs)) == (7, 30, 1)
-    assert len(finest.train_cutoffs) == 2
+    assert len(finest.train_cutoffs) == 2 and not finest.account_holdout
+    holdout = definition.training_layout(AS_OF, AS_OF - pd.Timedelta(days=needed - 1))
+    assert holdout.account_holdout and holdout.embargoed_cutoffs == ()
+
+
+@pytest.mark.parametrize("horizon", [30, 90, 91, 180, 365])
+def test_any_layout_needs_30_days_the_horizon_and_a_week(horizon):
+    """Two weekly labelled cutoffs, the oldest 30 days after the first order."""
+    definition = ProblemDefinition(horizon_days=horizon)
+    needed = 30 + horizon + 7
+    assert definition.minimum_history_days() == needed
+    layout = definition.training_layout(AS_OF, AS_OF - pd.Timedelta(days=needed))
+    assert layout.account_holdout and (layout.step_days, layout.min_history_days) == (7, 30)
+    assert _dates(layout.train_cutoffs) == _dates(
+        [AS_OF - pd.Timedelta(days=horizon + 7), AS_OF - pd.Timedelta(days=horizon)]
+    )
+    assert layout.validation_cutoffs == layout.train_cutoffs[-1:]
     with pytest.raises(NotEnoughHistoryError):
         definition.training_layout(AS_OF, AS_OF - pd.Timedelta(days=needed - 1))
+
+
+def test_cdnow_eleven_months_and_a_180_day_horizon_hold_out_accounts():
+    """CDNOW starts 1997-01-01: 333 days cannot hold a 180-day out-of-time layout (399)."""
+    definition = ProblemDefinition(horizon_days=180)
+    layout = definition.training_layout(pd.Timestamp("1997-11-30"), pd.Timestamp("1997-01-01"))
+    assert layout.account_holdout and layout.adapted
+    assert _dates(layout.train_cutoffs) == ["1997-04-04", "1997-05-04", "1997-06-03"]
+    assert _dates(layout.validation_cutoffs) == ["1997-06-03"]
+    assert layout.cutoffs == list(layout.train_cutoffs)
+    assert layout.params()["layout.account_holdout"] is True
+    assert layout.describe().endswith(
+        "(account holdout: the history is too short for an out-of-time validation; the "
+        "held-out accounts are scored on the same cutoffs, so the metrics do not test drift)."
+    )
 
 
 def test_three_months_name_the_history_the_horizon_and_the_remedy():
@@ -116,11 +151,11 @@ def test_three_months_name_the_history_the_horizon_and_the_remedy():
     assert str(caught.value) == (
         "Not enough history to train: the history runs from 2026-08-01 to the as-of date "
         "2026-10-31, 91 days (about 3.0 months). With a 91-day horizon no honest cutoff "
-        "layout fits: training needs 219 days, enough for 2 training cutoffs whose label "
-        "windows end before a validation cutoff whose own label window ends by the as-of date "
-        "(with cutoffs every 7 days, 1 validating, the first 30 days after the first order). "
-        "To train, shorten the horizon to at most 26 days or add about 5 more months of "
-        "history (orders from 2026-03-26 on)."
+        "layout fits: training needs 128 days, enough for 2 cutoffs whose label windows end "
+        "by the as-of date, validated on held-out accounts (with cutoffs every 7 days, the "
+        "first 30 days after the first order; an out-of-time validation needs 219 days). "
+        "To train, shorten the horizon to at most 54 days or add about 2 more months of "
+        "history (orders from 2026-06-25 on)."
     )
 
 
@@ -146,6 +181,41 @@ def test_nine_months_train_churn_but_not_the_12_month_value_model():
     assert len(result.split.train_cutoffs) >= 2
     with pytest.raises(NotEnoughHistoryError):
         train_value(tables, tables.last_date(), ProblemDefinition(horizon_days=91))
+
+
+def _book(n_accounts: int, years: float):
+    demo = generate_demo_data(n_accounts=n_accounts, seed=2, years=years)
+    raw = {"accounts": demo.accounts, "orders": demo.orders, "categories": demo.categories}
+    return validate_tables(raw, on_bad_rows="refuse").tables
+
+
+def _rows_by_side(result, frame):
+    held_in = set(frame.loc[result.split.train, "account_id"])
+    held_out = set(frame.loc[result.split.validation, "account_id"])
+    return held_in, held_out
+
+
+@pytest.mark.parametrize("train", [train_churn, train_offers])
+def test_nine_months_and_a_180_day_horizon_train_on_an_account_holdout(train):
+    tables = _book(n_accounts=300, years=0.75)
+    result = train(tables, tables.last_date(), ProblemDefinition(horizon_days=180))
+    layout = result.split.layout
+    assert layout is not None and layout.account_holdout and layout.embargoed_cutoffs == ()
+    assert result.split.validation_cutoffs == result.split.train_cutoffs[-1:]
+    frame = result.labelled_features if train is train_churn else result.labelled_pairs
+    held_in, held_out = _rows_by_side(result, frame)
+    assert held_in and held_out and not held_in & held_out
+    assert len(result.validation) > 0
+
+
+def test_fourteen_months_train_the_12_month_value_model_on_an_account_holdout():
+    tables = _book(n_accounts=150, years=1.2)
+    result = train_value(tables, tables.last_date(), ProblemDefinition())
+    assert result.split.layout is not None and result.split.layout.account_holdout
+    validated = set(result.validation["account_id"])
+    trained = set(result.labelled_features["account_id"]) - validated
+    assert validated and trained
+    assert np.isfinite(result.metrics["model"]["mae"])
 
 
 def test_min_history_days_is_the_floor_of_the_oldest_cutoff():

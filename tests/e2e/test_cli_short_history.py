@@ -73,5 +73,5 @@ def test_three_months_stop_with_the_span_the_horizon_and_the_remedy(tmp_path):
     assert "Traceback" not in output
     assert "error: Not enough history to train" in output
     assert f"the history runs from {first_date} to the as-of date 2026-10-31" in output
-    assert "With a 91-day horizon no honest cutoff layout fits: training needs 219 days" in output
+    assert "With a 91-day horizon no honest cutoff layout fits: training needs 128 days" in output
     assert "shorten the horizon to at most" in output and "more months of history" in output

@@ -2,9 +2,10 @@
 
 The crash this guards against: 8-10 months of history passed a cutoff count taken before
 the embargo, then left churn training with 0 or 1 training cutoffs (IndexError, ValueError).
-Since the layout adapts to the history, the error is also exact: it is raised only when no
-honest layout exists, which with the default definition means fewer than
-``30 + horizon + 7 * ceil(horizon / 7) + 7`` days from the first order to the as-of date.
+Since the layout adapts to the history, the error is also exact. With the default
+definition an out-of-time layout is used from ``30 + horizon + 7 * ceil(horizon / 7) + 7``
+days from the first order to the as-of date, an account holdout (same cutoffs, held-out
+accounts) below that down to ``30 + horizon + 7``, and only below that the error.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from hypothesis import strategies as st
 
 from kam_ml.errors import NotEnoughHistoryError
 from kam_ml.problem.definition import (
+    ACCOUNT_HOLDOUT_FRACTION,
     ADAPTED_MIN_HISTORY_DAYS,
     ADAPTIVE_STEPS_DAYS,
     MIN_TRAINING_CUTOFFS,
     CutoffLayout,
     ProblemDefinition,
 )
+from kam_ml.problem.splits import split_by_layout
 
 AS_OF = pd.Timestamp("2026-10-31")
 
@@ -49,6 +52,10 @@ def _months(months: int) -> pd.Timestamp:
 
 
 def _assert_valid(layout: CutoffLayout, definition: ProblemDefinition, first: pd.Timestamp):
+    if layout.account_holdout:
+        _assert_valid_holdout(layout, definition, first)
+        return
+    assert days_of(first) >= definition.out_of_time_history_days()  # out of time when it fits
     train, validation = layout.train_cutoffs, layout.validation_cutoffs
     assert len(train) >= MIN_TRAINING_CUTOFFS and len(validation) >= 1
     cutoffs = layout.cutoffs
@@ -84,6 +91,39 @@ def _assert_valid(layout: CutoffLayout, definition: ProblemDefinition, first: pd
     assert len(own.train_cutoffs) < MIN_TRAINING_CUTOFFS  # adapted only when it cannot train
 
 
+def days_of(first: pd.Timestamp) -> int:
+    return (AS_OF - first).days
+
+
+def _assert_valid_holdout(
+    layout: CutoffLayout, definition: ProblemDefinition, first: pd.Timestamp
+) -> None:
+    """Only when no out-of-time layout fits; every labelled cutoff trains, the newest
+    validates, and no account is on both sides."""
+    assert days_of(first) < definition.out_of_time_history_days()
+    assert layout.adapted and layout.holdout_fraction == ACCOUNT_HOLDOUT_FRACTION
+    train, validation = layout.train_cutoffs, layout.validation_cutoffs
+    assert len(train) >= MIN_TRAINING_CUTOFFS and layout.embargoed_cutoffs == ()
+    assert list(train) == sorted(set(train)) and validation == train[-1:]
+    assert layout.cutoffs == list(train)
+    assert layout.min_history_days is not None and layout.step_days is not None
+    earliest = first + pd.Timedelta(days=layout.min_history_days)
+    assert all(earliest <= c and definition.label_window_end(c) <= AS_OF for c in train)
+    assert definition.label_window_end(train[-1]) + pd.Timedelta(days=layout.step_days) > AS_OF
+    steps = {(b - a).days for a, b in zip(train, train[1:], strict=False)}
+    assert steps == {layout.step_days}
+    assert "the metrics do not test drift" in layout.describe()
+    accounts = [f"A{i:03d}" for i in range(200)]
+    frame = pd.DataFrame(
+        {"cutoff": [c for c in train for _ in accounts], "account_id": accounts * len(train)}
+    )
+    split = split_by_layout(frame, layout)
+    held_in = set(frame.loc[split.train, "account_id"])
+    held_out = set(frame.loc[split.validation, "account_id"])
+    assert held_in and held_out and not held_in & held_out
+    assert set(frame.loc[split.validation, "cutoff"]) == set(validation)
+
+
 @settings(max_examples=400, deadline=None)
 @given(definition=definitions, days=history_days)
 def test_the_layout_is_valid_or_not_enough_history(definition, days):
@@ -102,12 +142,15 @@ def test_the_layout_is_valid_or_not_enough_history(definition, days):
 @settings(max_examples=300, deadline=None)
 @given(months=history_months, horizon=horizons)
 def test_a_default_layout_exists_exactly_from_the_stated_minimum(months, horizon):
-    """3-48 months of history, 30-180-day horizons: a valid layout or the error, and the
-    error only below 30 days + the horizon + the horizon in whole weeks + 1 week."""
+    """3-48 months of history, 30-180-day horizons: out of time from 30 days + the horizon
+    + the horizon in whole weeks + 1 week, an account holdout below that from 30 days + the
+    horizon + 1 week, and the error only below that."""
     definition = ProblemDefinition(horizon_days=horizon)
     first = _months(months)
     days = (AS_OF - first).days
-    minimum = 30 + horizon + 7 * math.ceil(horizon / 7) + 7
+    out_of_time = 30 + horizon + 7 * math.ceil(horizon / 7) + 7
+    minimum = 30 + horizon + 7
+    assert definition.out_of_time_history_days() == out_of_time
     assert definition.minimum_history_days() == minimum
     try:
         layout = definition.training_layout(AS_OF, first)
@@ -119,6 +162,9 @@ def test_a_default_layout_exists_exactly_from_the_stated_minimum(months, horizon
         return
     assert days >= minimum
     _assert_valid(layout, definition, first)
+    assert layout.account_holdout == (days < out_of_time)
+    for edge, holdout in ((out_of_time, False), (out_of_time - 1, True)):
+        assert definition.training_layout(AS_OF, _first_date(edge)).account_holdout == holdout
     for edge, trains in ((minimum, True), (minimum - 1, False)):
         try:
             definition.training_layout(AS_OF, _first_date(edge))
@@ -137,6 +183,9 @@ def test_more_history_never_breaks_a_layout(definition, days, more):
     except NotEnoughHistoryError:
         return
     longer = definition.training_layout(AS_OF, _first_date(days + more))
+    if shorter.account_holdout and not longer.account_holdout:
+        return  # more history, an out-of-time layout: nothing to compare cutoff by cutoff
+    assert not longer.account_holdout or shorter.account_holdout
     same = (shorter.step_days, shorter.min_history_days, len(shorter.validation_cutoffs)) == (
         longer.step_days,
         longer.min_history_days,
