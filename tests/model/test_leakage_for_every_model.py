@@ -40,7 +40,7 @@ def test_value_is_clean_and_a_planted_leak_fires(value_result, demo_tables) -> N
 
 
 def test_a_book_too_short_for_value_skips_it_without_registering(tmp_path) -> None:
-    demo = generate_demo_data(n_accounts=60, seed=2, years=1.2)
+    demo = generate_demo_data(n_accounts=60, seed=2, years=1.0)
     raw = {"accounts": demo.accounts, "orders": demo.orders, "interactions": demo.interactions}
     tables = validate_tables(raw, on_bad_rows="quarantine").tables
     as_of, definition = tables.last_date(), ProblemDefinition()
