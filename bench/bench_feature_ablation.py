@@ -195,12 +195,7 @@ def _label(day: pd.Timestamp, horizon: int) -> str:
 
 
 def _tables(data: DemoData) -> Tables:
-    raw = {
-        "accounts": data.accounts,
-        "orders": data.orders,
-        "interactions": data.interactions,
-        "categories": data.categories,
-    }
+    raw = data.raw_tables()
     return validate_tables(raw, on_bad_rows="refuse").tables
 
 

@@ -74,6 +74,15 @@ class DemoData:
     categories: pd.DataFrame
     truth: pd.DataFrame
 
+    def raw_tables(self) -> dict[str, pd.DataFrame]:
+        """The four contract tables by name, as a loader would read them (no truth)."""
+        return {
+            "accounts": self.accounts,
+            "orders": self.orders,
+            "interactions": self.interactions,
+            "categories": self.categories,
+        }
+
     def write(self, out_dir: Path, fmt: Literal["parquet", "csv"] = "parquet") -> None:
         """Write the contract tables to ``out_dir`` and the truth to ``out_dir/truth``.
 

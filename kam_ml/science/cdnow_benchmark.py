@@ -281,12 +281,7 @@ def btyd_oracle_check(
         truth_cutoffs=[as_of],
         horizon_days=horizon_days,
     )
-    raw = {
-        "accounts": book.accounts,
-        "orders": book.orders,
-        "interactions": book.interactions,
-        "categories": book.categories,
-    }
+    raw = book.raw_tables()
     tables = validate_tables(raw, on_bad_rows="refuse").tables
     setting = BenchmarkSetting(as_of, horizon_days)
     judged = _judged_rows(tables, setting, None if make_model is None else make_model())
