@@ -12,6 +12,7 @@ global URI for the duration of the run only and puts the previous value back.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import tempfile
 import warnings
@@ -80,7 +81,8 @@ class TrackingStore:
 
     def __init__(self, tracking_uri: str) -> None:
         self.tracking_uri = tracking_uri
-        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        with _first_use_lock(tracking_uri):
+            self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
     # -- runs --------------------------------------------------------------------------
     @contextmanager
@@ -243,10 +245,39 @@ class TrackingStore:
 
     def _artifact_root(self, experiment: str) -> str | None:
         """Artifacts of a local SQLite store live beside the database file, not in the cwd."""
-        if not self.tracking_uri.startswith("sqlite:///"):
+        database = _sqlite_path(self.tracking_uri)
+        if database is None:
             return None  # a tracking server decides where artifacts go
-        database = Path(self.tracking_uri.removeprefix("sqlite:///"))
         return (database.resolve().parent / "mlartifacts" / experiment).as_uri()
+
+
+@contextmanager
+def _first_use_lock(tracking_uri: str) -> Iterator[None]:
+    """Hold an exclusive file lock beside a local SQLite store while MLflow opens it.
+
+    MLflow creates and migrates a fresh SQLite store's tables when a client first opens it,
+    without a lock of its own: two processes opening a new store at once (the nightly job and
+    the API, or two commands a scheduler starts together) race, and the loser stops with
+    "table ... already exists". Other stores (a server, PostgreSQL) migrate on their side.
+    """
+    database = _sqlite_path(tracking_uri)
+    if database is None or not database.parent.is_dir():
+        yield  # nothing to lock beside; MLflow names what is wrong with the URI
+        return
+    with open(database.with_name(database.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _sqlite_path(tracking_uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` tracking URI, or None for any other store."""
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix) or tracking_uri == prefix + ":memory:":
+        return None
+    return Path(tracking_uri[len(prefix) :].split("?", 1)[0])
 
 
 @contextmanager
