@@ -12,10 +12,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from kam_ml.actions import open_action_store
+from serving.access_log import redact_keys_in_access_log
+from serving.deps import require_api_key
 from serving.errors import install_error_handlers
+from serving.guard import FailedKeyThrottle, RequestGuard
+from serving.limits import ConcurrencyLimit
 from serving.metrics import Metrics, MetricsMiddleware
 from serving.routes import accounts, actions, health, risk_lists, scores
-from serving.settings import ServingSettings, get_settings
+from serving.settings import NO_KEYS, ServingSettings, get_settings
 from serving.state import ServingState
 
 __all__ = ["create_app"]
@@ -41,6 +45,8 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = app.state.serving
+        if not settings.api_key_set:
+            logger.warning(NO_KEYS)
         await asyncio.to_thread(_refresh, state, metrics)
         task = asyncio.create_task(_keep_fresh(state, metrics))
         try:
@@ -60,10 +66,21 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     url = settings.actions_store_url  # opening touches no disk: the file comes on first use
     app.state.actions = open_action_store(url) if url is not None else None
     app.state.metrics = metrics
+    app.state.key_throttle = FailedKeyThrottle(
+        settings.failed_key_limit, settings.failed_key_window_seconds
+    )
+    app.state.history_slots = ConcurrencyLimit(settings.max_concurrent_histories)
     install_error_handlers(app)
     for module in (scores, accounts, actions, health, risk_lists):
         app.include_router(module.router)
+    # added last = outermost: the metrics see every answer, the guard's refusals included
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        check_key=lambda request: require_api_key(request, request.headers.get("x-api-key")),
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    redact_keys_in_access_log()
     return app
 
 

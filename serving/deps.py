@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
 from kam_ml.actions import ActionStore
 from kam_ml.registry.champions import ScoringModels
-from serving.errors import NotAuthenticated, NotReady
+from serving.errors import NotAuthenticated, NotReady, TooManyAttempts
+from serving.guard import FailedKeyThrottle
 from serving.settings import ServingSettings
 from serving.state import ServedSnapshot, ServingState
 
@@ -29,6 +31,8 @@ __all__ = [
     "StateDep",
     "key_fingerprint",
 ]
+
+logger = logging.getLogger("serving")
 
 
 async def app_settings(request: Request) -> ServingSettings:
@@ -69,9 +73,23 @@ def require_api_key(request: Request, x_api_key: str | None) -> str:
 
 def is_known_api_key(request: Request, key: str) -> bool:
     """Whether ``key`` is one of the configured keys: the one place keys are compared, in
-    constant time (``hmac.compare_digest``) so a response's timing leaks no key prefix."""
+    constant time (``hmac.compare_digest``) so a response's timing leaks no key prefix.
+
+    A client that sent too many wrong keys lately is refused before its key is looked at
+    (``TooManyAttempts``, 429 with Retry-After; ``serving.guard.FailedKeyThrottle``).
+    """
+    throttle: FailedKeyThrottle = request.app.state.key_throttle
+    client = request.client.host if request.client is not None else "unknown"
+    wait = throttle.retry_after(client)
+    if wait is not None:
+        raise TooManyAttempts("too many invalid API keys from this client", retry_after=wait)
     keys: frozenset[str] = request.app.state.serving.settings.api_key_set
-    return any(hmac.compare_digest(key.encode(), known.encode()) for known in keys)
+    known = any(hmac.compare_digest(key.encode(), k.encode()) for k in keys)
+    if not known:
+        throttle.record_failure(client)
+        request.app.state.metrics.failed_keys.inc()
+        logger.warning("invalid API key from %s", client)
+    return known
 
 
 ApiKeyDep = Annotated[str, Depends(api_key)]

@@ -4,19 +4,27 @@ Every ``detail`` string here is stable (tests and clients match on it)::
 
     ServingError                 -> its status, {"detail": message}
     ├── NotAuthenticated   401   "missing API key" / "invalid API key"
+    ├── TooManyAttempts    429   "too many invalid API keys from this client" (Retry-After)
+    ├── RequestTooLarge    422   a batch or history over the configured limit (named)
     ├── NotReady           503   "not ready: no nightly snapshot loaded" / "...models..."
-    │   └── ActionsUnavailable 503 "actions store unavailable" (logged with the cause)
+    │   ├── ActionsUnavailable 503 "actions store unavailable" (logged with the cause)
+    │   └── Busy          503   "busy: ..." (Retry-After): a concurrency limit is full
     ├── UnknownAccount     404   "unknown account: <id>"
     ├── UnknownManager     404   "unknown manager: <name>"
     └── InvalidHistory     422   the data-contract message (table, column, rule, rows)
     KamMLError (from the library) -> 422 with its message (bad input reached the library)
     RequestValidationError        -> 422 {"detail": [{"field", "rule", "message", "input"}]}
-    anything else                 -> 503 "temporarily unable to serve" (never a bare 500)
+    anything else                 -> 503 "temporarily unable to serve" (never a bare 500),
+                                     answered by ``serving.guard.RequestGuard``
+
+Bodies are rendered with ASCII escapes, so a lone surrogate echoed from a request (legal in
+JSON text, not encodable as UTF-8) cannot turn a 422 into an error of its own.
 """
 
 from __future__ import annotations
 
-import logging
+import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,24 +36,27 @@ from kam_ml.errors import KamMLError
 
 __all__ = [
     "ActionsUnavailable",
+    "Busy",
     "InvalidHistory",
     "NotAuthenticated",
     "NotReady",
+    "RequestTooLarge",
     "ServingError",
+    "TooManyAttempts",
     "UnknownAccount",
     "UnknownManager",
+    "error_headers",
     "install_error_handlers",
 ]
-
-logger = logging.getLogger("serving")
 
 
 class ServingError(Exception):
     status_code = 500
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, retry_after: int | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.retry_after = retry_after
 
 
 class NotAuthenticated(ServingError):
@@ -60,6 +71,18 @@ class ActionsUnavailable(NotReady):
     pass
 
 
+class Busy(NotReady):
+    pass
+
+
+class TooManyAttempts(ServingError):
+    status_code = 429
+
+
+class RequestTooLarge(ServingError):
+    status_code = 422
+
+
 class UnknownAccount(ServingError):
     status_code = 404
 
@@ -72,24 +95,33 @@ class InvalidHistory(ServingError):
     status_code = 422
 
 
+class _AsciiJSONResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+def error_headers(error: ServingError) -> dict[str, str]:
+    """The headers an error's answer carries: the auth scheme on 401, Retry-After on a limit."""
+    headers = {"WWW-Authenticate": "APIKey"} if error.status_code == 401 else {}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    return headers
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServingError)
     async def serving_error(_: Request, error: ServingError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "APIKey"} if error.status_code == 401 else None
-        return JSONResponse({"detail": error.detail}, error.status_code, headers=headers)
+        return _AsciiJSONResponse(
+            {"detail": error.detail}, error.status_code, headers=error_headers(error)
+        )
 
     @app.exception_handler(KamMLError)
     async def library_error(_: Request, error: KamMLError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, 422)
+        return _AsciiJSONResponse({"detail": str(error)}, 422)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": [_problem(e) for e in error.errors()]}, 422)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": "temporarily unable to serve"}, 503)
+        return _AsciiJSONResponse({"detail": [_problem(e) for e in error.errors()]}, 422)
 
 
 def _problem(error: Mapping[str, Any]) -> dict[str, Any]:
@@ -99,5 +131,13 @@ def _problem(error: Mapping[str, Any]) -> dict[str, Any]:
         "field": ".".join(location) or "body",
         "rule": error.get("type", "invalid"),
         "message": error.get("msg", ""),
-        "input": value if isinstance(value, str | int | float | bool | None) else None,
+        "input": value if _plain_finite(value) else None,
     }
+
+
+def _plain_finite(value: object) -> bool:
+    """Whether an input can be echoed as it is: a plain scalar, and finite (Python's JSON
+    parser accepts ``NaN``, which valid JSON output cannot carry)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, str | int | bool | None)

@@ -26,6 +26,11 @@ class Metrics:
             ("method", "route", "status"),
             registry=self.registry,
         )
+        self.failed_keys = Counter(
+            "kam_failed_api_keys",
+            "Requests with an unknown API key (each also logged with the client address)",
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "kam_http_request_duration_seconds",
             "Request latency",

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from kam_ml.actions import CATEGORY_MAX_LENGTH, MANAGER_MAX_LENGTH, NOTE_MAX_LENGTH, ActionKind
 
@@ -26,6 +33,21 @@ __all__ = [
     "ScoresRequest",
     "ScoresResponse",
 ]
+
+# Posted dates stay well inside pandas' timestamp range (1677-09-22 to 2262-04-11), so a
+# date a calendar allows cannot overflow the feature arithmetic further down.
+EARLIEST_DATE, LATEST_DATE = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
+
+
+def _within_range(value: dt.date) -> dt.date:
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
+    return value
+
+
+Day = Annotated[dt.date, AfterValidator(_within_range)]
+Moment = Annotated[dt.datetime, AfterValidator(_within_range)]
 
 AccountId = Field(min_length=1, max_length=200, description="The CRM's account id.")
 
@@ -147,7 +169,7 @@ class AccountIn(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     account_id: str = AccountId
-    signup_date: dt.date = Field(description="When the relationship started.")
+    signup_date: Day = Field(description="When the relationship started.")
     manager: str | None = Field(default=None, description="Owner; empty means unassigned.")
     region: str = Field(description="e.g. EMEA, AMER, APAC.")
     segment: str | None = Field(default=None, description="e.g. platinum, gold, silver.")
@@ -157,23 +179,25 @@ class OrderIn(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     order_id: str = Field(min_length=1, description="Several lines may share one order.")
-    order_date: dt.datetime = Field(description="Timestamp of the order (naive UTC).")
+    order_date: Moment = Field(description="Timestamp of the order (naive UTC).")
     category: str = Field(min_length=1, description="Product category.")
     product_id: str | None = Field(default=None, description="Optional product id.")
+    # the contract rules (> 0, >= 0) are checked by the contract's validation, whose 422
+    # names the table, column, rule and rows as for a file
     quantity: int = Field(description="Units; contract rule: > 0.")
-    amount: float = Field(description="Net line revenue; contract rule: >= 0.")
+    amount: float = Field(allow_inf_nan=False, description="Net line revenue; contract rule: >= 0.")
     returned: bool | None = Field(default=None, description="Line was returned (default false).")
-    return_date: dt.datetime | None = Field(
-        default=None, description="When the return was registered."
-    )
+    return_date: Moment | None = Field(default=None, description="When the return was registered.")
 
 
 class InteractionIn(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    event_date: dt.datetime = Field(description="Timestamp of the event.")
+    event_date: Moment = Field(description="Timestamp of the event.")
     event_type: str = Field(min_length=1, description="complaint, ticket or nps.")
-    value: float | None = Field(default=None, description="nps: 0-10 score; ticket: hours.")
+    value: float | None = Field(
+        default=None, allow_inf_nan=False, description="nps: 0-10 score; ticket: hours."
+    )
 
 
 class HistoryRequest(BaseModel):
@@ -188,8 +212,10 @@ class HistoryRequest(BaseModel):
         max_length=50_000,
         description="Service events (contract: interactions).",
     )
-    as_of: dt.date | None = Field(
-        default=None, description="Feature as-of date T; default: the nightly snapshot's date."
+    as_of: Day | None = Field(
+        default=None,
+        description="Feature as-of date T; default: the nightly snapshot's date. With an offer "
+        "model only the snapshot's date is accepted (offers use that night's statistics).",
     )
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
+
 from kam_ml.actions import default_actions_url
 from kam_ml.registry.champions import MODEL_NAMES, champion_uri
 from kam_ml.settings import Settings
 
-__all__ = ["ServingSettings", "get_settings"]
+__all__ = ["NO_KEYS", "ServingSettings", "get_settings"]
+
+NO_KEYS = "no API keys configured (KAM_API_KEYS): every protected route answers 401"
 
 
 class ServingSettings(Settings):
@@ -25,6 +29,13 @@ class ServingSettings(Settings):
     nightly_dir: the ``kam-ml nightly --out`` folder; its latest night is served.
     churn_model: ``models:/<name>@<alias>`` or a bundle folder.
     reload_interval_seconds: how often to look for a new night or a new champion.
+    max_batch: ids one ``POST /v1/scores`` may look up (at most 1,000, the schema's cap).
+    max_history_rows: orders plus interactions one posted history may carry.
+    max_body_bytes: the largest request body read; larger ones get 413 unread.
+    max_concurrent_histories: posted histories scored at once; beyond, 503 with Retry-After,
+        so that scoring histories cannot starve the lookups.
+    failed_key_limit, failed_key_window_seconds: a client that sends this many wrong keys
+        within the window is refused (429) until the oldest leaves it.
     actions_url (inherited, ``KAM_ACTIONS_URL``): the managers' actions store; unset, it is
         ``actions.db`` in ``nightly_dir`` (see ``actions_store_url``).
     """
@@ -33,8 +44,12 @@ class ServingSettings(Settings):
     nightly_dir: Path | None = None
     churn_model: str = champion_uri(MODEL_NAMES.churn)
     reload_interval_seconds: float = 10.0
-    max_batch: int = 1000
-    max_history_rows: int = 50_000
+    max_batch: int = Field(default=1000, ge=1, le=1000)
+    max_history_rows: int = Field(default=50_000, ge=1)
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_concurrent_histories: int = Field(default=4, ge=1)
+    failed_key_limit: int = Field(default=30, ge=1)
+    failed_key_window_seconds: float = Field(default=60.0, gt=0)
 
     @property
     def actions_store_url(self) -> str | None:

@@ -11,6 +11,7 @@ from kam_ml.registry.champions import ScoringModels
 from serving.deps import StateDep
 from serving.metrics import PROMETHEUS_CONTENT_TYPE
 from serving.schemas import Readiness
+from serving.settings import NO_KEYS
 
 router = APIRouter(tags=["operations"])
 
@@ -28,18 +29,20 @@ async def health() -> dict[str, str]:
 )
 async def ready(state: StateDep) -> JSONResponse:
     snapshot, models = state.snapshot, state.models
-    problems = list(state.problems)
+    problems = [_public(p) for p in state.problems]
     if models is None and not any(p.startswith("models") for p in problems):
         problems.append("models: not loaded")
+    keyless = not state.settings.api_key_set
+    serving = snapshot is not None and models is not None
     body = Readiness(
-        status="ready" if snapshot is not None and models is not None else "not ready",
+        status="ready" if serving and not keyless else "not ready",
         snapshot_as_of=dt.date.fromisoformat(snapshot.as_of) if snapshot else None,
         snapshot_accounts=len(snapshot.records) if snapshot else None,
-        snapshot_directory=str(snapshot.directory) if snapshot else None,
+        snapshot_directory=snapshot.directory.name if snapshot else None,
         model_versions=models.versions() if models else {},
         models_trained_as_of=_trained_as_of(models),
-        model_problems=list(models.problems) if models else [],
-        problems=problems if snapshot is None or models is None else [],
+        model_problems=[_public(p) for p in models.problems] if models else [],
+        problems=([] if serving else problems) + ([NO_KEYS] if keyless else []),
     )
     return JSONResponse(body.model_dump(mode="json"), 200 if body.status == "ready" else 503)
 
@@ -47,6 +50,19 @@ async def ready(state: StateDep) -> JSONResponse:
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
     return Response(request.app.state.metrics.render(), media_type=PROMETHEUS_CONTENT_TYPE)
+
+
+def _public(problem: str) -> str:
+    """A problem as the open probe may show it: what failed, never its exception text or a
+    folder (they carry file paths and store URIs; the server log has them in full)."""
+    if problem.startswith("no published night"):
+        return "no published night in the nightly directory (KAM_NIGHTLY_DIR)"
+    what, colon, rest = problem.partition(":")
+    if not colon:
+        return problem
+    if rest.strip().startswith("not trained yet"):
+        return f"{what}: not trained yet"
+    return f"{what}: failed to load (see the server log)"
 
 
 def _trained_as_of(models: ScoringModels | None) -> dict[str, str | None]:

@@ -65,8 +65,16 @@ _MAX_FORM_BYTES = 65_536
 def _authorise(request: Request, key: str | None) -> Response | None:
     """With ``?key=`` valid: redirect to the same page without it, setting the cookie."""
     if key is not None and is_known_api_key(request, key):
-        response = RedirectResponse(request.url.remove_query_params("key"), status_code=303)
-        response.set_cookie("kam_api_key", key, httponly=True, samesite="strict")
+        # a path, not an absolute URL: the Host header is the client's to choose
+        rest = request.url.remove_query_params("key").query
+        response = RedirectResponse(request.url.path + (f"?{rest}" if rest else ""), 303)
+        response.set_cookie(
+            "kam_api_key",
+            key,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",  # behind TLS (or a proxy that says so)
+        )
         return response
     require_api_key(request, request.headers.get("x-api-key"))
     return None

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from kam_ml.errors import DataContractError, InactiveAccountError
+from kam_ml.registry.champions import ScoringModels
 from kam_ml.scoring.history import score_history
 from serving.deps import ApiKeyDep, ModelsDep, SettingsDep, SnapshotDep
-from serving.errors import InvalidHistory
+from serving.errors import InvalidHistory, RequestTooLarge
+from serving.limits import ConcurrencyLimit
 from serving.records import RecordTable
 from serving.schemas import AccountScore, HistoryRequest, ScoresRequest, ScoresResponse
+from serving.state import ServedSnapshot
 
 router = APIRouter(prefix="/v1/scores", tags=["scores"])
 
@@ -23,7 +26,14 @@ router = APIRouter(prefix="/v1/scores", tags=["scores"])
     response_model=ScoresResponse,
     summary="Scores, reasons and offers of up to 1,000 accounts (from the latest nightly run)",
 )
-async def post_scores(body: ScoresRequest, snapshot: SnapshotDep, _: ApiKeyDep) -> Response:
+async def post_scores(
+    body: ScoresRequest, snapshot: SnapshotDep, settings: SettingsDep, _: ApiKeyDep
+) -> Response:
+    if len(body.account_ids) > settings.max_batch:
+        raise RequestTooLarge(
+            f"account_ids: at most {settings.max_batch:,} ids per request (KAM_MAX_BATCH); "
+            f"got {len(body.account_ids):,}"
+        )
     records = snapshot.records
     found, unknown = [], []
     for account_id in body.account_ids:
@@ -39,7 +49,10 @@ async def post_scores(body: ScoresRequest, snapshot: SnapshotDep, _: ApiKeyDep) 
 @router.post(
     "/from-history",
     response_model=AccountScore,
-    responses={422: {"description": "The history breaks a data-contract rule (named)."}},
+    responses={
+        422: {"description": "The history breaks a data-contract rule or a limit (named)."},
+        503: {"description": "Busy: too many histories being scored at once (Retry-After)."},
+    },
     summary="Score one account from its posted orders and interactions",
     description="For accounts created since the last nightly run: the features are computed "
     "from the posted history at the snapshot's as-of date (or `as_of`) and scored with the "
@@ -47,12 +60,33 @@ async def post_scores(body: ScoresRequest, snapshot: SnapshotDep, _: ApiKeyDep) 
 )
 def post_from_history(
     body: HistoryRequest,
+    request: Request,
     snapshot: SnapshotDep,
     models: ModelsDep,
     settings: SettingsDep,
     _: ApiKeyDep,
 ) -> Response:
+    rows = len(body.orders) + len(body.interactions)
+    if rows > settings.max_history_rows:
+        raise RequestTooLarge(
+            f"orders + interactions: at most {settings.max_history_rows:,} rows per history "
+            f"(KAM_MAX_HISTORY_ROWS); got {rows:,}"
+        )
     as_of = pd.Timestamp(body.as_of or snapshot.as_of)
+    if models.offers is not None and str(as_of.date()) != snapshot.as_of:
+        raise InvalidHistory(
+            f"as_of {as_of.date()} is not the nightly snapshot's date {snapshot.as_of}: offers "
+            "are scored with that night's population statistics, so a history is scored at "
+            "that date. Omit as_of, or send the snapshot's date."
+        )
+    limit: ConcurrencyLimit = request.app.state.history_slots
+    with limit.slot("histories"):
+        return _score_history(body, as_of, snapshot, models)
+
+
+def _score_history(
+    body: HistoryRequest, as_of: pd.Timestamp, snapshot: ServedSnapshot, models: ScoringModels
+) -> Response:
     raw = {
         "accounts": pd.DataFrame([body.account.model_dump()]),
         "orders": pd.DataFrame([o.model_dump() for o in body.orders]),

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pandas as pd
@@ -95,13 +96,15 @@ class ThreadServer(uvicorn.Server):
 
 
 @contextmanager
-def running(settings: ServingSettings) -> Iterator[str]:
-    """Serve ``create_app(settings)`` until the block ends; yields the base URL."""
+def running(settings: ServingSettings, app: Any = None) -> Iterator[str]:
+    """Serve ``app`` (default: ``create_app(settings)``) until the block ends; yields the
+    base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = ThreadServer(uvicorn.Config(create_app(settings), log_level="warning"))
+    app = app if app is not None else create_app(settings)
+    server = ThreadServer(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

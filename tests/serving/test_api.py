@@ -146,10 +146,23 @@ def test_from_history_names_the_broken_contract_rule(client, scores, history_of)
 
 def test_from_history_of_an_inactive_account_is_a_422_saying_so(client, scores, history_of):
     body = history_of(scores["account_id"].iloc[0])
+    body["account"]["signup_date"] = "2014-06-01"
+    body["interactions"] = []
+    for order in body["orders"]:  # every order years before the snapshot's date
+        order.update(order_date="2015-01-15T00:00:00", returned=False, return_date=None)
+    response = client.post("/v1/scores/from-history", json=body)
+    assert response.status_code == 422
+    assert "is not active at" in response.json()["detail"]
+
+
+def test_from_history_at_another_date_than_the_night_is_a_422_saying_why(
+    client, scores, history_of
+):
+    body = history_of(scores["account_id"].iloc[0])
     body["as_of"] = "2040-01-01"
     response = client.post("/v1/scores/from-history", json=body)
     assert response.status_code == 422
-    assert "is not active at 2040-01-01" in response.json()["detail"]
+    assert "is not the nightly snapshot's date" in response.json()["detail"]
 
 
 def test_from_history_type_errors_name_the_row_and_field(client, scores, history_of):
