@@ -58,15 +58,12 @@ def test_the_batch_and_history_limits_from_the_settings_hold(book, history):
         assert batch.status_code == 422
         assert "at most 10 ids per request (KAM_MAX_BATCH); got 11" in batch.json()["detail"]
         assert http.post("/v1/scores", json={"account_ids": ["A"] * 10}).status_code == 200
-        body = history_of(scores["account_id"].iloc[0])
-        rows = len(body["orders"]) + len(body["interactions"])
+        rows = len(history["orders"]) + len(history["interactions"])
         assert rows > 5
-        history = http.post("/v1/scores/from-history", json=body)
-        assert history.status_code == 422
-        assert (
-            f"at most 5 rows per history (KAM_MAX_HISTORY_ROWS); got {rows}"
-            in (history.json()["detail"])
-        )
+        refused = http.post("/v1/scores/from-history", json=history)
+        assert refused.status_code == 422
+        detail = refused.json()["detail"]
+        assert f"at most 5 rows per history (KAM_MAX_HISTORY_ROWS); got {rows}" in detail
 
 
 def test_a_client_guessing_keys_is_refused_for_a_while_even_with_the_right_key(book):
