@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -14,6 +15,8 @@ from serving.schemas import Readiness
 from serving.settings import NO_KEYS
 
 router = APIRouter(tags=["operations"])
+# an absolute path, or a URI with one (sqlite:///..., file:///...), up to a quote or space
+_PATH = re.compile(r"(?:[a-z][\w+.-]*://)?/[^\s'\"]+")
 
 
 @router.get("/health", summary="Liveness: the process answers")
@@ -53,16 +56,11 @@ async def metrics(request: Request) -> Response:
 
 
 def _public(problem: str) -> str:
-    """A problem as the open probe may show it: what failed, never its exception text or a
-    folder (they carry file paths and store URIs; the server log has them in full)."""
+    """A problem as the open probe may show it: what failed and why, with every absolute path
+    or store URI cut to its last part (the server log has them in full)."""
     if problem.startswith("no published night"):
         return "no published night in the nightly directory (KAM_NIGHTLY_DIR)"
-    what, colon, rest = problem.partition(":")
-    if not colon:
-        return problem
-    if rest.strip().startswith("not trained yet"):
-        return f"{what}: not trained yet"
-    return f"{what}: failed to load (see the server log)"
+    return _PATH.sub(lambda m: f"…/{m.group(0).rstrip('/').rsplit('/', 1)[-1]}", problem)
 
 
 def _trained_as_of(models: ScoringModels | None) -> dict[str, str | None]:
