@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import html
 import multiprocessing as mp
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -28,6 +27,7 @@ from markupsafe import Markup
 from kam_ml.actions import RecordedAction, describe_action
 from kam_ml.data.contract import category_label
 from kam_ml.features import FEATURES
+from kam_ml.nightly.slugs import manager_slugs
 from kam_ml.nightly.snapshot import SnapshotFiles
 from kam_ml.reporting.html import render
 from kam_ml.reporting.xlsx import Column, Sheet, style_of, xlsx_bytes
@@ -76,20 +76,6 @@ class ManagerSummary:
     medium: int
     low: int
     revenue_at_risk: float
-
-
-def manager_slugs(managers: Iterable[str]) -> dict[str, str]:
-    """A file- and URL-safe, unique, stable name per manager ("Zoë Ng" -> "zo-ng")."""
-    slugs: dict[str, str] = {}
-    taken: set[str] = set()
-    for manager in sorted(set(managers)):
-        base = re.sub(r"[^a-z0-9]+", "-", manager.lower()).strip("-") or "manager"
-        slug, i = base, 2
-        while slug in taken or slug == "index":
-            slug, i = f"{base}-{i}", i + 1
-        taken.add(slug)
-        slugs[manager] = slug
-    return slugs
 
 
 def format_reason(

@@ -146,14 +146,18 @@ async def post_action_form(
 
 
 def _slug(snapshot: ServedSnapshot, manager: str) -> str:
-    """A manager's slug from their slug or name (with or without ``.html``); 404 if none."""
-    slug = manager.removesuffix(".html")
+    """A manager's slug from their slug or name (with or without ``.html``); 404 if none.
+
+    A slug wins over a name: the pages link by slug, and a name that happens to be another
+    manager's slug must not lead to that manager's list."""
     known = {m["slug"] for m in snapshot.managers}
     by_name = {m["manager"]: m["slug"] for m in snapshot.managers}
-    slug = by_name.get(slug, slug)
-    if slug not in known:
-        raise UnknownManager(f"unknown manager: {manager}")
-    return slug
+    for candidate in (manager, manager.removesuffix(".html")):
+        if candidate in known:
+            return candidate
+        if candidate in by_name:
+            return str(by_name[candidate])
+    raise UnknownManager(f"unknown manager: {manager}")
 
 
 def _manager_name(snapshot: ServedSnapshot, slug: str) -> str:
