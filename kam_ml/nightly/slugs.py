@@ -9,10 +9,11 @@ becomes one hyphen. What is left is ``[a-z0-9-]``, so no path separator, no ``: 
 |``, no leading dot and no trailing space can reach the file system.
 
 Names whose slugs would collide (``Zoe Obrien`` and ``Zoë O'Brien``), names cut to the
-length cap, names with letters of other scripts (``"山田"``, ``"Иван Smith"``), and names that are reserved
-on Windows (``con``, ``nul``, ``com1`` ...) or by the night folder (``index``) get a
-suffix: the first hex digits of the SHA-256 of the full name. The suffix depends on the
-name alone, not on the order managers are listed in, so the same book gives the same files.
+length cap, names with letters of other scripts (``"山田"``, ``"Иван Smith"``), and names
+that are reserved on Windows (``con``, ``nul``, ``com1`` ...) or by the night folder
+(``index``) get a suffix: the first hex digits of the SHA-256 of the full name. The suffix
+depends on the name alone, not on the order managers are listed in, so the same book gives
+the same files.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.serving.cdp import Browser
 from kam_ml.nightly.slugs import manager_slugs
+from tests.serving.cdp import Browser
 from tests.serving.conftest import API_KEY
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -4,7 +4,6 @@ form on every row that records an action."""
 from __future__ import annotations
 
 import html
-import re
 
 import httpx
 import pandas as pd
