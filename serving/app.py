@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from kam_ml.actions import open_action_store
 from serving.errors import install_error_handlers
 from serving.metrics import Metrics, MetricsMiddleware
-from serving.routes import accounts, actions, health, risk_lists, scores
+from serving.routes import accounts, actions, health, portfolio, risk_lists, scores
 from serving.settings import ServingSettings, get_settings
 from serving.state import ServingState
 
@@ -61,7 +61,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.state.actions = open_action_store(url) if url is not None else None
     app.state.metrics = metrics
     install_error_handlers(app)
-    for module in (scores, accounts, actions, health, risk_lists):
+    for module in (scores, accounts, actions, health, risk_lists, portfolio):
         app.include_router(module.router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -8,6 +8,7 @@ Every ``detail`` string here is stable (tests and clients match on it)::
     │   └── ActionsUnavailable 503 "actions store unavailable" (logged with the cause)
     ├── UnknownAccount     404   "unknown account: <id>"
     ├── UnknownManager     404   "unknown manager: <name>"
+    ├── UnknownPage        404   "unknown page: <path>" (a file of the night not served)
     └── InvalidHistory     422   the data-contract message (table, column, rule, rows)
     KamMLError (from the library) -> 422 with its message (bad input reached the library)
     RequestValidationError        -> 422 {"detail": [{"field", "rule", "message", "input"}]}
@@ -34,6 +35,7 @@ __all__ = [
     "ServingError",
     "UnknownAccount",
     "UnknownManager",
+    "UnknownPage",
     "install_error_handlers",
 ]
 
@@ -65,6 +67,10 @@ class UnknownAccount(ServingError):
 
 
 class UnknownManager(ServingError):
+    status_code = 404
+
+
+class UnknownPage(ServingError):
     status_code = 404
 
 

@@ -139,7 +139,8 @@ def run_nightly(
         portfolio = portfolio_summary(
             explained, features, features_before, retained, tables.accounts
         )
-        write_portfolio(portfolio, staging / SnapshotFiles.PORTFOLIO, day)
+        index = SnapshotFiles.link(SnapshotFiles.PORTFOLIO_PAGE, SnapshotFiles.RISK_LIST_INDEX)
+        write_portfolio(portfolio, staging / SnapshotFiles.PORTFOLIO, day, index_href=index)
     with clock.stage("publish"):
         bands = {b: int((explained["risk_band"] == b).sum()) for b in ("high", "medium", "low")}
         basis = (

@@ -75,8 +75,11 @@ def portfolio_summary(
     return Portfolio(kpis, overall, matrix_accounts, matrix_risk)
 
 
-def write_portfolio(portfolio: Portfolio, out_dir: Path, as_of: str) -> list[Path]:
-    """``portfolio.html``, ``portfolio.xlsx`` and the PNG plots they show."""
+def write_portfolio(
+    portfolio: Portfolio, out_dir: Path, as_of: str, index_href: str | None = None
+) -> list[Path]:
+    """``portfolio.html``, ``portfolio.xlsx`` and the PNG plots they show; ``index_href``
+    links the page to the risk lists' index (relative to ``out_dir``; None: no link)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, figure in _plots(portfolio).items():
@@ -98,6 +101,7 @@ def write_portfolio(portfolio: Portfolio, out_dir: Path, as_of: str) -> list[Pat
         matrix_accounts=portfolio.matrix_accounts,
         matrix_risk=portfolio.matrix_revenue_at_risk,
         plots=[p.name for p in written],
+        index_href=index_href,
     )
     (out_dir / "portfolio.html").write_text(html, encoding="utf-8")
     return [*written, out_dir / "portfolio.xlsx", out_dir / "portfolio.html"]

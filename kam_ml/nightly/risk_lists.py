@@ -56,13 +56,17 @@ _XLSX_COLUMNS = (
     Column("Expected value 12m", 14, "money"),
     Column("Revenue last 12m", 14, "money"),
     Column("Change since last night", 12, "change"),
-    Column("What moved it", 40),
-    Column("Reasons (account vs avg low / medium / high risk)", 80),
-    Column("Offers", 40),
+    Column("What moved it", 40, "wrap"),
+    Column("Reasons (account vs avg low / medium / high risk)", 80, "wrap"),
+    Column("Offers", 40, "wrap"),
 )
-_ACTION_COLUMNS = (Column("Last action", 40), Column("Last action date", 12))
+_ACTION_COLUMNS = (Column("Last action", 40, "wrap"), Column("Last action date", 12))
+# the short text columns whose width follows their longest value, by column index
+_SIZED_COLUMNS = {1: "account_id", 2: "region", 3: "segment", 5: "risk_band"}
 CSV_HEADER = [c.header for c in _XLSX_COLUMNS]
 ACTION_CSV_HEADER = [c.header for c in _ACTION_COLUMNS]
+# every list and the index sit in one folder: one link to the portfolio serves them all
+PORTFOLIO_LINK = SnapshotFiles.link(SnapshotFiles.RISK_LIST_INDEX, SnapshotFiles.PORTFOLIO_PAGE)
 # accounts from which the writers fork: for smaller books a fork costs more than it saves
 _PARALLEL_ROWS = 50_000
 
@@ -208,6 +212,7 @@ def write_risk_lists(
     by_manager = {s.manager: s for s in summaries}
     jobs = [(by_manager[managers[lo]], lo, hi) for lo, hi in bounds]
     legend = offers_legend(offer_horizon_days)
+    lengths = {i: rows[c].astype(str).str.len().to_numpy() for i, c in _SIZED_COLUMNS.items()}
 
     def write(part: list[tuple[ManagerSummary, int, int]]) -> None:
         if not part:
@@ -215,6 +220,10 @@ def write_risk_lists(
         lo, hi = part[0][1], part[-1][2]
         xml, html_rows, csv_lines = _render(rows.iloc[lo:hi], actions)
         for summary, start, end in part:
+            widths = [
+                int(lengths[i][start:end].max()) if i in lengths and end > start else None
+                for i in range(len(_XLSX_COLUMNS) + len(_ACTION_COLUMNS))
+            ]
             _write_manager(
                 night,
                 summary,
@@ -224,11 +233,18 @@ def write_risk_lists(
                 end - lo,
                 actions is not None,
                 legend,
+                widths,
             )
 
     _in_processes(write, jobs, workers if len(rows) >= _PARALLEL_ROWS else 1)
     (night / SnapshotFiles.RISK_LIST_INDEX).write_text(
-        render("risk_index.html", managers=summaries, as_of=as_of, link_suffix=".html"),
+        render(
+            "risk_index.html",
+            managers=summaries,
+            as_of=as_of,
+            link_suffix=".html",
+            portfolio_href=PORTFOLIO_LINK,
+        ),
         encoding="utf-8",
     )
     return summaries
@@ -280,8 +296,8 @@ def _render(
         r = rank + 1
         moved_x, reasons_x, offers_x = (
             _esc(moved),
-            _esc(" | ".join(reasons)),
-            _esc(" | ".join(offers)),
+            _esc("\n".join(reasons)),  # one a line in the wrapped Excel cell, as on the page
+            _esc("\n".join(offers)),
         )
         action_day = "" if action is None else str(action.recorded_at.date())
         action_text = "" if action is None else describe_action(action)
@@ -379,6 +395,7 @@ def _write_manager(
     end: int,
     with_actions: bool,
     offers_legend: str | None = None,
+    content_widths: Sequence[int | None] | None = None,
 ) -> None:
     xml_rows, html_rows, csv_lines = rendered
     headers = CSV_HEADER + ACTION_CSV_HEADER if with_actions else CSV_HEADER
@@ -386,12 +403,14 @@ def _write_manager(
     lines = [header, *csv_lines[start:end]]
     csv_path = night / SnapshotFiles.risk_list(summary.slug, ".csv")
     csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    columns = _XLSX_COLUMNS + _ACTION_COLUMNS if with_actions else _XLSX_COLUMNS
     sheet = Sheet(
         "Risk list",
-        _XLSX_COLUMNS + _ACTION_COLUMNS if with_actions else _XLSX_COLUMNS,
+        columns,
         [()] * (end - start),
         color_scale_column=4,
         rendered_rows="".join(xml_rows[start:end]),
+        content_widths=None if content_widths is None else content_widths[: len(columns)],
     )
     (night / SnapshotFiles.risk_list(summary.slug, ".xlsx")).write_bytes(xlsx_bytes([sheet]))
     page = render(
@@ -400,6 +419,7 @@ def _write_manager(
         rows_html=Markup("\n".join(html_rows[start:end])),
         as_of=as_of,
         offers_legend=offers_legend,
+        portfolio_href=PORTFOLIO_LINK,
     )
     (night / SnapshotFiles.risk_list(summary.slug, ".html")).write_text(page, encoding="utf-8")
 
