@@ -14,9 +14,11 @@ fills with the live action and a form to record the next one.
 from __future__ import annotations
 
 import html
+import math
 import multiprocessing as mp
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _json_string
 from pathlib import Path
 from typing import Any, cast
 
@@ -63,7 +65,9 @@ _XLSX_COLUMNS = (
 _ACTION_COLUMNS = (Column("Last action", 40, "wrap"), Column("Last action date", 12))
 # the short text columns whose width follows their longest value, by column index
 _SIZED_COLUMNS = {1: "account_id", 2: "region", 3: "segment", 5: "risk_band"}
-CSV_HEADER = [c.header for c in _XLSX_COLUMNS]
+# the CSV carries the structured reasons too, for the CRM (one JSON list a row)
+DETAILS_HEADER = "Reason details (JSON)"
+CSV_HEADER = [*(c.header for c in _XLSX_COLUMNS), DETAILS_HEADER]
 ACTION_CSV_HEADER = [c.header for c in _ACTION_COLUMNS]
 # every list and the index sit in one folder: one link to the portfolio serves them all
 PORTFOLIO_LINK = SnapshotFiles.link(SnapshotFiles.RISK_LIST_INDEX, SnapshotFiles.PORTFOLIO_PAGE)
@@ -276,6 +280,11 @@ def _render(
     s = [style_of(c.fmt) for c in _XLSX_COLUMNS]
     text_style = style_of("text")
     last = [None] * len(rows) if not actions else [actions.get(a) for a in rows["account_id"]]
+    details = (
+        [_details_json(d) for d in rows["reason_details"]]
+        if "reason_details" in rows
+        else ["[]"] * len(rows)
+    )
     xml_rows, html_rows, csv_lines = [], [], []
     for (
         rank,
@@ -292,7 +301,8 @@ def _render(
         reasons,
         offers,
         action,
-    ) in zip(*columns, last, strict=True):
+        detail,
+    ) in zip(*columns, last, details, strict=True):
         r = rank + 1
         moved_x, reasons_x, offers_x = (
             _esc(moved),
@@ -318,7 +328,7 @@ def _render(
         csv_lines.append(
             f'{rank},"{account}","{region}","{segment}",{_c(p)},"{band}",{_c(rar)},{_c(ev)},'
             f"{_c(rev)},{_c(change)},{_q(moved)},{_q(' | '.join(reasons))},{_q(' | '.join(offers))}"
-            f"{action_csv}"
+            f",{_q(detail)}{action_csv}"
         )
         html_rows.append(
             f'<tr class="band-{band}" data-account="{account}">'
@@ -339,6 +349,37 @@ def _render(
             f"{last_action_html(action)}</td></tr>"
         )
     return xml_rows, html_rows, csv_lines
+
+
+def _details_json(details: Iterable[Mapping[str, Any]] | None) -> str:
+    """A row's ``reason_details`` as compact JSON: ``[{"feature": ..., "value": ...,
+    "direction": ..., "peer_low_risk": ..., "peer_high_risk": ..., "contribution": ...,
+    "text": ...}]``, missing numbers as null. Spelled out rather than ``json.dumps``, which
+    costs twice as much a row (a million rows a night)."""
+    if details is None:
+        return "[]"
+    return (
+        "["
+        + ",".join(
+            f'{{"feature":{_js(d["feature"])},"value":{_jn(d["value"])},'
+            f'"direction":{_js(d["direction"])},"peer_low_risk":{_jn(d["peer_low_risk"])},'
+            f'"peer_high_risk":{_jn(d["peer_high_risk"])},'
+            f'"contribution":{_jn(d["contribution"])},"text":{_js(d["text"])}}}'
+            for d in details
+        )
+        + "]"
+    )
+
+
+def _jn(value: Any) -> str:
+    if value is None:
+        return "null"
+    number = float(value)
+    return repr(number) if math.isfinite(number) else "null"
+
+
+def _js(text: Any) -> str:
+    return "null" if text is None else _json_string(str(text))
 
 
 def _esc(text: str) -> str:
