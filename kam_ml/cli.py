@@ -8,7 +8,6 @@ here, into the type the library takes.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 import re
@@ -434,7 +433,7 @@ def score(
 ) -> None:
     """Score every active account: churn probability, risk band, reasons, the next-best
     offers, expected 12-month value and revenue at risk (offers and value when trained)."""
-    from kam_ml.offers.job import offers_skipped
+    from kam_ml.offers.job import scoring_models_for
     from kam_ml.offers.rules import OfferRules
     from kam_ml.registry.champions import ChampionSource, load_champions
     from kam_ml.reporting.files import write_table
@@ -450,11 +449,7 @@ def score(
     )
     models = load_champions(source, horizon_days=horizon_days)
     tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine").tables
-    skipped = offers_skipped(tables)
-    if skipped is not None:  # one category: nothing to rank, whatever champion exists
-        kept = [p for p in models.problems if not p.startswith(f"{skipped.name}:")]
-        problem = f"{skipped.name}: {skipped.reason}"
-        models = dataclasses.replace(models, offers=None, problems=(*kept, problem))
+    models = scoring_models_for(tables, models)  # one category: nothing to rank
     for problem in models.problems:
         errors.print(f"[yellow]scoring without[/] {problem}", highlight=False)
     as_of_date = _as_of(as_of, tables)

@@ -18,7 +18,7 @@ from serving.errors import install_error_handlers
 from serving.guard import FailedKeyThrottle, RequestGuard
 from serving.limits import ConcurrencyLimit
 from serving.metrics import Metrics, MetricsMiddleware
-from serving.routes import accounts, actions, health, risk_lists, scores
+from serving.routes import accounts, actions, health, portfolio, risk_lists, scores
 from serving.settings import NO_KEYS, ServingSettings, get_settings
 from serving.state import ServingState
 
@@ -71,7 +71,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     )
     app.state.history_slots = ConcurrencyLimit(settings.max_concurrent_histories)
     install_error_handlers(app)
-    for module in (scores, accounts, actions, health, risk_lists):
+    for module in (scores, accounts, actions, health, risk_lists, portfolio):
         app.include_router(module.router)
     # added last = outermost: the metrics see every answer, the guard's refusals included
     app.add_middleware(

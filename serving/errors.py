@@ -11,6 +11,7 @@ Every ``detail`` string here is stable (tests and clients match on it)::
     │   └── Busy          503   "busy: ..." (Retry-After): a concurrency limit is full
     ├── UnknownAccount     404   "unknown account: <id>"
     ├── UnknownManager     404   "unknown manager: <name>"
+    ├── UnknownPage        404   "unknown page: <path>" (a file of the night not served)
     └── InvalidHistory     422   the data-contract message (table, column, rule, rows)
     KamMLError (from the library) -> 422 with its message (bad input reached the library)
     RequestValidationError        -> 422 {"detail": [{"field", "rule", "message", "input"}]}
@@ -45,6 +46,7 @@ __all__ = [
     "TooManyAttempts",
     "UnknownAccount",
     "UnknownManager",
+    "UnknownPage",
     "error_headers",
     "install_error_handlers",
 ]
@@ -88,6 +90,10 @@ class UnknownAccount(ServingError):
 
 
 class UnknownManager(ServingError):
+    status_code = 404
+
+
+class UnknownPage(ServingError):
     status_code = 404
 
 

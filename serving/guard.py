@@ -46,7 +46,8 @@ PAGE_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
     "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-_PRIVATE_PREFIXES = ("/v1/", "/risk-lists")  # answers carry revenue: never cached
+_PRIVATE_PREFIXES = ("/v1/", "/risk-lists", "/portfolio")  # revenue: never cached
+_PAGE_PREFIXES = ("/risk-lists", "/portfolio")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -155,7 +156,7 @@ def _headers_for(path: str) -> list[tuple[bytes, bytes]]:
     headers = list(SECURITY_HEADERS)
     if path.startswith(_PRIVATE_PREFIXES):
         headers.append((b"cache-control", b"no-store"))
-    if path.startswith("/risk-lists"):
+    if path.startswith(_PAGE_PREFIXES):
         headers.append((b"content-security-policy", PAGE_POLICY.encode()))
     return headers
 

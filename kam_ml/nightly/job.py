@@ -38,6 +38,7 @@ from kam_ml.nightly.snapshot import (
     write_snapshot,
 )
 from kam_ml.nightly.stages import StageClock, StageTiming
+from kam_ml.offers.job import offers_skipped, scoring_models_for
 from kam_ml.problem.labels import churn_labels
 from kam_ml.registry.champions import ChampionSource, ScoringModels, load_champions
 from kam_ml.scoring.explained import explained_scores
@@ -94,6 +95,9 @@ def run_nightly(
         else:
             loaded = load_tables(str(source), on_bad_rows=on_bad_rows)
             tables, report = loaded.tables, loaded.report
+    # a book of one category gets no offers, whatever champion exists (as kam-ml score)
+    skipped = offers_skipped(tables)
+    scoring_models = scoring_models_for(tables, scoring_models)
     definition = scoring_models.churn.definition
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else tables.last_date()
     day = str(as_of.date())
@@ -139,7 +143,8 @@ def run_nightly(
         portfolio = portfolio_summary(
             explained, features, features_before, retained, tables.accounts
         )
-        write_portfolio(portfolio, staging / SnapshotFiles.PORTFOLIO, day)
+        index = SnapshotFiles.link(SnapshotFiles.PORTFOLIO_PAGE, SnapshotFiles.RISK_LIST_INDEX)
+        write_portfolio(portfolio, staging / SnapshotFiles.PORTFOLIO, day, index_href=index)
     with clock.stage("publish"):
         bands = {b: int((explained["risk_band"] == b).sum()) for b in ("high", "medium", "low")}
         basis = (
@@ -149,7 +154,16 @@ def run_nightly(
         )
         start = str(tables.order_history_start().date())
         manifest = _manifest(
-            day, scoring_models, explained, summaries, bands, population, last, basis, start
+            day,
+            scoring_models,
+            explained,
+            summaries,
+            bands,
+            population,
+            last,
+            basis,
+            start,
+            offers_skipped=skipped.reason if skipped is not None else None,
         )
         write_manifest(staging, manifest)
         directory = publish(staging, out_dir, day)
@@ -194,6 +208,7 @@ def _manifest(
     previous: Path | None,
     basis: str,
     order_history_start: str,
+    offers_skipped: str | None = None,
 ) -> dict[str, Any]:
     return {
         "format": SNAPSHOT_FORMAT,
@@ -207,6 +222,7 @@ def _manifest(
         "where the value is on the risky side of the low-risk band's average",
         "revenue_at_risk_basis": basis,
         "population": population is not None,
+        "offers_skipped": offers_skipped,  # why the book has no offers (None: it has)
         "order_history_start": order_history_start,
         "previous_night": previous.name if previous is not None else None,
         "risk_lists": [

@@ -8,7 +8,8 @@ KPIs, per group of currently active accounts:
   aov_trend        its change against the 90 days before T - H's window (aov at T - H);
   revenue_at_risk  sum of the accounts' revenue at risk; high / medium / low: accounts per band.
 The value x risk matrix crosses value tiers (revenue over the last 12 months: bottom 50%,
-next 30%, top 20% of active accounts) with risk bands.
+next 30%, top 20% of active accounts) with risk bands; each tier is labelled with its
+revenue range, "Top 20% (≥ 48,200)" (the cut points rounded to three figures).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from matplotlib.figure import Figure
 from kam_ml.reporting.html import render
 from kam_ml.reporting.xlsx import Column, Sheet, xlsx_bytes
 
-__all__ = ["Portfolio", "portfolio_summary", "write_portfolio"]
+__all__ = ["Portfolio", "portfolio_summary", "value_tier_labels", "write_portfolio"]
 
 GROUPS = ("manager", "region", "segment")
 VALUE_TIERS = ("low value", "mid value", "top value")
@@ -61,8 +62,8 @@ def portfolio_summary(
     before["orders_90d"] = features_before["orders_90d"].to_numpy(dtype=float)
     kpis = {group: _kpis(now, before, group) for group in GROUPS}
     overall = _kpis(now.assign(all="all"), before.assign(all="all"), "all")
-    tiers = _value_tiers(now["revenue_365d"].to_numpy(dtype=float))
-    now["value_tier"] = pd.Categorical(tiers, categories=VALUE_TIERS)
+    tiers, labels = _value_tiers(now["revenue_365d"].to_numpy(dtype=float))
+    now["value_tier"] = pd.Categorical(tiers, categories=VALUE_TIERS).rename_categories(labels)
     now["risk_band"] = pd.Categorical(now["risk_band"], categories=_BANDS)
     matrix_accounts = pd.crosstab(now["value_tier"], now["risk_band"], dropna=False)
     matrix_risk = now.pivot_table(
@@ -75,8 +76,11 @@ def portfolio_summary(
     return Portfolio(kpis, overall, matrix_accounts, matrix_risk)
 
 
-def write_portfolio(portfolio: Portfolio, out_dir: Path, as_of: str) -> list[Path]:
-    """``portfolio.html``, ``portfolio.xlsx`` and the PNG plots they show."""
+def write_portfolio(
+    portfolio: Portfolio, out_dir: Path, as_of: str, index_href: str | None = None
+) -> list[Path]:
+    """``portfolio.html``, ``portfolio.xlsx`` and the PNG plots they show; ``index_href``
+    links the page to the risk lists' index (relative to ``out_dir``; None: no link)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, figure in _plots(portfolio).items():
@@ -98,6 +102,7 @@ def write_portfolio(portfolio: Portfolio, out_dir: Path, as_of: str) -> list[Pat
         matrix_accounts=portfolio.matrix_accounts,
         matrix_risk=portfolio.matrix_revenue_at_risk,
         plots=[p.name for p in written],
+        index_href=index_href,
     )
     (out_dir / "portfolio.html").write_text(html, encoding="utf-8")
     return [*written, out_dir / "portfolio.xlsx", out_dir / "portfolio.html"]
@@ -126,13 +131,36 @@ def _kpis(now: pd.DataFrame, before: pd.DataFrame, group: str) -> pd.DataFrame:
     return table[[*columns, "accounts_at_t_minus_h"]].rename_axis(group).reset_index()
 
 
-def _value_tiers(revenue: np.ndarray) -> np.ndarray:
+def _value_tiers(revenue: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Each account's tier of ``VALUE_TIERS``, and the tiers' labels with their ranges."""
     if len(revenue) == 0:
-        return np.array([], dtype=object)
+        return np.array([], dtype=object), list(VALUE_TIERS)
     cut_mid, cut_top = np.quantile(revenue, [0.5, 0.8])
-    return np.select(
+    tiers = np.select(
         [revenue >= cut_top, revenue >= cut_mid], [VALUE_TIERS[2], VALUE_TIERS[1]], VALUE_TIERS[0]
     ).astype(object)
+    return tiers, value_tier_labels(float(cut_mid), float(cut_top))
+
+
+def value_tier_labels(cut_mid: float, cut_top: float) -> list[str]:
+    """The labels of ``VALUE_TIERS`` given the revenue cut points (the 50th and 80th
+    percentiles of revenue over the last 12 months), in the same order."""
+    mid, top = _three_figures(cut_mid), _three_figures(cut_top)
+    return [
+        f"Bottom 50% (< {mid})",
+        f"Next 30% ({mid} – {top})" if top != mid else f"Next 30% ({mid})",
+        f"Top 20% (≥ {top})",
+    ]
+
+
+def _three_figures(value: float) -> str:
+    """48,213.7 -> "48,200"; 812.5 -> "812"; 5.234 -> "5.23"; 0 -> "0"."""
+    if value == 0 or not np.isfinite(value):
+        return f"{value:,.0f}"
+    magnitude = int(np.floor(np.log10(abs(value))))
+    if magnitude < 2:
+        return f"{value:,.3g}"
+    return f"{round(value, 2 - magnitude):,.0f}"
 
 
 _KPI_FORMATS = {
@@ -155,7 +183,7 @@ def _sheet(name: str, table: pd.DataFrame) -> Sheet:
 
 
 def _matrix_sheet(name: str, matrix: pd.DataFrame, fmt: str) -> Sheet:
-    columns = [Column("Value tier", 14)] + [
+    columns = [Column("Value tier (revenue last 12m)", 14)] + [
         Column(f"{band} risk", 12, fmt) for band in matrix.columns
     ]
     rows = [[str(tier), *(_plain(v) for v in values)] for tier, values in matrix.iterrows()]

@@ -14,10 +14,11 @@ fills with the live action and a form to record the next one.
 from __future__ import annotations
 
 import html
+import math
 import multiprocessing as mp
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _json_string
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,6 +29,7 @@ from markupsafe import Markup
 from kam_ml.actions import RecordedAction, describe_action
 from kam_ml.data.contract import category_label
 from kam_ml.features import FEATURES
+from kam_ml.nightly.slugs import manager_slugs
 from kam_ml.nightly.snapshot import SnapshotFiles
 from kam_ml.reporting.html import render
 from kam_ml.reporting.xlsx import Column, Sheet, style_of, xlsx_bytes
@@ -56,13 +58,19 @@ _XLSX_COLUMNS = (
     Column("Expected value 12m", 14, "money"),
     Column("Revenue last 12m", 14, "money"),
     Column("Change since last night", 12, "change"),
-    Column("What moved it", 40),
-    Column("Reasons (account vs avg low / medium / high risk)", 80),
-    Column("Offers", 40),
+    Column("What moved it", 40, "wrap"),
+    Column("Reasons (account vs avg low / medium / high risk)", 80, "wrap"),
+    Column("Offers", 40, "wrap"),
 )
-_ACTION_COLUMNS = (Column("Last action", 40), Column("Last action date", 12))
-CSV_HEADER = [c.header for c in _XLSX_COLUMNS]
+_ACTION_COLUMNS = (Column("Last action", 40, "wrap"), Column("Last action date", 12))
+# the short text columns whose width follows their longest value, by column index
+_SIZED_COLUMNS = {1: "account_id", 2: "region", 3: "segment", 5: "risk_band"}
+# the CSV carries the structured reasons too, for the CRM (one JSON list a row)
+DETAILS_HEADER = "Reason details (JSON)"
+CSV_HEADER = [*(c.header for c in _XLSX_COLUMNS), DETAILS_HEADER]
 ACTION_CSV_HEADER = [c.header for c in _ACTION_COLUMNS]
+# every list and the index sit in one folder: one link to the portfolio serves them all
+PORTFOLIO_LINK = SnapshotFiles.link(SnapshotFiles.RISK_LIST_INDEX, SnapshotFiles.PORTFOLIO_PAGE)
 # accounts from which the writers fork: for smaller books a fork costs more than it saves
 _PARALLEL_ROWS = 50_000
 
@@ -76,20 +84,6 @@ class ManagerSummary:
     medium: int
     low: int
     revenue_at_risk: float
-
-
-def manager_slugs(managers: Iterable[str]) -> dict[str, str]:
-    """A file- and URL-safe, unique, stable name per manager ("Zoë Ng" -> "zo-ng")."""
-    slugs: dict[str, str] = {}
-    taken: set[str] = set()
-    for manager in sorted(set(managers)):
-        base = re.sub(r"[^a-z0-9]+", "-", manager.lower()).strip("-") or "manager"
-        slug, i = base, 2
-        while slug in taken or slug == "index":
-            slug, i = f"{base}-{i}", i + 1
-        taken.add(slug)
-        slugs[manager] = slug
-    return slugs
 
 
 def format_reason(
@@ -222,6 +216,7 @@ def write_risk_lists(
     by_manager = {s.manager: s for s in summaries}
     jobs = [(by_manager[managers[lo]], lo, hi) for lo, hi in bounds]
     legend = offers_legend(offer_horizon_days)
+    lengths = {i: rows[c].astype(str).str.len().to_numpy() for i, c in _SIZED_COLUMNS.items()}
 
     def write(part: list[tuple[ManagerSummary, int, int]]) -> None:
         if not part:
@@ -229,6 +224,10 @@ def write_risk_lists(
         lo, hi = part[0][1], part[-1][2]
         xml, html_rows, csv_lines = _render(rows.iloc[lo:hi], actions)
         for summary, start, end in part:
+            widths = [
+                int(lengths[i][start:end].max()) if i in lengths and end > start else None
+                for i in range(len(_XLSX_COLUMNS) + len(_ACTION_COLUMNS))
+            ]
             _write_manager(
                 night,
                 summary,
@@ -238,11 +237,18 @@ def write_risk_lists(
                 end - lo,
                 actions is not None,
                 legend,
+                widths,
             )
 
     _in_processes(write, jobs, workers if len(rows) >= _PARALLEL_ROWS else 1)
     (night / SnapshotFiles.RISK_LIST_INDEX).write_text(
-        render("risk_index.html", managers=summaries, as_of=as_of, link_suffix=".html"),
+        render(
+            "risk_index.html",
+            managers=summaries,
+            as_of=as_of,
+            link_suffix=".html",
+            portfolio_href=PORTFOLIO_LINK,
+        ),
         encoding="utf-8",
     )
     return summaries
@@ -274,6 +280,11 @@ def _render(
     s = [style_of(c.fmt) for c in _XLSX_COLUMNS]
     text_style = style_of("text")
     last = [None] * len(rows) if not actions else [actions.get(a) for a in rows["account_id"]]
+    details = (
+        [_details_json(d) for d in rows["reason_details"]]
+        if "reason_details" in rows
+        else ["[]"] * len(rows)
+    )
     xml_rows, html_rows, csv_lines = [], [], []
     for (
         rank,
@@ -290,12 +301,13 @@ def _render(
         reasons,
         offers,
         action,
-    ) in zip(*columns, last, strict=True):
+        detail,
+    ) in zip(*columns, last, details, strict=True):
         r = rank + 1
         moved_x, reasons_x, offers_x = (
             _esc(moved),
-            _esc(" | ".join(reasons)),
-            _esc(" | ".join(offers)),
+            _esc("\n".join(reasons)),  # one a line in the wrapped Excel cell, as on the page
+            _esc("\n".join(offers)),
         )
         action_day = "" if action is None else str(action.recorded_at.date())
         action_text = "" if action is None else describe_action(action)
@@ -316,7 +328,7 @@ def _render(
         csv_lines.append(
             f'{rank},"{account}","{region}","{segment}",{_c(p)},"{band}",{_c(rar)},{_c(ev)},'
             f"{_c(rev)},{_c(change)},{_q(moved)},{_q(' | '.join(reasons))},{_q(' | '.join(offers))}"
-            f"{action_csv}"
+            f",{_q(detail)}{action_csv}"
         )
         html_rows.append(
             f'<tr class="band-{band}" data-account="{account}">'
@@ -337,6 +349,37 @@ def _render(
             f"{last_action_html(action)}</td></tr>"
         )
     return xml_rows, html_rows, csv_lines
+
+
+def _details_json(details: Iterable[Mapping[str, Any]] | None) -> str:
+    """A row's ``reason_details`` as compact JSON: ``[{"feature": ..., "value": ...,
+    "direction": ..., "peer_low_risk": ..., "peer_high_risk": ..., "contribution": ...,
+    "text": ...}]``, missing numbers as null. Spelled out rather than ``json.dumps``, which
+    costs twice as much a row (a million rows a night)."""
+    if details is None:
+        return "[]"
+    return (
+        "["
+        + ",".join(
+            f'{{"feature":{_js(d["feature"])},"value":{_jn(d["value"])},'
+            f'"direction":{_js(d["direction"])},"peer_low_risk":{_jn(d["peer_low_risk"])},'
+            f'"peer_high_risk":{_jn(d["peer_high_risk"])},'
+            f'"contribution":{_jn(d["contribution"])},"text":{_js(d["text"])}}}'
+            for d in details
+        )
+        + "]"
+    )
+
+
+def _jn(value: Any) -> str:
+    if value is None:
+        return "null"
+    number = float(value)
+    return repr(number) if math.isfinite(number) else "null"
+
+
+def _js(text: Any) -> str:
+    return "null" if text is None else _json_string(str(text))
 
 
 def _esc(text: str) -> str:
@@ -393,6 +436,7 @@ def _write_manager(
     end: int,
     with_actions: bool,
     offers_legend: str | None = None,
+    content_widths: Sequence[int | None] | None = None,
 ) -> None:
     xml_rows, html_rows, csv_lines = rendered
     headers = CSV_HEADER + ACTION_CSV_HEADER if with_actions else CSV_HEADER
@@ -400,12 +444,14 @@ def _write_manager(
     lines = [header, *csv_lines[start:end]]
     csv_path = night / SnapshotFiles.risk_list(summary.slug, ".csv")
     csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    columns = _XLSX_COLUMNS + _ACTION_COLUMNS if with_actions else _XLSX_COLUMNS
     sheet = Sheet(
         "Risk list",
-        _XLSX_COLUMNS + _ACTION_COLUMNS if with_actions else _XLSX_COLUMNS,
+        columns,
         [()] * (end - start),
         color_scale_column=4,
         rendered_rows="".join(xml_rows[start:end]),
+        content_widths=None if content_widths is None else content_widths[: len(columns)],
     )
     (night / SnapshotFiles.risk_list(summary.slug, ".xlsx")).write_bytes(xlsx_bytes([sheet]))
     page = render(
@@ -414,6 +460,7 @@ def _write_manager(
         rows_html=Markup("\n".join(html_rows[start:end])),
         as_of=as_of,
         offers_legend=offers_legend,
+        portfolio_href=PORTFOLIO_LINK,
     )
     (night / SnapshotFiles.risk_list(summary.slug, ".html")).write_text(page, encoding="utf-8")
 

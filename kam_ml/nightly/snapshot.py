@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import re
 import shutil
 from collections.abc import Mapping, Sequence
@@ -98,6 +99,13 @@ class SnapshotFiles:
         """``risk_lists/<slug><suffix>``: one manager's list, ``suffix`` one of
         ``RISK_LIST_SUFFIXES`` (``manager_slugs`` never gives ``index``, the index page)."""
         return f"{SnapshotFiles.RISK_LISTS}/{slug}{suffix}"
+
+    @staticmethod
+    def link(page: str, target: str) -> str:
+        """The relative link from the night's file ``page`` to its file ``target``
+        (``risk_lists/index.html`` -> ``../portfolio/portfolio.html``): pages link to each
+        other this way, so they work opened from disk and served under the API alike."""
+        return posixpath.relpath(target, posixpath.dirname(page) or ".")
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from kam_ml.offers.training import (
 )
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.registry.bundle import ModelBundle
-from kam_ml.registry.champions import MODEL_NAMES
+from kam_ml.registry.champions import MODEL_NAMES, ScoringModels
 from kam_ml.registry.gate import ModelSpec, RegistrationOutcome, Skipped, register
 from kam_ml.registry.tracking import TrackingStore
 
@@ -31,6 +32,7 @@ __all__ = [
     "OFFERS_MODEL_NAME",
     "offers_skipped",
     "offers_spec",
+    "scoring_models_for",
     "train_and_register_offers",
 ]
 
@@ -78,6 +80,19 @@ def offers_skipped(tables: Tables) -> Skipped | None:
         f"the book has {len(catalogue)} {noun}{named}; next-best offers need at least "
         f"{MIN_CATEGORIES} to rank.",
     )
+
+
+def scoring_models_for(tables: Tables, models: ScoringModels) -> ScoringModels:
+    """``models`` as a scoring run of this book uses them: without the offer model, and
+    the reason among ``problems``, when the book has too few categories to rank (whatever
+    champion exists, say one trained on another book). ``kam-ml score``, the nightly job
+    and the API's from-history scoring all go through here."""
+    skipped = offers_skipped(tables)
+    if skipped is None:
+        return models
+    kept = [p for p in models.problems if not p.startswith(f"{skipped.name}:")]
+    problem = f"{skipped.name}: {skipped.reason}"
+    return dataclasses.replace(models, offers=None, problems=(*kept, problem))
 
 
 def train_and_register_offers(

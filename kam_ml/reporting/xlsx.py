@@ -5,6 +5,12 @@ takes ~12 ms a workbook (four minutes in all); writing the SpreadsheetML parts d
 takes ~1 ms. Each sheet gets a bold header row frozen in place, an auto-filter, column
 widths, number formats per column and an optional colour scale (green -> red) on one
 column. Zip entries carry a fixed timestamp, so the same table gives the same bytes.
+
+Widths: a column is never narrower than its header (so no header is cut) nor, for plain
+rows or given ``content_widths``, than its longest value, up to ``MAX_WIDTH``; ``"wrap"``
+columns (long texts: reasons, offers) keep their width and wrap their text instead. Every
+sheet prints landscape, fitted to the page width (as many pages down as it needs), with the
+header row repeated on every page.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from io import BytesIO
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-__all__ = ["Column", "Sheet", "cell", "style_of", "write_xlsx", "xlsx_bytes"]
+__all__ = ["MAX_WIDTH", "Column", "Sheet", "cell", "style_of", "write_xlsx", "xlsx_bytes"]
 
 _FIXED_TIME = (2000, 1, 1, 0, 0, 0)
 # number formats by name -> (numFmtId, custom code or None for built-ins)
@@ -28,13 +34,17 @@ _FORMATS = {
     "percent": (10, None),  # 0.00%
     "change": (165, "+0.0%;-0.0%;0.0%"),
     "decimal": (4, None),  # #,##0.00
+    "wrap": (49, None),  # text, wrapped within the column's width
 }
+MAX_WIDTH = 60.0
+"""The widest a column grows to fit its values (a longer one is cut on screen, as in Excel)."""
 _STYLE_INDEX = {name: i + 2 for i, name in enumerate(_FORMATS)}  # 0 default, 1 header
 
 
 @dataclass(frozen=True)
 class Column:
-    """One output column: header text, width in characters and number format name."""
+    """One output column: header text, width in characters (at least; exactly for ``"wrap"``)
+    and number format name."""
 
     header: str
     width: float = 14.0
@@ -53,6 +63,8 @@ class Sheet:
     rendered_rows: str | None = (
         None  # rows 2.. as ready <row> XML (see ``cell``), len(rows) of them
     )
+    # with rendered rows: the longest value per column, in characters (None: not known)
+    content_widths: Sequence[int | None] | None = None
 
 
 def write_xlsx(path: Path, sheets: Sequence[Sheet]) -> Path:
@@ -119,14 +131,15 @@ def _sheet_xml(sheet: Sheet) -> str:
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
         'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">',
+        '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>',
         f'<dimension ref="A1:{last_col}{n_rows + 1}"/>',
         '<sheetViews><sheetView workbookViewId="0">'
         '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
         '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>',
         '<sheetFormatPr defaultRowHeight="15"/><cols>',
     ]
-    for i, column in enumerate(sheet.columns, start=1):
-        parts.append(f'<col min="{i}" max="{i}" width="{column.width:g}" customWidth="1"/>')
+    for i, width in enumerate(_widths(sheet), start=1):
+        parts.append(f'<col min="{i}" max="{i}" width="{width:g}" customWidth="1"/>')
     parts.append('</cols><sheetData><row r="1">')
     for letter, column in zip(letters, sheet.columns, strict=True):
         parts.append(_cell(f"{letter}1", column.header, 1))
@@ -152,10 +165,43 @@ def _sheet_xml(sheet: Sheet) -> str:
             "</colorScale></cfRule></conditionalFormatting>"
         )
     parts.append(
-        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-        'footer="0.3"/></worksheet>'
+        '<pageMargins left="0.4" right="0.4" top="0.6" bottom="0.6" header="0.3" '
+        'footer="0.3"/><pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+        "</worksheet>"
     )
     return "".join(parts)
+
+
+def _widths(sheet: Sheet) -> list[float]:
+    """Each column's width: its own, widened to its header and to its longest value."""
+    content: list[int | None] = list(sheet.content_widths or [None] * len(sheet.columns))
+    if sheet.rendered_rows is None and sheet.rows:
+        content = [
+            max(_shown_length(row[i], c.fmt) for row in sheet.rows)
+            for i, c in enumerate(sheet.columns)
+        ]
+    widths = []
+    for column, longest in zip(sheet.columns, content, strict=True):
+        if column.fmt == "wrap":
+            widths.append(column.width)
+            continue
+        # +2: the filter button sits on the header cell's right edge
+        wanted = max(len(column.header) + 2.0, (longest or 0) + 1.0)
+        widths.append(max(column.width, min(wanted, MAX_WIDTH)))
+    return widths
+
+
+def _shown_length(value: object, fmt: str) -> int:
+    """About how many characters Excel shows for ``value`` in format ``fmt``."""
+    if value is None or isinstance(value, bool):
+        return len(str(value or ""))
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            return 0
+        if fmt in ("percent", "change"):
+            return len(f"{value:+.2%}")
+        return len(f"{value:,.2f}")
+    return len(str(value))
 
 
 def _workbook(sheets: Sequence[Sheet]) -> str:
@@ -165,8 +211,11 @@ def _workbook(sheets: Sequence[Sheet]) -> str:
     )
     names = "".join(
         f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
-        f"'{escape(s.name[:31])}'!$A$1:${_column_letter(len(s.columns) - 1)}"
+        f"{_quoted(s.name)}!$A$1:${_column_letter(len(s.columns) - 1)}"
         f"${max(len(s.rows) + 1, 2)}</definedName>"
+        # the header row printed at the top of every page
+        f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">'
+        f"{_quoted(s.name)}!$1:$1</definedName>"
         for i, s in enumerate(sheets)
     )
     return (
@@ -175,6 +224,11 @@ def _workbook(sheets: Sequence[Sheet]) -> str:
         'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
         f"<sheets>{entries}</sheets><definedNames>{names}</definedNames></workbook>"
     )
+
+
+def _quoted(sheet_name: str) -> str:
+    """A sheet name as a formula reference spells it: quoted, inner quotes doubled."""
+    return escape("'" + sheet_name[:31].replace("'", "''") + "'")
 
 
 def _workbook_rels(n: int) -> str:
@@ -228,13 +282,16 @@ def _styles() -> str:
         f'<numFmt numFmtId="{i}" formatCode="{escape(code)}"/>' for i, code in custom
     )
     xfs = ['<xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>']
+    # the header wraps too: a header longer than MAX_WIDTH goes onto two lines, not cut
     xfs.append(
         '<xf numFmtId="0" fontId="1" fillId="2" borderId="1" applyFont="1" applyFill="1" '
-        'applyBorder="1"/>'
+        'applyBorder="1" applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf>'
     )
     xfs += [
-        f'<xf numFmtId="{i}" fontId="0" fillId="0" borderId="0" applyNumberFormat="1"/>'
-        for i, _ in _FORMATS.values()
+        f'<xf numFmtId="{i}" fontId="0" fillId="0" borderId="0" applyNumberFormat="1" '
+        f'applyAlignment="1"><alignment vertical="top"{wrap}/></xf>'
+        for name, (i, _) in _FORMATS.items()
+        for wrap in [' wrapText="1"' if name == "wrap" else ""]
     ]
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'

@@ -16,6 +16,7 @@ import pandas as pd
 from kam_ml.data.validation import validate_tables
 from kam_ml.errors import InactiveAccountError
 from kam_ml.features import build_features
+from kam_ml.offers.job import scoring_models_for
 from kam_ml.offers.population import PopulationStats
 from kam_ml.registry.champions import ScoringModels
 from kam_ml.scoring.explained import explained_scores
@@ -39,9 +40,12 @@ def score_history(
     so its reasons are judged against the book's low-risk accounts, as in the nightly run
     (without them one account is its own only peer and gets no reasons). ``history_start``:
     the book's first day of order history (the night's manifest), so an account that signed
-    up before it gets the book's "days since the first order".
+    up before it gets the book's "days since the first order". With the night's catalogue
+    in ``raw`` and one category in it, the account gets no offers (``scoring_models_for``).
     """
     tables = validate_tables(raw, on_bad_rows="refuse").tables
+    if "categories" in raw:  # the night's catalogue: one category ranks nothing, as nightly
+        models = scoring_models_for(tables, models)
     if history_start is not None:
         tables = dataclasses.replace(tables, history_start=pd.Timestamp(history_start))
     definition = models.churn.definition

@@ -1,5 +1,6 @@
-"""Risk-list web pages: /risk-lists (managers), /risk-lists/{manager} (the list) and the
-form every row of a list posts to, /risk-lists/{manager}/actions.
+"""Risk-list web pages: /risk-lists (managers), /risk-lists/{manager} (the list; with
+``.csv`` or ``.xlsx``, its download) and the form every row of a list posts to,
+/risk-lists/{manager}/actions.
 
 Pages need an API key like the JSON API; a browser passes it once as ``?key=...`` and
 gets it back as an HttpOnly, SameSite=Strict cookie, so links between pages and the forms
@@ -22,7 +23,7 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from kam_ml.actions import (
@@ -33,7 +34,7 @@ from kam_ml.actions import (
     RecordedAction,
 )
 from kam_ml.errors import ActionStoreError
-from kam_ml.nightly.risk_lists import ManagerSummary, last_action_html
+from kam_ml.nightly.risk_lists import PORTFOLIO_LINK, ManagerSummary, last_action_html
 from kam_ml.nightly.snapshot import SnapshotFiles
 from kam_ml.reporting.html import render
 from serving.actions import record_action
@@ -58,11 +59,15 @@ KeyQuery = Annotated[
 _ACTION_CELL = re.compile(
     r'<td class="last-action" id="action-([^"]*)" data-value="[^"]*">.*?</td>', re.S
 )
+_DOWNLOADS = {
+    ".csv": "text/csv; charset=utf-8",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 # a note of 2,000 four-byte characters is 24,000 bytes percent-encoded: room to spare
 _MAX_FORM_BYTES = 65_536
 
 
-def _authorise(request: Request, key: str | None) -> Response | None:
+def authorise(request: Request, key: str | None) -> Response | None:
     """With ``?key=`` valid: redirect to the same page without it, setting the cookie."""
     if key is not None and is_known_api_key(request, key):
         # a path, not an absolute URL: the Host header is the client's to choose
@@ -82,7 +87,7 @@ def _authorise(request: Request, key: str | None) -> Response | None:
 
 @router.get("", response_class=HTMLResponse, summary="Managers with counts and revenue at risk")
 def index(request: Request, snapshot: SnapshotDep, key: KeyQuery = None) -> Response:
-    redirect = _authorise(request, key)
+    redirect = authorise(request, key)
     if redirect is not None:
         return redirect
     managers = [ManagerSummary(**m) for m in snapshot.managers]
@@ -92,6 +97,7 @@ def index(request: Request, snapshot: SnapshotDep, key: KeyQuery = None) -> Resp
         as_of=snapshot.as_of,
         link_prefix="/risk-lists/",
         link_suffix="",
+        portfolio_href=PORTFOLIO_LINK,
     )
     return HTMLResponse(html)
 
@@ -104,11 +110,16 @@ def manager_page(
     store: OptionalActionsDep,
     key: KeyQuery = None,
 ) -> Response:
-    redirect = _authorise(request, key)
+    redirect = authorise(request, key)
     if redirect is not None:
         return redirect
     if manager in ("index", "index.html"):
         return RedirectResponse("/risk-lists", status_code=303)
+    for suffix, media in _DOWNLOADS.items():
+        if manager.endswith(suffix) and manager not in _known_slugs(snapshot):
+            slug = _slug(snapshot, manager.removesuffix(suffix))
+            path = snapshot.directory / SnapshotFiles.risk_list(slug, suffix)
+            return FileResponse(path, media_type=media, filename=path.name)
     slug = _slug(snapshot, manager)
     page = (snapshot.directory / SnapshotFiles.risk_list(slug, ".html")).read_text("utf-8")
     return HTMLResponse(_with_actions(page, slug, snapshot, store))
@@ -154,14 +165,22 @@ async def post_action_form(
 
 
 def _slug(snapshot: ServedSnapshot, manager: str) -> str:
-    """A manager's slug from their slug or name (with or without ``.html``); 404 if none."""
-    slug = manager.removesuffix(".html")
-    known = {m["slug"] for m in snapshot.managers}
+    """A manager's slug from their slug or name (with or without ``.html``); 404 if none.
+
+    A slug wins over a name: the pages link by slug, and a name that happens to be another
+    manager's slug must not lead to that manager's list."""
+    known = _known_slugs(snapshot)
     by_name = {m["manager"]: m["slug"] for m in snapshot.managers}
-    slug = by_name.get(slug, slug)
-    if slug not in known:
-        raise UnknownManager(f"unknown manager: {manager}")
-    return slug
+    for candidate in (manager, manager.removesuffix(".html")):
+        if candidate in known:
+            return candidate
+        if candidate in by_name:
+            return str(by_name[candidate])
+    raise UnknownManager(f"unknown manager: {manager}")
+
+
+def _known_slugs(snapshot: ServedSnapshot) -> set[str]:
+    return {str(m["slug"]) for m in snapshot.managers}
 
 
 def _manager_name(snapshot: ServedSnapshot, slug: str) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from kam_ml.nightly.slugs import manager_slugs
 from tests.serving.cdp import Browser
 from tests.serving.conftest import API_KEY
 
@@ -74,7 +75,7 @@ def test_index_page_loads_and_lists_the_managers(base_url, book, tmp_path):
 
 def test_manager_page_shows_the_expected_accounts_in_rank_order(base_url, manager, tmp_path):
     name, own = manager
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    slug = manager_slugs([name])[name]  # demo names never collide
     dom = chromium(tmp_path, "--dump-dom", f"{base_url}/risk-lists/{slug}?key={API_KEY}")
     assert f"<h1>{name}</h1>" in dom
     assert [a for a, _ in rows(dom)] == own["account_id"].tolist()
@@ -84,7 +85,7 @@ def test_manager_page_shows_the_expected_accounts_in_rank_order(base_url, manage
 @pytest.mark.parametrize(("fragment", "descending"), [("#sort=3", False), ("#sort=3-desc", True)])
 def test_clicking_a_column_header_sorts_the_list(base_url, manager, tmp_path, fragment, descending):
     name, own = manager
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    slug = manager_slugs([name])[name]  # demo names never collide
     dom = chromium(tmp_path, "--dump-dom", f"{base_url}/risk-lists/{slug}?key={API_KEY}{fragment}")
     shown = rows(dom)
     assert sorted(a for a, _ in shown) == sorted(own["account_id"])
@@ -95,7 +96,7 @@ def test_clicking_a_column_header_sorts_the_list(base_url, manager, tmp_path, fr
 
 def test_a_screenshot_of_the_risk_list_is_taken(base_url, manager, tmp_path):
     name, _ = manager
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    slug = manager_slugs([name])[name]  # demo names never collide
     shot = tmp_path / "risk-list.png"
     chromium(
         tmp_path,
@@ -116,7 +117,7 @@ def test_recording_an_action_with_the_form_puts_it_on_the_row(base_url, book, ma
     """Pick an action, type a category and a note, click Record; after the redirect and a
     reload, the row's last action is the one recorded, dated today (UTC)."""
     name, own = manager
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    slug = manager_slugs([name])[name]  # demo names never collide
     account = str(own["account_id"].iloc[-1])  # the last row: the page must scroll to it
     category = str(pd.read_parquet(book.second.directory / "categories.parquet")["category"][0])
     note = "Met at the show <Paris> & liked the new line"

@@ -4,12 +4,12 @@ form on every row that records an action."""
 from __future__ import annotations
 
 import html
-import re
 
 import httpx
 import pandas as pd
 import pytest
 
+from kam_ml.nightly.slugs import manager_slugs
 from tests.serving.conftest import API_KEY
 
 
@@ -72,7 +72,7 @@ def test_unknown_manager_is_a_404(client):
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return manager_slugs([name])[name]  # demo names never collide
 
 
 def _row(page: str, account: str) -> str:

@@ -1,0 +1,78 @@
+"""Manager slugs for any unicode names: safe file names on every OS, readable where the name
+allows, and never shared by two managers."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kam_ml.nightly.slugs import SLUG_MAX_LENGTH, manager_slugs
+
+SAFE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+WINDOWS_RESERVED = {
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    *(f"{d}{i}" for d in ("com", "lpt") for i in "0123456789"),
+}
+# names that slug alike, so that collisions are actually drawn, plus any unicode at all
+alike = st.sampled_from(["Zoë O'Brien", "Zoe OBrien", "zoe-obrien", "ZOË  O’BRIEN", "con", "Index"])
+names = st.one_of(alike, st.text(max_size=300), st.text(alphabet="aé'& -.Zß", max_size=80))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(names, max_size=12))
+def test_slugs_are_safe_bounded_and_distinct(managers: list[str]) -> None:
+    slugs = manager_slugs(managers)
+    assert set(slugs) == set(managers)
+    for slug in slugs.values():
+        assert SAFE.match(slug), slug
+        assert 0 < len(slug) <= SLUG_MAX_LENGTH
+        assert slug not in WINDOWS_RESERVED and slug != "index"
+    assert len(set(slugs.values())) == len(slugs)  # distinct names never share a file
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(names, max_size=8), st.randoms())
+def test_a_slug_does_not_depend_on_the_order_managers_come_in(
+    managers: list[str], random: object
+) -> None:
+    shuffled = list(managers)
+    random.shuffle(shuffled)  # type: ignore[attr-defined]
+    assert manager_slugs(shuffled) == manager_slugs(managers)
+
+
+def test_accents_and_apostrophes_keep_their_letters() -> None:
+    slugs = manager_slugs(["Zoë O'Brien", "José Müller-Lüdenscheidt", "D'Arcy & Co", "Søren Weiß"])
+    assert slugs == {
+        "Zoë O'Brien": "zoe-obrien",
+        "José Müller-Lüdenscheidt": "jose-muller-ludenscheidt",
+        "D'Arcy & Co": "darcy-and-co",
+        "Søren Weiß": "soren-weiss",
+    }
+
+
+def test_names_that_collide_get_a_suffix_from_their_own_name() -> None:
+    both = manager_slugs(["Zoë O'Brien", "Zoe OBrien"])
+    assert both["Zoë O'Brien"] != both["Zoe OBrien"]
+    assert all(re.fullmatch(r"zoe-obrien-[0-9a-f]{8}", s) for s in both.values())
+    # the suffix is the name's: the same with a third namesake or in any order
+    three = manager_slugs(["Zoe OBrien", "zoe obrien", "Zoë O'Brien"])
+    assert {k: three[k] for k in both} == both
+
+
+def test_a_long_name_is_cut_on_a_word_and_told_apart_by_its_suffix() -> None:
+    name = ("Maximiliana Alexandrina " * 11)[:251]
+    slug = manager_slugs([name])[name]
+    assert len(slug) <= SLUG_MAX_LENGTH
+    assert re.fullmatch(r"(maximiliana-alexandrina-)+maximiliana-[0-9a-f]{8}", slug)
+
+
+def test_reserved_and_letterless_names_still_get_a_file() -> None:
+    slugs = manager_slugs(["CON", "index", "???", "山田"])
+    assert re.fullmatch(r"con-[0-9a-f]{8}", slugs["CON"])
+    assert re.fullmatch(r"index-[0-9a-f]{8}", slugs["index"])
+    assert all(re.fullmatch(r"manager-[0-9a-f]{8}", slugs[n]) for n in ("???", "山田"))
