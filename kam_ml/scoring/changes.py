@@ -33,6 +33,8 @@ _MIN_MOVE = 0.01
 # a risk change under half a point reads as "unchanged" (and does not pick a direction)
 _MIN_POINTS = 0.5
 _RTOL, _ATOL = 1e-9, 1e-9
+_TREND = "revenue_trend_90d"
+_PREVIOUS_90 = " on the previous 90 days"
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,6 +209,8 @@ def _say(spec: FeatureSpec, value: float, high: bool) -> str:
         if spec.phrases is not None and spec.phrases.missing is not None:
             return spec.phrases.missing
         return f"{spec.description}: none now"
+    if spec.name == _TREND:
+        return _trend(value).capitalize()
     # no row: the change quotes the feature's own value ("usually every 40" would read
     # as the old value next to "(was ...)")
     return spec.phrase("high" if high else "low", value, {})
@@ -215,12 +219,20 @@ def _say(spec: FeatureSpec, value: float, high: bool) -> str:
 def _was(spec: FeatureSpec, value: float) -> str:
     if value == np.inf:
         return "none before"
-    if spec.name == "revenue_trend_90d":  # a log ratio: the spending change it stands for
-        change = float(np.expm1(value))
-        if abs(change) < 0.005:
-            return "was level"
-        return f"was {'up' if change > 0 else 'down'} {abs(change):.0%}"
+    if spec.name == _TREND:
+        return f"was {_trend(value).removeprefix('spending ').removesuffix(_PREVIOUS_90)}"
     return f"was {format(value, spec.fmt)}"
+
+
+def _trend(value: float) -> str:
+    """The spending trend (log1p(last 90 days) - log1p(the 90 before)) in words; a rise
+    from next to nothing is "more than tenfold", not "up 53,279%"."""
+    change = float(np.expm1(value))
+    if abs(change) < 0.005:
+        return f"spending level{_PREVIOUS_90}"
+    if change >= 9:
+        return f"spending up more than tenfold{_PREVIOUS_90}"
+    return f"spending {'up' if change > 0 else 'down'} {abs(change):.0%}{_PREVIOUS_90}"
 
 
 def _risk_words(points: np.ndarray, band: np.ndarray, before: np.ndarray) -> list[str]:
