@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kam_ml.scoring.explained import BANDS
+
 __all__ = ["HISTORY_NIGHTS", "ScoreHistory", "carry_history"]
 
 HISTORY_NIGHTS = 12
@@ -33,16 +35,17 @@ class ScoreHistory:
     band: np.ndarray
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame) -> ScoreHistory:
+    def from_frame(cls, frame: pd.DataFrame, bands: bool = True) -> ScoreHistory:
+        """``bands=False`` leaves ``band`` empty (None), for readers of the probabilities."""
         nights = sorted(c.removeprefix(_P) for c in frame.columns if c.startswith(_P))
         n = len(frame)
         probability = np.full((n, len(nights)), np.nan)
         band = np.full((n, len(nights)), None, dtype=object)
         for k, night in enumerate(nights):
             probability[:, k] = frame[_P + night].to_numpy(dtype=float)
-            bands = frame[_B + night].astype(object).to_numpy() if _B + night in frame else None
-            if bands is not None:
-                band[:, k] = np.where(pd.isna(bands), None, bands)
+            if bands and _B + night in frame:
+                labels = frame[_B + night].astype(object).to_numpy()
+                band[:, k] = np.where(pd.isna(labels), None, labels)
         return cls(frame["account_id"].astype(object).to_numpy(), nights, probability, band)
 
     def aligned(self, account_ids: np.ndarray | pd.Series) -> np.ndarray:
@@ -68,21 +71,31 @@ def carry_history(
     if previous is not None and len(previous.columns) > 1:
         position = pd.Index(previous["account_id"]).get_indexer(pd.Index(account_ids))
         known = position >= 0
+        taken = np.where(known, position, 0)
         earlier = sorted(
             c.removeprefix(_P)
             for c in previous.columns
             if c.startswith(_P) and c.removeprefix(_P) < as_of
-        )[-(nights - 1) :] if nights > 1 else []  # fmt: skip
-        for night in earlier:
-            p = np.full(len(position), np.nan, dtype=np.float32)
-            p[known] = previous[_P + night].to_numpy(dtype=np.float32)[position[known]]
-            b = np.full(len(position), None, dtype=object)
-            b[known] = previous[_B + night].astype(object).to_numpy()[position[known]]
-            out[_P + night], out[_B + night] = p, b
+        )
+        for night in earlier[-(nights - 1) :] if nights > 1 else []:
+            p = previous[_P + night].to_numpy(dtype=np.float32)[taken]
+            out[_P + night] = np.where(known, p, np.float32(np.nan))
+            # bands move as category codes (-1: not scored), never as strings
+            codes = _codes(previous[_B + night])[taken]
+            out[_B + night] = _bands(np.where(known, codes, -1))
     out[_P + as_of] = np.asarray(probability, dtype=np.float32)
-    out[_B + as_of] = np.asarray(band, dtype=object)
-    frame = pd.DataFrame(out)
-    for column in frame.columns:
-        if column.startswith(_B):
-            frame[column] = frame[column].astype("category")
-    return frame
+    out[_B + as_of] = _bands(_codes(pd.Series(np.asarray(band, dtype=object))))
+    return pd.DataFrame(out)
+
+
+def _codes(bands: pd.Series) -> np.ndarray:
+    """Band labels as codes into ``BANDS`` (-1 for none), from a categorical or labels."""
+    if isinstance(bands.dtype, pd.CategoricalDtype):
+        mapping = pd.Index(BANDS).get_indexer(bands.cat.categories.astype(object))
+        raw = bands.cat.codes.to_numpy()
+        return np.where(raw >= 0, mapping[raw], -1)
+    return pd.Index(BANDS).get_indexer(pd.Index(bands.astype(object)))
+
+
+def _bands(codes: np.ndarray) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes, categories=list(BANDS))

@@ -226,7 +226,7 @@ def write_risk_lists(
     rows = risk_list_rows(explained, means)
     ids = rows["account_id"].to_numpy(dtype=object)
     series = (
-        ScoreHistory.from_frame(history).aligned(ids)
+        ScoreHistory.from_frame(history, bands=False).aligned(ids)
         if history is not None
         else rows[["churn_probability"]].to_numpy(dtype=float)
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -43,7 +45,9 @@ def test_a_sparkline_per_row_ends_at_tonights_dot():
     probability = np.array([[np.nan, 0.2, 0.6], [np.nan, np.nan, 0.0]])
     first, second = sparklines(probability)
     assert first.startswith('<svg class="spark"') and first.endswith("</svg>")
-    assert 'aria-label="Risk over 2 nights: 20% → 60%"' in first
-    assert 'aria-label="Risk over 1 night: 0% → 0%"' in second
-    assert first.count("<circle") == second.count("<circle") == 1
+    assert re.search(r'points="\s+62,18\s+68,10\s+"', first)  # y: 0% at 22, 100% at 2
+    assert '<circle cx="68" cy="10" r="2"/>' in first
+    assert '<circle cx="68" cy="22" r="2"/>' in second
+    [gap] = sparklines(np.array([[0.1, 0.5, np.nan]]))  # not scored tonight: no dot
+    assert "<circle" not in gap and re.search(r'points="\s+56,20\s+62,12\s+"', gap)
     assert sparklines(np.empty((0, 3))) == []
