@@ -15,11 +15,15 @@ import numpy as np
 import pandas as pd
 
 from kam_ml.data.contract import category_label
+from kam_ml.nightly.history import ScoreHistory
 
 __all__ = ["RecordTable"]
 
 _FLOATS = ("churn_probability", "revenue_at_risk", "expected_value_12m", "previous_probability")
 _TEXTS = ("account_id", "manager", "risk_band")
+# what changed: absent in nights from before it (read as "nothing to say")
+_OPTIONAL_TEXTS = ("previous_risk_band", "compared_with", "what_changed")
+_CHANGE_NUMBERS = ("previous_value", "value", "contribution_change")
 _LISTS = (
     "reason_features",
     "reason_texts",
@@ -44,14 +48,34 @@ class RecordTable:
     band_averages: dict[str, dict[str, float | None]]
     as_of: str
     source: str
+    history: ScoreHistory | None = None
 
     @classmethod
     def from_explained(
-        cls, explained: pd.DataFrame, band_means: pd.DataFrame, as_of: str, source: str
+        cls,
+        explained: pd.DataFrame,
+        band_means: pd.DataFrame,
+        as_of: str,
+        source: str,
+        history: pd.DataFrame | None = None,
     ) -> RecordTable:
+        """``history``: the night's score history (``kam_ml.nightly.history``), if stored."""
         columns: dict[str, list[Any]] = {}
         for name in _TEXTS:
             columns[name] = explained[name].astype(object).to_list()
+        for name in _OPTIONAL_TEXTS:
+            values = explained[name].to_list() if name in explained else [None] * len(explained)
+            columns[name] = [None if v is None or v != v or v == "" else str(v) for v in values]
+        columns["new_on_list"] = (
+            explained["new_on_list"].astype(bool).to_list()
+            if "new_on_list" in explained
+            else [False] * len(explained)
+        )
+        columns["changes"] = (
+            [[_change(c) for c in _seq(v)] for v in explained["changes"].to_list()]
+            if "changes" in explained
+            else [[] for _ in range(len(explained))]
+        )
         for name in _FLOATS:
             values = explained[name].to_numpy(dtype=float)
             columns[name] = list(np.where(np.isnan(values), None, values.round(6)))
@@ -81,7 +105,19 @@ class RecordTable:
             for feature, row in band_means.iterrows()
         }
         index = {account: i for i, account in enumerate(columns["account_id"])}
-        return cls(index, columns, averages, as_of, source)
+        series = None
+        if history is not None:  # reordered to the explained rows once, at load
+            series = ScoreHistory.from_frame(history)
+            position = pd.Index(series.account_ids).get_indexer(pd.Index(columns["account_id"]))
+            nights = len(series.nights)
+            probability = np.full((len(position), nights), np.nan)
+            band = np.full((len(position), nights), None, dtype=object)
+            known = position >= 0
+            probability[known] = series.probability[position[known]]
+            band[known] = series.band[position[known]]
+            ids = np.asarray(columns["account_id"], dtype=object)
+            series = ScoreHistory(ids, series.nights, probability.round(6), band)
+        return cls(index, columns, averages, as_of, source, series)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -124,10 +160,42 @@ class RecordTable:
             "manager": c["manager"][i],
             "previous_probability": c["previous_probability"][i],
             "moved_by": [str(m) for m in c["moved_by"][i]],
+            "previous_risk_band": c["previous_risk_band"][i],
+            "new_on_list": c["new_on_list"][i],
+            "compared_with": c["compared_with"][i],
+            "what_changed": c["what_changed"][i],
+            "changes": c["changes"][i],
             "model_versions": {model: c[f"version_{model}"][i] for model in _VERSIONS},
             "features_as_of": self.as_of,
             "source": self.source,
         }
+
+    def score_history(self, i: int) -> list[dict[str, Any]]:
+        """Row ``i``'s probability and band on each stored night, oldest first (tonight
+        alone for a night written before histories)."""
+        if self.history is None:
+            c = self.columns
+            return [
+                {
+                    "as_of": self.as_of,
+                    "churn_probability": c["churn_probability"][i],
+                    "risk_band": c["risk_band"][i],
+                }
+            ]
+        p, band = self.history.probability[i], self.history.band[i]
+        return [
+            {"as_of": night, "churn_probability": float(p[k]), "risk_band": band[k]}
+            for k, night in enumerate(self.history.nights)
+            if p[k] == p[k]
+        ]
+
+
+def _change(entry: dict[str, Any]) -> dict[str, Any]:
+    """One stored change entry with plain numbers (Parquet gives numpy scalars)."""
+    out: dict[str, Any] = {"feature": str(entry.get("feature")), "text": str(entry.get("text"))}
+    for key in _CHANGE_NUMBERS:
+        out[key] = _number(entry.get(key))
+    return out
 
 
 def _detail(detail: dict[str, Any]) -> dict[str, Any]:

@@ -23,13 +23,16 @@ __all__ = [
     "ActionOut",
     "AccountScore",
     "BandAverages",
+    "Change",
     "HistoryRequest",
     "InteractionIn",
+    "NightScore",
     "Offer",
     "OrderIn",
     "Readiness",
     "Reason",
     "ReasonDetail",
+    "ScoreHistory",
     "ScoresRequest",
     "ScoresResponse",
 ]
@@ -102,6 +105,21 @@ class ReasonDetail(BaseModel):
     text: str = Field(description="The reason in words, as the risk list shows it.")
 
 
+class Change(BaseModel):
+    """One feature that moved the account's risk since the night compared with."""
+
+    feature: str = Field(description="The model feature whose value changed, e.g. orders_90d.")
+    previous_value: float | None = Field(
+        description="Its value on the night compared with (null: missing then)."
+    )
+    value: float | None = Field(description="Its value tonight (null: missing now).")
+    contribution_change: float = Field(
+        description="Tonight's contribution to the churn log-odds minus that night's "
+        "(> 0: pushed risk up)."
+    )
+    text: str = Field(description='In words, e.g. "No order for 95 days (was 40)".')
+
+
 class Offer(BaseModel):
     category: str = Field(description="Product category offered: the catalogue code.")
     label: str | None = Field(
@@ -146,7 +164,29 @@ class AccountScore(BaseModel):
     previous_probability: float | None = Field(
         description="Churn probability in the previous nightly run (null if new)."
     )
-    moved_by: list[str] = Field(description="Features that changed the score most since then.")
+    moved_by: list[str] = Field(
+        description="The texts of ``changes``: what moved the score since the night compared with."
+    )
+    previous_risk_band: Literal["low", "medium", "high"] | None = Field(
+        default=None, description="Risk band on the night compared with (null if new)."
+    )
+    new_on_list: bool = Field(
+        default=False,
+        description="Not scored on the night compared with (false when there is none).",
+    )
+    compared_with: dt.date | None = Field(
+        default=None, description="As-of date of the night compared with (null: none)."
+    )
+    what_changed: str | None = Field(
+        default=None,
+        description='In words: "Since 2026-10-24: risk +12 pts (medium → high) — no order '
+        'for 95 days (was 40); ..." (null without a night to compare with).',
+    )
+    changes: list[Change] = Field(
+        default_factory=list,
+        description="Up to 2 features whose value changed and whose contribution moved most "
+        "(in the direction the risk moved); context features are never named.",
+    )
     model_versions: dict[str, str | None] = Field(
         description="Registry versions of the churn, offers and value models used."
     )
@@ -154,6 +194,20 @@ class AccountScore(BaseModel):
     source: Literal["nightly", "history"] = Field(
         description="nightly: precomputed by the nightly run; "
         "history: scored from the posted history."
+    )
+
+
+class NightScore(BaseModel):
+    as_of: dt.date = Field(description="The night's as-of date.")
+    churn_probability: float = Field(ge=0, le=1, description="The account's probability then.")
+    risk_band: Literal["low", "medium", "high"] | None = Field(description="Its band then.")
+
+
+class ScoreHistory(BaseModel):
+    account_id: str = Field(description="The account.")
+    nights: list[NightScore] = Field(
+        description="Its score on each of the last nights it was scored (up to 12), oldest "
+        "first; the last is the night served."
     )
 
 

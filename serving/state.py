@@ -131,7 +131,9 @@ def _load(directory: Path) -> ServedSnapshot:
     (the digest is the one of the manifest read, so a night replaced meanwhile reloads)."""
     snapshot = read_snapshot(directory)
     means = snapshot.band_means()
-    records = RecordTable.from_explained(snapshot.explained(), means, snapshot.as_of, "nightly")
+    records = RecordTable.from_explained(
+        snapshot.explained(), means, snapshot.as_of, "nightly", history=snapshot.history()
+    )
     categories, population = snapshot.categories(), snapshot.population()
     return ServedSnapshot(
         directory, snapshot.manifest, snapshot.digest, records, means, categories, population

@@ -23,6 +23,7 @@ from kam_ml.actions import ActionStore
 from kam_ml.data.tables import Tables
 from kam_ml.data.validation import OnBadRows, load_tables, validate_tables
 from kam_ml.features import build_features
+from kam_ml.nightly.history import carry_history
 from kam_ml.nightly.portfolio import portfolio_summary, write_portfolio
 from kam_ml.nightly.risk_lists import ManagerSummary, write_risk_lists
 from kam_ml.nightly.snapshot import (
@@ -41,6 +42,7 @@ from kam_ml.nightly.stages import StageClock, StageTiming
 from kam_ml.offers.job import offers_skipped, scoring_models_for
 from kam_ml.problem.labels import churn_labels
 from kam_ml.registry.champions import ChampionSource, ScoringModels, load_champions
+from kam_ml.scoring.changes import PreviousNight
 from kam_ml.scoring.explained import explained_scores
 from kam_ml.scoring.score import score_features
 
@@ -115,9 +117,19 @@ def run_nightly(
         recover(out_dir)
         last = previous_night(out_dir, day)
         scored = score_features(features, scoring_models, population=population, tables=tables)
-        explained = explained_scores(scored, features, tables.accounts, previous=_previous(last))
+        previous, previous_history = _previous(last)
+        explained = explained_scores(scored, features, tables.accounts, previous=previous)
+        del previous
         scores, contributions = scored.scores, scored.contributions
         means = scored.peers
+        history = carry_history(
+            previous_history,
+            day,
+            explained["account_id"].to_numpy(dtype=object),
+            explained["churn_probability"].to_numpy(dtype=float),
+            explained["risk_band"].to_numpy(dtype=object),
+        )
+        del previous_history
     with clock.stage("write snapshot"):
         staging = staging_directory(out_dir, day)
         parts = SnapshotParts(
@@ -129,6 +141,7 @@ def run_nightly(
             categories=tables.categories,
             population=population,
             quarantine=report,
+            history=history,
         )
         write_snapshot(staging, parts)
     with clock.stage("risk lists"):
@@ -136,7 +149,13 @@ def run_nightly(
         offers = scoring_models.offers
         horizon = offers.definition.horizon_days if offers is not None else None
         summaries = write_risk_lists(
-            explained, means, staging, day, actions=last_actions, offer_horizon_days=horizon
+            explained,
+            means,
+            staging,
+            day,
+            actions=last_actions,
+            offer_horizon_days=horizon,
+            history=history,
         )
     with clock.stage("portfolio"):
         retained = 1 - churn_labels(tables, features_before, definition)
@@ -190,12 +209,30 @@ def _population(tables: Tables, as_of: pd.Timestamp, models: ScoringModels) -> A
     return population_stats(tables, as_of, models.offers.definition)
 
 
-def _previous(last: Path | None) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+def _previous(last: Path | None) -> tuple[PreviousNight | None, pd.DataFrame | None]:
+    """The previous night to compare with, and its score history (a night from before
+    histories starts one from its own scores)."""
     if last is None:
-        return None
+        return None, None
     night = read_snapshot(last)
-    explained = night.explained(columns=["account_id", "churn_probability"])
-    return explained, night.contributions(explained["account_id"])
+    columns = ["account_id", "churn_probability", "risk_band", "churn_model_version"]
+    scores = night.explained(columns=columns)
+    previous = PreviousNight(
+        as_of=night.as_of,
+        scores=scores,
+        features=night.features(),
+        contributions=night.contributions(scores["account_id"]),
+    )
+    history = night.history()
+    if history is None:
+        history = carry_history(
+            None,
+            night.as_of,
+            scores["account_id"].to_numpy(dtype=object),
+            scores["churn_probability"].to_numpy(dtype=float),
+            scores["risk_band"].to_numpy(dtype=object),
+        )
+    return previous, history
 
 
 def _manifest(

@@ -14,6 +14,7 @@ fills with the live action and a form to record the next one.
 from __future__ import annotations
 
 import html
+import json
 import math
 import multiprocessing as mp
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -29,8 +30,10 @@ from markupsafe import Markup
 from kam_ml.actions import RecordedAction, describe_action
 from kam_ml.data.contract import category_label
 from kam_ml.features import FEATURES
+from kam_ml.nightly.history import ScoreHistory
 from kam_ml.nightly.slugs import manager_slugs
 from kam_ml.nightly.snapshot import SnapshotFiles
+from kam_ml.nightly.sparklines import sparklines
 from kam_ml.reporting.html import render
 from kam_ml.reporting.xlsx import Column, Sheet, style_of, xlsx_bytes
 
@@ -58,7 +61,7 @@ _XLSX_COLUMNS = (
     Column("Expected value 12m", 14, "money"),
     Column("Revenue last 12m", 14, "money"),
     Column("Change since last night", 12, "change"),
-    Column("What moved it", 40, "wrap"),
+    Column("What changed", 40, "wrap"),
     Column("Reasons (account vs avg low / medium / high risk)", 80, "wrap"),
     Column("Offers", 40, "wrap"),
 )
@@ -71,6 +74,8 @@ CSV_HEADER = [*(c.header for c in _XLSX_COLUMNS), DETAILS_HEADER]
 ACTION_CSV_HEADER = [c.header for c in _ACTION_COLUMNS]
 # every list and the index sit in one folder: one link to the portfolio serves them all
 PORTFOLIO_LINK = SnapshotFiles.link(SnapshotFiles.RISK_LIST_INDEX, SnapshotFiles.PORTFOLIO_PAGE)
+# the CSV's structured change, last, for a CRM ("Changes": JSON, CHANGE_FIELDS per entry)
+CHANGE_CSV_HEADER = ["Compared with", "Previous risk band", "New on the list", "Changes"]
 # accounts from which the writers fork: for smaller books a fork costs more than it saves
 _PARALLEL_ROWS = 50_000
 
@@ -193,6 +198,7 @@ def write_risk_lists(
     workers: int = 2,
     actions: Mapping[str, RecordedAction] | None = None,
     offer_horizon_days: int | None = None,
+    history: pd.DataFrame | None = None,
 ) -> list[ManagerSummary]:
     """``<slug>.csv``, ``<slug>.xlsx`` and ``<slug>.html`` per manager, and ``index.html``,
     under the night folder ``night`` where ``SnapshotFiles`` puts them.
@@ -202,6 +208,8 @@ def write_risk_lists(
     columns out and the HTML cells say "–".
     ``offer_horizon_days``: the offer model's horizon, which the page's legend names when
     it explains the offer percentages (None: no offers model, no legend).
+    ``history`` (``kam_ml.nightly.history``): each row's probability on the last nights,
+    drawn as a sparkline next to what changed (without it, tonight's dot alone).
 
     A million accounts means ~20,000 managers and 60,000 files: rows are rendered with one
     f-string per row and format (no per-cell objects), and big books are split across
@@ -210,6 +218,13 @@ def write_risk_lists(
     (night / SnapshotFiles.RISK_LISTS).mkdir(parents=True, exist_ok=True)
     summaries = manager_summaries(explained)
     rows = risk_list_rows(explained, means)
+    ids = rows["account_id"].to_numpy(dtype=object)
+    series = (
+        ScoreHistory.from_frame(history, bands=False).aligned(ids)
+        if history is not None
+        else rows[["churn_probability"]].to_numpy(dtype=float)
+    )
+    rows["sparkline"] = sparklines(series)
     managers = rows["manager"].to_numpy()
     starts = np.flatnonzero(np.r_[True, managers[1:] != managers[:-1]])
     bounds = list(zip(starts.tolist(), np.r_[starts[1:], len(rows)].tolist(), strict=True))
@@ -273,10 +288,12 @@ def _render(
         _floats(rows["expected_value_12m"]),
         _floats(rows["revenue_365d"]),
         _floats(rows["probability_change"]),
-        ["; ".join(m) for m in rows["moved_by"]],
+        _texts(rows, "what_changed"),
         rows["reasons_shown"].tolist(),
         rows["offers_shown"].tolist(),
     ]
+    change_csv, row_flags = _change_cells(rows)
+    sparks = _texts(rows, "sparkline")
     s = [style_of(c.fmt) for c in _XLSX_COLUMNS]
     text_style = style_of("text")
     last = [None] * len(rows) if not actions else [actions.get(a) for a in rows["account_id"]]
@@ -302,7 +319,10 @@ def _render(
         offers,
         action,
         detail,
-    ) in zip(*columns, last, details, strict=True):
+        change_line,
+        flags,
+        spark,
+    ) in zip(*columns, last, details, change_csv, row_flags, sparks, strict=True):
         r = rank + 1
         moved_x, reasons_x, offers_x = (
             _esc(moved),
@@ -328,10 +348,10 @@ def _render(
         csv_lines.append(
             f'{rank},"{account}","{region}","{segment}",{_c(p)},"{band}",{_c(rar)},{_c(ev)},'
             f"{_c(rev)},{_c(change)},{_q(moved)},{_q(' | '.join(reasons))},{_q(' | '.join(offers))}"
-            f",{_q(detail)}{action_csv}"
+            f",{_q(detail)}{action_csv},{change_line}"
         )
         html_rows.append(
-            f'<tr class="band-{band}" data-account="{account}">'
+            f'<tr class="band-{band}" data-account="{account}" data-band="{band}"{flags}>'
             f'<td class="num" data-value="{rank}">{rank}</td>'
             f'<td data-value="{account}">{account}</td>'
             f'<td data-value="{segment}">{segment} · {region}</td>'
@@ -339,8 +359,8 @@ def _render(
             f'<td data-value="{band}">{band}</td>'
             f'<td class="num" data-value="{_c(rar)}">{_money(rar)}</td>'
             f'<td class="num" data-value="{_c(ev)}">{_money(ev)}</td>'
-            f'<td class="num" data-value="{_c(change)}">{_pts(change)}'
-            f"{f'<br><small>{moved_x}</small>' if moved else ''}</td>"
+            f'<td class="num what-changed" data-value="{_c(change)}">{spark}'
+            f"{f'<br><small>{moved_x}</small>' if moved else f' {_pts(change)}'}</td>"
             f'<td data-value="{len(reasons)}"><ul>'
             f"{''.join(f'<li>{_esc(t)}</li>' for t in reasons)}</ul></td>"
             f'<td data-value="{_esc(" ".join(offers))}"><ul>'
@@ -372,6 +392,7 @@ def _details_json(details: Iterable[Mapping[str, Any]] | None) -> str:
 
 
 def _jn(value: Any) -> str:
+    """A JSON number; null for missing, NaN or infinite values (JSON has none of them)."""
     if value is None:
         return "null"
     number = float(value)
@@ -380,6 +401,50 @@ def _jn(value: Any) -> str:
 
 def _js(text: Any) -> str:
     return "null" if text is None else _json_string(str(text))
+
+
+def _texts(rows: pd.DataFrame, name: str) -> list[str]:
+    """A text column as strings ("" where missing, or for a night written before it)."""
+    if name not in rows:
+        return [""] * len(rows)
+    return ["" if v is None or v != v else str(v) for v in rows[name].tolist()]
+
+
+def _change_cells(rows: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Per row, the CSV's structured change (``CHANGE_CSV_HEADER``, quoted) and the HTML
+    row's filter attributes (``data-new``, ``data-band-changed``).
+
+    The JSON is written with f-strings (``json.dumps`` only for the texts): at ~800,000 rows
+    a general encoder per row costs seconds."""
+    n = len(rows)
+    compared = _texts(rows, "compared_with")
+    before = _texts(rows, "previous_risk_band")
+    new = rows["new_on_list"].to_numpy(dtype=bool) if "new_on_list" in rows else np.zeros(n, bool)
+    bands = rows["risk_band"].astype(str).to_numpy(dtype=object)
+    moved = np.asarray([b != "" and b != a for a, b in zip(bands, before, strict=True)])
+    entries = rows["changes"].tolist() if "changes" in rows else [None] * n
+    csv, flags = [], []
+    for day, was, is_new, changes in zip(compared, before, new.tolist(), entries, strict=True):
+        changes_json = "[" + ",".join(_change_json(c) for c in _as_entries(changes)) + "]"
+        new_text = ("yes" if is_new else "no") if day else ""
+        csv.append(f"{_q(day)},{_q(was)},{_q(new_text)},{_q(changes_json)}")
+    for is_new, changed in zip(new.tolist(), moved.tolist(), strict=True):
+        flags.append(f' data-new="{int(is_new)}" data-band-changed="{int(changed)}"')
+    return csv, flags
+
+
+def _as_entries(changes: Any) -> list[Mapping[str, Any]]:
+    return [] if changes is None else list(changes)
+
+
+def _change_json(entry: Mapping[str, Any]) -> str:
+    return (
+        f'{{"feature":{json.dumps(str(entry["feature"]))},'
+        f'"previous_value":{_jn(entry.get("previous_value"))},'
+        f'"value":{_jn(entry.get("value"))},'
+        f'"contribution_change":{_jn(entry.get("contribution_change"))},'
+        f'"text":{json.dumps(str(entry["text"]), ensure_ascii=False)}}}'
+    )
 
 
 def _esc(text: str) -> str:
@@ -439,7 +504,7 @@ def _write_manager(
     content_widths: Sequence[int | None] | None = None,
 ) -> None:
     xml_rows, html_rows, csv_lines = rendered
-    headers = CSV_HEADER + ACTION_CSV_HEADER if with_actions else CSV_HEADER
+    headers = (CSV_HEADER + ACTION_CSV_HEADER if with_actions else CSV_HEADER) + CHANGE_CSV_HEADER
     header = ",".join(_q(h) for h in headers)
     lines = [header, *csv_lines[start:end]]
     csv_path = night / SnapshotFiles.risk_list(summary.slug, ".csv")

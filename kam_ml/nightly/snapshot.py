@@ -12,7 +12,10 @@ Layout of one night (everything the API and the managers read; names in ``Snapsh
                            ``reason_details``: feature, value, direction, peer_low_risk,
                            peer_high_risk, contribution, text), offers, change (API rows);
                            nights from before reason_details are still read (``serving``
-                           rebuilds them from band_means)
+                           rebuilds them from band_means); what changed since the
+                           previous night (``changes``, ``what_changed``, ``compared_with``)
+    history.parquet        each account's probability and band on the last nights
+                           (``kam_ml.nightly.history``; absent in nights from before it)
     band_means.parquet     each feature's average among low/medium/high-risk accounts
     population.parquet     the population statistics offers are scored with (when used)
     categories.parquet     the offer catalogue (the API scores posted histories with it)
@@ -84,6 +87,7 @@ class SnapshotFiles:
     FEATURES: Final = "features.parquet"
     CONTRIBUTIONS: Final = "contributions.parquet"
     EXPLAINED: Final = "explained.parquet"
+    HISTORY: Final = "history.parquet"
     BAND_MEANS: Final = "band_means.parquet"
     POPULATION: Final = "population.parquet"
     CATEGORIES: Final = "categories.parquet"
@@ -126,6 +130,7 @@ class SnapshotParts:
     categories: pd.DataFrame
     population: PopulationStats | None = None
     quarantine: QuarantineReport | None = None
+    history: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,11 @@ class Snapshot:
             self.directory / SnapshotFiles.EXPLAINED,
             columns=list(columns) if columns is not None else None,
         )
+
+    def history(self) -> pd.DataFrame | None:
+        """Each account's score on the last nights (None for a night from before histories)."""
+        path = self.directory / SnapshotFiles.HISTORY
+        return pd.read_parquet(path) if path.is_file() else None
 
     def band_means(self) -> pd.DataFrame:
         """Per feature (the index), its mean among low/medium/high-risk accounts."""
@@ -212,6 +222,8 @@ def write_snapshot(staging: Path, parts: SnapshotParts) -> None:
     parts.explained.to_parquet(staging / SnapshotFiles.EXPLAINED, index=False)
     parts.band_means.reset_index().to_parquet(staging / SnapshotFiles.BAND_MEANS, index=False)
     parts.categories.to_parquet(staging / SnapshotFiles.CATEGORIES, index=False)
+    if parts.history is not None:
+        parts.history.to_parquet(staging / SnapshotFiles.HISTORY, index=False)
     if parts.population is not None:
         parts.population.to_parquet(staging / SnapshotFiles.POPULATION)
     if parts.quarantine is not None and not parts.quarantine.is_clean:

@@ -10,8 +10,8 @@ a context feature (tenure, first order, region, segment). The phrase is the spec
 side ("No order for 150 days — usually every 40"), so a reason cannot contradict its value.
 
 ``explained_scores`` turns a ``Scored`` into the explained view: the scores plus the
-reasons (names, values, texts, details), and the change since the previous night with
-the features that moved it. The nightly job builds it for every account and the API for a
+reasons (names, values, texts, details), and what changed since the previous night
+(``kam_ml.scoring.changes``). The nightly job builds it for every account and the API for a
 posted history from the same ``Scored``, so both agree.
 """
 
@@ -26,6 +26,7 @@ import pandas as pd
 
 from kam_ml.features import FEATURES
 from kam_ml.offers.recommend import OFFER_COLUMNS
+from kam_ml.scoring.changes import PreviousNight, what_changed
 
 if TYPE_CHECKING:
     from kam_ml.scoring.score import Scored
@@ -36,7 +37,6 @@ __all__ = [
     "Reasons",
     "band_means",
     "explained_scores",
-    "moved_by",
     "top_reasons",
 ]
 
@@ -50,7 +50,6 @@ REASON_DETAIL_FIELDS = (
     "contribution",
     "text",
 )
-_N_MOVERS = 2
 
 
 @dataclass(frozen=True)
@@ -183,11 +182,15 @@ def explained_scores(
     scored: Scored,
     features: pd.DataFrame,
     accounts: pd.DataFrame,
-    previous: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    previous: PreviousNight | None = None,
 ) -> pd.DataFrame:
     """One row per scored account; ``features`` are the rows ``scored`` was scored from.
 
-    ``previous`` is the previous night's (explained scores, contributions) if any.
+    ``previous`` is the night compared with, if any (``kam_ml.scoring.changes``): the
+    change columns are ``previous_probability``, ``probability_change``,
+    ``previous_risk_band``, ``new_on_list``, ``compared_with`` (its as-of), ``changes``
+    (dicts with ``CHANGE_FIELDS``), ``what_changed`` (the sentence) and ``moved_by`` (the
+    entries' texts, as the API has always served them).
     """
     scores, contributions = scored.scores, scored.contributions
     n = len(scores)
@@ -219,51 +222,24 @@ def explained_scores(
             scores[column].astype(object).to_numpy() if column in scores else np.full(n, None)
         )
     frame = pd.DataFrame(out)
-    change, movers = _changes(frame, contributions, previous)
-    frame["previous_probability"] = change
-    frame["probability_change"] = probability - change
-    frame["moved_by"] = movers
+    changes = what_changed(
+        ids,
+        probability,
+        out["risk_band"],
+        features,
+        contributions,
+        previous,
+        model_version=out["churn_model_version"],
+    )
+    frame["previous_probability"] = changes.previous_probability
+    frame["probability_change"] = probability - changes.previous_probability
+    frame["previous_risk_band"] = changes.previous_band
+    frame["new_on_list"] = changes.new_on_list
+    frame["compared_with"] = np.full(n, changes.compared_with, dtype=object)
+    frame["changes"] = changes.entries
+    frame["what_changed"] = changes.texts
+    frame["moved_by"] = [[e["text"] for e in row] for row in changes.entries]
     return frame
-
-
-def moved_by(delta: np.ndarray, names: list[str], n: int = _N_MOVERS) -> list[list[str]]:
-    """The ``n`` features whose contribution to the log-odds changed most, per row, in words:
-    "No order for N days: +0.41" (positive: pushed risk up)."""
-    order = np.argsort(-np.abs(delta), axis=1, kind="stable")[:, :n]
-    movers: list[list[str]] = []
-    for row, top in enumerate(order):
-        movers.append(
-            [
-                f"{FEATURES[names[j]].description}: {delta[row, j]:+.2f}"
-                for j in top
-                if abs(delta[row, j]) >= 0.01
-            ]
-        )
-    return movers
-
-
-def _changes(
-    frame: pd.DataFrame,
-    contributions: pd.DataFrame,
-    previous: tuple[pd.DataFrame, pd.DataFrame] | None,
-) -> tuple[np.ndarray, list[list[str]]]:
-    n = len(frame)
-    if previous is None or n == 0:
-        return np.full(n, np.nan), [[] for _ in range(n)]
-    before, before_contributions = previous
-    position = pd.Index(before["account_id"]).get_indexer(frame["account_id"])
-    known = position >= 0
-    probability = np.full(n, np.nan)
-    probability[known] = before["churn_probability"].to_numpy(dtype=float)[position[known]]
-    names = list(contributions.columns)
-    shared = [name for name in names if name in before_contributions]
-    delta = np.zeros((n, len(names)))
-    if shared:
-        old = before_contributions[shared].to_numpy(dtype=float)[position[known]]
-        now = contributions[shared].to_numpy(dtype=float)[known]
-        delta[np.ix_(known, [names.index(s) for s in shared])] = now - old
-    movers = moved_by(delta, names)
-    return probability, [m if k else [] for m, k in zip(movers, known, strict=True)]
 
 
 def _column(scores: pd.DataFrame, name: str, fallback: np.ndarray) -> np.ndarray:

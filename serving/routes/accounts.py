@@ -1,4 +1,5 @@
-"""GET /v1/accounts/{account_id}: one account's precomputed score, reasons and offers."""
+"""GET /v1/accounts/{account_id}: one account's precomputed score, reasons, offers and what
+changed; GET /v1/accounts/{account_id}/history: its score over the last nights."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi.responses import Response
 
 from serving.deps import ApiKeyDep, SnapshotDep
 from serving.errors import UnknownAccount
-from serving.schemas import AccountScore
+from serving.schemas import AccountScore, ScoreHistory
 
 router = APIRouter(prefix="/v1/accounts", tags=["scores"])
 
@@ -31,3 +32,22 @@ async def get_account(
     if row is None:
         raise UnknownAccount(f"unknown account: {account_id}")
     return Response(json.dumps(records.record(row)), media_type="application/json")
+
+
+@router.get(
+    "/{account_id}/history",
+    response_model=ScoreHistory,
+    responses={404: {"description": "unknown account: <id>"}},
+    summary="One account's churn probability and band on each of the last nights",
+)
+async def get_history(
+    account_id: Annotated[str, Path(min_length=1, max_length=200, description="The account id.")],
+    snapshot: SnapshotDep,
+    _: ApiKeyDep,
+) -> Response:
+    records = snapshot.records
+    row = records.index.get(account_id)
+    if row is None:
+        raise UnknownAccount(f"unknown account: {account_id}")
+    body = {"account_id": account_id, "nights": records.score_history(row)}
+    return Response(json.dumps(body), media_type="application/json")

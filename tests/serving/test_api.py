@@ -218,3 +218,37 @@ def test_openapi_docs_describe_every_response_field(anonymous):
 def test_hostile_requests_never_get_a_500(client, method, path, kwargs):
     response = client.request(method.upper(), path, **kwargs)
     assert response.status_code < 500, response.text
+
+
+def test_history_is_the_series_of_the_accounts_scores_across_nights(client, book):
+    first = pd.read_parquet(book.first.directory / "explained.parquet").set_index("account_id")
+    second = pd.read_parquet(book.second.directory / "explained.parquet").set_index("account_id")
+    account = second.index[0]
+    body = client.get(f"/v1/accounts/{account}/history").json()
+    assert body["account_id"] == account
+    assert [n["as_of"] for n in body["nights"]] == [
+        str(book.first.as_of.date()),
+        str(book.second.as_of.date()),
+    ]
+    for night, frame in zip(body["nights"], (first, second), strict=True):
+        assert night["churn_probability"] == pytest.approx(
+            frame.at[account, "churn_probability"], abs=1e-6
+        )
+        assert night["risk_band"] == frame.at[account, "risk_band"]
+    assert client.get("/v1/accounts/NOPE-1/history").json() == {"detail": "unknown account: NOPE-1"}
+
+
+def test_account_says_what_changed_since_the_night_compared_with(client, book):
+    second = pd.read_parquet(book.second.directory / "explained.parquet")
+    row = second.loc[second["changes"].map(len) > 0].iloc[0]
+    body = client.get(f"/v1/accounts/{row['account_id']}").json()
+    day = str(book.first.as_of.date())
+    assert body["compared_with"] == day
+    assert body["what_changed"].startswith(f"Since {day}: ")
+    assert body["new_on_list"] is False
+    assert body["previous_risk_band"] == row["previous_risk_band"]
+    assert [c["feature"] for c in body["changes"]] == [c["feature"] for c in row["changes"]]
+    assert body["moved_by"] == [c["text"] for c in body["changes"]]
+    for change in body["changes"]:
+        assert set(change) == {"feature", "previous_value", "value", "contribution_change", "text"}
+        assert change["previous_value"] != change["value"]

@@ -7,6 +7,7 @@ import hashlib
 import html
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
@@ -165,3 +166,37 @@ def test_without_a_store_the_lists_have_no_action_columns(book):
     page = (lists / f"{slug}.html").read_text()
     assert page.count('<td class="last-action"') == manifest["risk_lists"][0]["accounts"]
     assert '">–</td>' in page
+
+
+def test_a_night_carries_the_score_history_and_says_what_changed(book):
+    history = pd.read_parquet(book.second.directory / "history.parquet")
+    explained = pd.read_parquet(book.second.directory / "explained.parquet")
+    first, second = str(book.first.as_of.date()), str(book.second.as_of.date())
+    assert list(history.columns) == [
+        "account_id",
+        f"probability_{first}",
+        f"band_{first}",
+        f"probability_{second}",
+        f"band_{second}",
+    ]
+    assert history["account_id"].tolist() == explained["account_id"].tolist()
+    assert np.allclose(history[f"probability_{second}"], explained["churn_probability"], atol=1e-6)
+    assert (explained["compared_with"] == first).all()
+    manifest = json.loads((book.second.directory / "manifest.json").read_text())
+    slug = manifest["risk_lists"][0]["slug"]
+    frame = pd.read_csv(book.second.directory / "risk_lists" / f"{slug}.csv")
+    assert frame["What changed"].str.startswith(f"Since {first}: ").all()
+    assert (frame["Compared with"] == first).all()
+    assert set(frame["New on the list"]) <= {"yes", "no"}
+    for cell in frame["Changes"]:
+        for change in json.loads(cell):
+            assert set(change) == {
+                "feature",
+                "previous_value",
+                "value",
+                "contribution_change",
+                "text",
+            }
+    page = (book.second.directory / "risk_lists" / f"{slug}.html").read_text()
+    assert page.count('<svg class="spark"') == len(frame)
+    assert 'id="risk-filters"' in page and 'data-band-changed="' in page

@@ -52,7 +52,7 @@ def chromium(tmp_path: Path, *args: str) -> str:
 def rows(dom: str) -> list[tuple[str, float]]:
     """(account, churn probability) of each risk-list row, in page order."""
     pattern = re.compile(
-        r'<tr class="band-\w+" data-account="([^"]+)">(?:.*?<td[^>]*>.*?</td>){3}'
+        r'<tr class="band-\w+" data-account="([^"]+)"[^>]*>(?:.*?<td[^>]*>.*?</td>){3}'
         r'\s*<td class="num" data-value="([^"]*)">',
         re.S,
     )
@@ -92,6 +92,41 @@ def test_clicking_a_column_header_sorts_the_list(base_url, manager, tmp_path, fr
     probabilities = [p for _, p in shown]
     assert probabilities == sorted(probabilities, reverse=descending)
     assert 'aria-sort="descending"' in dom if descending else 'aria-sort="ascending"' in dom
+
+
+def shown_rows(dom: str) -> list[str]:
+    """The accounts of the rows the page's filters leave visible, in page order."""
+    rows = re.findall(r'<tr class="band-\w+" data-account="([^"]+)"([^>]*)>', dom)
+    return [account for account, attributes in rows if "hidden" not in attributes]
+
+
+@pytest.mark.parametrize(
+    ("fragment", "keep"),
+    [
+        ("#band=high", lambda own: own["risk_band"] == "high"),
+        (
+            "#band=medium&band-changed=1",
+            lambda own: (
+                (own["risk_band"] == "medium")
+                & own["previous_risk_band"].notna()
+                & (own["previous_risk_band"] != "medium")
+            ),
+        ),
+        ("#new=1", lambda own: own["new_on_list"]),
+    ],
+)
+def test_filtering_the_list_by_band_new_or_changed_band(
+    base_url, manager, tmp_path, fragment, keep
+):
+    name, own = manager
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    dom = chromium(tmp_path, "--dump-dom", f"{base_url}/risk-lists/{slug}?key={API_KEY}{fragment}")
+    assert 'id="risk-filters"' in dom
+    expected = own.loc[keep(own), "account_id"].tolist()
+    assert shown_rows(dom) == expected
+    assert len(re.findall(r'<tr class="band-', dom)) == len(own)  # hidden, not removed
+    if len(expected) < len(own):
+        assert f"{len(expected)} of {len(own)} accounts shown" in dom
 
 
 def test_a_screenshot_of_the_risk_list_is_taken(base_url, manager, tmp_path):

@@ -17,6 +17,7 @@ def test_every_file_of_a_night_is_named_by_snapshot_files(book):
         SnapshotFiles.FEATURES,
         SnapshotFiles.CONTRIBUTIONS,
         SnapshotFiles.EXPLAINED,
+        SnapshotFiles.HISTORY,
         SnapshotFiles.BAND_MEANS,
         SnapshotFiles.POPULATION,
         SnapshotFiles.CATEGORIES,

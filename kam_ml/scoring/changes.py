@@ -1,0 +1,277 @@
+"""What changed since the previous night, in words and as data.
+
+"Since 2026-10-24: risk +12 pts (medium → high) — no order for 95 days (was 40); 2
+complaints in the last 90 days (was 1)". The entries are the features whose contribution to
+the churn log-odds moved most between the two nights' attributions, in the direction the
+risk moved, *among the features whose value changed* (NaN on both nights, or a difference
+of float noise, is no change). Context features (tenure, days since the first order,
+region, segment) grow or stay by construction and are never named.
+
+An account the previous night did not score is "new on the list"; with no previous night
+at all nothing is said. Everything numeric is numpy over the whole book; phrases are
+written once per distinct (feature, value) and then gathered, because on nights a day
+apart nearly every account's recency changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kam_ml.features import FEATURES
+from kam_ml.features.registry import FeatureSpec
+
+__all__ = ["CHANGE_FIELDS", "Changes", "PreviousNight", "what_changed"]
+
+CHANGE_FIELDS = ("feature", "previous_value", "value", "contribution_change", "text")
+_N_CHANGES = 2
+# a contribution that moved less than this (log-odds) is not worth a manager's words
+_MIN_MOVE = 0.01
+# a risk change under half a point reads as "unchanged" (and does not pick a direction)
+_MIN_POINTS = 0.5
+_RTOL, _ATOL = 1e-9, 1e-9
+_TREND = "revenue_trend_90d"
+_PREVIOUS_90 = " on the previous 90 days"
+
+
+@dataclass(frozen=True, eq=False)
+class PreviousNight:
+    """The night tonight is compared with: its as-of date, its scores (``account_id``,
+    ``churn_probability``, ``risk_band`` and optionally ``churn_model_version``), its feature
+    rows (with ``account_id``) and its contributions, row-aligned with ``scores``."""
+
+    as_of: str
+    scores: pd.DataFrame
+    features: pd.DataFrame
+    contributions: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Per account (in the order scored): the previous night's probability and band (NaN /
+    None when new or without a previous night), whether it is new on the list, its change
+    entries (dicts with ``CHANGE_FIELDS``) and the sentence ("" when there is nothing to say).
+    """
+
+    compared_with: str | None
+    previous_probability: np.ndarray
+    previous_band: np.ndarray
+    new_on_list: np.ndarray
+    entries: list[list[dict[str, Any]]]
+    texts: list[str]
+
+
+def what_changed(
+    account_ids: np.ndarray,
+    probability: np.ndarray,
+    band: np.ndarray,
+    features: pd.DataFrame,
+    contributions: pd.DataFrame,
+    previous: PreviousNight | None,
+    model_version: np.ndarray | None = None,
+) -> Changes:
+    """The change of every scored account since ``previous``; ``features`` and
+    ``contributions`` are row-aligned with ``account_ids``; ``model_version`` is tonight's
+    churn model version per row (to say when only the model changed)."""
+    n = len(account_ids)
+    previous_probability = np.full(n, np.nan)
+    previous_band = np.full(n, None, dtype=object)
+    if previous is None or n == 0:
+        return Changes(
+            None, previous_probability, previous_band, np.zeros(n, dtype=bool),
+            [[] for _ in range(n)], [""] * n,
+        )  # fmt: skip
+    ids = pd.Index(account_ids)
+    position = pd.Index(previous.scores["account_id"]).get_indexer(ids)
+    known = position >= 0
+    at = position[known]
+    previous_probability[known] = previous.scores["churn_probability"].to_numpy(dtype=float)[at]
+    previous_band[known] = previous.scores["risk_band"].to_numpy(dtype=object)[at]
+
+    names = [
+        name
+        for name in contributions.columns
+        if _nameable(name)
+        and name in previous.contributions
+        and name in features
+        and name in previous.features
+    ]
+    rows = np.flatnonzero(known)
+    feature_at = pd.Index(previous.features["account_id"]).get_indexer(ids[known])
+    if (feature_at < 0).any():  # a night scores exactly its feature rows; say so if not
+        raise ValueError(
+            f"The previous night ({previous.as_of}) has scores but no feature row for "
+            f"{int((feature_at < 0).sum()):,} of its accounts."
+        )
+    now = features[names].to_numpy(dtype=float)[rows]
+    old = previous.features[names].to_numpy(dtype=float)[feature_at]
+    changed = ~np.isclose(now, old, rtol=_RTOL, atol=_ATOL, equal_nan=True)
+    delta = (
+        contributions[names].to_numpy(dtype=float)[rows]
+        - previous.contributions[names].to_numpy(dtype=float)[at]
+    )
+    points = (probability[rows] - previous_probability[rows]) * 100
+    way = np.where(np.abs(points) < _MIN_POINTS, 0.0, np.sign(points))[:, None]
+    score = np.where(way == 0, np.abs(delta), delta * way)
+    score = np.where(changed, score, -np.inf)
+    order = np.argsort(-score, axis=1, kind="stable")[:, :_N_CHANGES]
+    keep = np.take_along_axis(score, order, axis=1) >= _MIN_MOVE
+    counts = keep.sum(axis=1)
+    entry_rows = np.repeat(np.arange(len(rows)), counts)  # positions within ``rows``
+    entry_cols = order[keep]
+    new_values, old_values = now[entry_rows, entry_cols], old[entry_rows, entry_cols]
+    moves = delta[entry_rows, entry_cols]
+    texts = _entry_texts(names, entry_cols, new_values, old_values)
+
+    entries: list[list[dict[str, Any]]] = [[] for _ in range(n)]
+    flat = [
+        dict(zip(CHANGE_FIELDS, e, strict=True))
+        for e in zip(
+            [names[j] for j in entry_cols.tolist()],
+            _nullable(old_values),
+            _nullable(new_values),
+            np.round(moves, 6).tolist(),
+            texts,
+            strict=True,
+        )
+    ]
+    ends = np.cumsum(counts).tolist()
+    starts = [0, *ends[:-1]]
+    for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        if b > a:
+            entries[rows[k]] = flat[a:b]
+
+    day = previous.as_of
+    sentences = [f"New on the list (not on the list of {day})"] * n
+    head = f"Since {day}: "
+    model_changed = _model_changed(previous, position, known, model_version)
+    risk = _risk_words(points, band[rows], previous_band[rows])
+    values_changed = changed.any(axis=1)
+    for k, row in enumerate(rows.tolist()):
+        words = [_lower_first(e["text"]) for e in entries[row]]
+        if words:
+            sentences[row] = f"{head}{risk[k]} — {'; '.join(words)}"
+        elif abs(points[k]) < _MIN_POINTS:
+            sentences[row] = f"{head}no change"
+        elif not values_changed[k]:
+            cause = "; the churn model was updated" if model_changed[k] else ""
+            sentences[row] = f"{head}{risk[k]} — none of its figures changed{cause}"
+        else:
+            sentences[row] = f"{head}{risk[k]} — small changes across its figures"
+    return Changes(day, previous_probability, previous_band, ~known, entries, sentences)
+
+
+def _nameable(name: str) -> bool:
+    spec = FEATURES.get(name)
+    return (
+        spec is not None and not spec.context and not spec.categorical and spec.phrases is not None
+    )
+
+
+def _entry_texts(
+    names: list[str],
+    cols: np.ndarray,
+    new: np.ndarray,
+    old: np.ndarray,
+) -> list[str]:
+    """ "No order for 95 days (was 40)" per entry: the reason phrase for the new value,
+    worded for the way it moved, and the old value. Written once per distinct
+    (feature, value, side) and once per distinct (feature, old value)."""
+    texts = np.empty(len(cols), dtype=object)
+    for j in np.unique(cols).tolist():
+        spec = FEATURES[names[j]]
+        at = np.flatnonzero(cols == j)
+        # the side the value moved to picks the wording: "Spent 4,930 ... (was 373)",
+        # "Spent only 373 ... (was 4,930)"
+        with np.errstate(invalid="ignore"):
+            high = new[at] > old[at]
+        # np.unique on (value, side) pairs; a missing value as +inf, so it has one key
+        pairs, inverse = np.unique(np.c_[_keyed(new[at]), high], axis=0, return_inverse=True)
+        said = [_say(spec, v, bool(h)) for v, h in pairs.tolist()]
+        olds, old_inverse = np.unique(_keyed(old[at]), return_inverse=True)
+        was = [_was(spec, v) for v in olds.tolist()]
+        texts[at] = [
+            f"{said[a]} ({was[b]})"
+            for a, b in zip(inverse.ravel().tolist(), old_inverse.ravel().tolist(), strict=True)
+        ]
+    return list(texts)
+
+
+def _keyed(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(values), np.inf, values)
+
+
+def _say(spec: FeatureSpec, value: float, high: bool) -> str:
+    if value == np.inf:
+        if spec.phrases is not None and spec.phrases.missing is not None:
+            return spec.phrases.missing
+        return f"{spec.description}: none now"
+    if spec.name == _TREND:
+        return _trend(value).capitalize()
+    # no row: the change quotes the feature's own value ("usually every 40" would read
+    # as the old value next to "(was ...)")
+    return spec.phrase("high" if high else "low", value, {})
+
+
+def _was(spec: FeatureSpec, value: float) -> str:
+    if value == np.inf:
+        return "none before"
+    if spec.name == _TREND:
+        return f"was {_trend(value).removeprefix('spending ').removesuffix(_PREVIOUS_90)}"
+    return f"was {format(value, spec.fmt)}"
+
+
+def _trend(value: float) -> str:
+    """The spending trend (log1p(last 90 days) - log1p(the 90 before)) in words; a rise
+    from next to nothing is "more than tenfold", not "up 53,279%"."""
+    change = float(np.expm1(value))
+    if abs(change) < 0.005:
+        return f"spending level{_PREVIOUS_90}"
+    if change >= 9:
+        return f"spending up more than tenfold{_PREVIOUS_90}"
+    return f"spending {'up' if change > 0 else 'down'} {abs(change):.0%}{_PREVIOUS_90}"
+
+
+def _risk_words(points: np.ndarray, band: np.ndarray, before: np.ndarray) -> list[str]:
+    """ "risk +12 pts (medium → high)", "risk -3 pts", "risk unchanged"."""
+    shown = np.rint(points)
+    words = {
+        p: f"risk {p:+.0f} {'pt' if abs(p) == 1 else 'pts'}" for p in np.unique(shown).tolist()
+    }
+    out = []
+    for p, now, was, small in zip(
+        shown.tolist(), band.tolist(), before.tolist(), (np.abs(points) < _MIN_POINTS).tolist(),
+        strict=True,
+    ):  # fmt: skip
+        text = "risk unchanged" if small else words[p]
+        out.append(f"{text} ({was} → {now})" if now != was else text)
+    return out
+
+
+def _model_changed(
+    previous: PreviousNight,
+    position: np.ndarray,
+    known: np.ndarray,
+    model_version: np.ndarray | None,
+) -> np.ndarray:
+    rows = int(known.sum())
+    if model_version is None or "churn_model_version" not in previous.scores:
+        return np.zeros(rows, dtype=bool)
+    before = previous.scores["churn_model_version"].astype(object).to_numpy()[position[known]]
+    return np.asarray(
+        [str(a) != str(b) for a, b in zip(before, np.asarray(model_version)[known], strict=True)]
+    )
+
+
+def _lower_first(text: str) -> str:
+    """ "No order for 95 days" -> "no order for 95 days"; "NPS 3 of 10" stays."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def _nullable(values: np.ndarray) -> list[float | None]:
+    return [None if v != v else round(v, 6) for v in values.tolist()]
