@@ -20,7 +20,8 @@ from typing import Any
 import pandas as pd
 
 from kam_ml.actions import ActionStore
-from kam_ml.data.tables import Tables
+from kam_ml.data.quarantine import QuarantineReport
+from kam_ml.data.tables import Tables, sorted_for_features
 from kam_ml.data.validation import OnBadRows, load_tables, validate_tables
 from kam_ml.features import build_features
 from kam_ml.nightly.portfolio import portfolio_summary, write_portfolio
@@ -85,15 +86,11 @@ def run_nightly(
     with clock.stage("load models"):
         scoring_models = load_champions(models) if isinstance(models, ChampionSource) else models
     with clock.stage("load and validate data"):
-        report = None
-        if isinstance(source, Tables):
-            tables = source
-        elif isinstance(source, Mapping):
-            validated = validate_tables(source, on_bad_rows=on_bad_rows)
-            tables, report = validated.tables, validated.report
-        else:
-            loaded = load_tables(str(source), on_bad_rows=on_bad_rows)
-            tables, report = loaded.tables, loaded.report
+        tables, report = _validated(source, on_bad_rows)
+        # features, population statistics and offers each want the order lines sorted by
+        # (account, date): sorted once here, they find them in order (a sort each cost
+        # seconds at 1M accounts), without the columns no stage reads
+        tables = sorted_for_features(tables)
     definition = scoring_models.churn.definition
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else tables.last_date()
     day = str(as_of.date())
@@ -164,6 +161,19 @@ def run_nightly(
         model_problems=tuple(scoring_models.problems),
         timings=list(clock.timings),
     )
+
+
+def _validated(
+    source: str | Path | Tables | Mapping[str, pd.DataFrame], on_bad_rows: OnBadRows
+) -> tuple[Tables, QuarantineReport | None]:
+    """The validated tables and the quarantine report (None for tables validated before)."""
+    if isinstance(source, Tables):
+        return source, None
+    if isinstance(source, Mapping):
+        validated = validate_tables(source, on_bad_rows=on_bad_rows)
+        return validated.tables, validated.report
+    loaded = load_tables(str(source), on_bad_rows=on_bad_rows)
+    return loaded.tables, loaded.report
 
 
 def _population(tables: Tables, as_of: pd.Timestamp, models: ScoringModels) -> Any | None:
