@@ -114,10 +114,8 @@ def _kpis(now: pd.DataFrame, before: pd.DataFrame, group: str) -> pd.DataFrame:
         {
             "accounts": current.size(),
             "revenue_at_risk": current["revenue_at_risk"].sum(),
-            **{
-                band: current["risk_band"].agg(lambda b, band=band: int((b == band).sum()))
-                for band in _BANDS
-            },
+            # one vectorised count per band (a Python lambda per group cost a minute at 1M)
+            **{band: (now["risk_band"] == band).groupby(now[group]).sum() for band in _BANDS},
         }
     )
     revenue, orders = current["revenue_90d"].sum(), current["orders_90d"].sum()

@@ -301,7 +301,7 @@ def population_stats(
     in_basket = long & (row_of[codes] >= 0)
     baskets[row_of[codes[in_basket]], category[in_basket]] = 1.0
     lift, similarity = _cooccurrence(baskets)
-    by_time = np.lexsort((category, dates, codes))  # ties in an order: by category code
+    by_time = _by_account_time_category(codes, dates, category)
     by_time = by_time[long[by_time]]
     transitions = _transition_lift(codes[by_time], dates[by_time], category[by_time], c)
 
@@ -417,6 +417,26 @@ def _cooccurrence(baskets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         similarity = np.where(norm > 0, together / np.where(norm > 0, norm, 1.0), 0.0)
     return lift, similarity
+
+
+def _by_account_time_category(
+    codes: np.ndarray, dates: np.ndarray, category: np.ndarray
+) -> np.ndarray:
+    """``np.lexsort((category, dates, codes))`` (ties in an order: by category code) for lines
+    already in (account, date) order, as ``sorted_for_features`` leaves them.
+
+    Only the lines of one order (same account and timestamp) need reordering, so one stable
+    sort of (order number, category) does it: a three-key lexsort of millions of lines cost
+    most of the population statistics. Lines in any other order take the lexsort.
+    """
+    if len(codes) < 2:
+        return np.arange(len(codes))
+    code_step, date_step = np.diff(codes), np.diff(dates.view(np.int64))
+    if not ((code_step > 0) | ((code_step == 0) & (date_step >= 0))).all():
+        return np.lexsort((category, dates, codes))
+    order_number = np.zeros(len(codes), dtype=np.int64)
+    np.cumsum((code_step != 0) | (date_step != 0), out=order_number[1:])
+    return np.argsort(order_number * (int(category.max()) + 1) + category, kind="stable")
 
 
 def _transition_lift(
