@@ -161,7 +161,7 @@ def run_nightly(
         managers=len(summaries),
         bands=bands,
         model_versions=scoring_models.versions(),
-        model_problems=tuple(scoring_models.problems),
+        model_problems=(*scoring_models.problems, *scoring_models.warnings),
         timings=list(clock.timings),
     )
 
@@ -199,7 +199,7 @@ def _manifest(
         "format": SNAPSHOT_FORMAT,
         "as_of": day,
         "model_versions": models.versions(),
-        "model_problems": list(models.problems),
+        "model_problems": [*models.problems, *models.warnings],
         "accounts": len(explained),
         "managers": len(summaries),
         "bands": bands,
