@@ -544,6 +544,8 @@ def nightly(
     console.print(f"Models: {versions}")
     for problem in result.model_problems:
         errors.print(f"[yellow]scored without[/] {problem}", highlight=False)
+    for warning in result.model_warnings:
+        errors.print(f"[yellow]warning:[/] {warning}", highlight=False)
     console.print(f"Risk lists ({result.managers} managers): {result.risk_lists}")
     console.print(f"Portfolio summary: {result.portfolio}")
     console.print(f"API snapshot: {result.directory}")

@@ -58,6 +58,7 @@ class NightlyResult:
     model_versions: dict[str, str | None]
     model_problems: tuple[str, ...]
     timings: list[StageTiming]
+    model_warnings: tuple[str, ...] = ()  # models served from their bundle (see champions)
 
     @property
     def risk_lists(self) -> Path:
@@ -161,8 +162,9 @@ def run_nightly(
         managers=len(summaries),
         bands=bands,
         model_versions=scoring_models.versions(),
-        model_problems=(*scoring_models.problems, *scoring_models.warnings),
+        model_problems=tuple(scoring_models.problems),
         timings=list(clock.timings),
+        model_warnings=tuple(scoring_models.warnings),
     )
 
 
