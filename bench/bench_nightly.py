@@ -36,19 +36,26 @@ from kam_ml.nightly.job import run_nightly  # noqa: E402
 from kam_ml.nightly.snapshot import SnapshotFiles  # noqa: E402
 from kam_ml.nightly.stages import StageClock, StageTiming  # noqa: E402
 from kam_ml.problem.definition import ProblemDefinition  # noqa: E402
-from kam_ml.registry.bundle import ModelBundle, load_bundle, save_bundle  # noqa: E402
+from kam_ml.registry.bundle import (  # noqa: E402
+    BundleTrust,
+    ModelBundle,
+    load_bundle,
+    save_bundle,
+)
 from kam_ml.registry.champions import ScoringModels  # noqa: E402
 from kam_ml.scoring.explained import band_means, top_reasons  # noqa: E402
 from kam_ml.scoring.score import RiskBands  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+# the benchmark's own cache, written by this script: loaded without a signature or registry
+OWN_CACHE = BundleTrust(allow_unverified=True)
 
 
 def model_bundle(cache: Path) -> ModelBundle:
     """A churn bundle trained on 3,000 demo accounts (cached)."""
     folder = cache / "churn-model-3000"
     if (folder / "metadata.json").is_file():
-        return load_bundle(folder, trusted_root=cache)
+        return load_bundle(folder, trust=OWN_CACHE)
     demo = generate_demo_data(3000, seed=7)
     tables = validate_tables(
         {n: getattr(demo, n) for n in ("accounts", "orders", "interactions", "categories")}
@@ -65,7 +72,7 @@ def model_bundle(cache: Path) -> ModelBundle:
         metrics=result.metrics["model"],
     )
     save_bundle(bundle, folder)
-    return load_bundle(folder, trusted_root=cache)
+    return load_bundle(folder, trust=OWN_CACHE)
 
 
 def champion_models(cache: Path) -> ScoringModels:
@@ -77,7 +84,8 @@ def champion_models(cache: Path) -> ScoringModels:
     from kam_ml.registry.tracking import TrackingStore
     from kam_ml.value.job import train_and_register_value
 
-    folder = (cache / "champions-3000").resolve()
+    # "-v2": versions registered since the gate records their digests (older ones do not load)
+    folder = (cache / "champions-3000-v2").resolve()
     source = ChampionSource(
         tracking_uri=f"sqlite:///{folder / 'mlflow.db'}", models_dir=folder / "models"
     )

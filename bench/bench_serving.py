@@ -241,10 +241,11 @@ def main() -> None:
         stop(api)
 
     from kam_ml.features import build_features  # noqa: F401  (import cost outside timings)
-    from kam_ml.registry.bundle import load_bundle
+    from kam_ml.registry.bundle import BundleTrust, load_bundle
 
     features = night.features()
-    bundle = load_bundle(workdir / "models" / "kam-churn", trusted_root=workdir / "models")
+    own = BundleTrust(trusted_root=workdir / "models", allow_unverified=True)  # trained above
+    bundle = load_bundle(workdir / "models" / "kam-churn", trust=own)
     X = bundle.model._prepare(features[bundle.feature_names].head(200))
     rows = X.assign(**{c: X[c].cat.codes for c in X.select_dtypes("category")}).to_numpy(float)
     port = free_port()

@@ -39,7 +39,12 @@ from kam_ml.data.tables import Tables  # noqa: E402
 from kam_ml.data.validation import validate_tables  # noqa: E402
 from kam_ml.features import build_features  # noqa: E402
 from kam_ml.problem.definition import ProblemDefinition  # noqa: E402
-from kam_ml.registry.bundle import ModelBundle, load_bundle, save_bundle  # noqa: E402
+from kam_ml.registry.bundle import (  # noqa: E402
+    BundleTrust,
+    ModelBundle,
+    load_bundle,
+    save_bundle,
+)
 from kam_ml.registry.champions import ScoringModels  # noqa: E402
 from kam_ml.scoring.explained import top_reasons  # noqa: E402
 from kam_ml.scoring.score import score_accounts  # noqa: E402
@@ -102,7 +107,7 @@ def score_one_size(n_accounts: int, seed: int, cache: Path, bundle_dir: Path, sp
     tables = validate_tables(raw).tables
     validation_s = time.perf_counter() - start
     del raw
-    bundle = load_bundle(bundle_dir)
+    bundle = load_bundle(bundle_dir, trust=BundleTrust(allow_unverified=True))  # written above
     as_of = tables.last_date()
 
     start = time.perf_counter()

@@ -252,6 +252,7 @@ def train(
     that beats its champion; the registered versions are refit on every labelled cutoff."""
     from kam_ml.churn.job import train_and_register_churn
     from kam_ml.problem.definition import ProblemDefinition
+    from kam_ml.registry.bundle import BundleTrust
     from kam_ml.registry.tracking import TrackingStore
     from kam_ml.settings import Settings
 
@@ -259,7 +260,7 @@ def train(
     tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine").tables
     definition = ProblemDefinition().with_horizon(horizon_days)
     as_of_date = _as_of(as_of, tables)
-    store = TrackingStore(settings.tracking_uri)
+    store = TrackingStore(settings.tracking_uri, trust=BundleTrust.from_settings(settings))
     layout = definition.training_layout(as_of_date, tables.first_date())
     console.print(layout.describe(), highlight=False)
     with _progress() as progress:
@@ -435,6 +436,7 @@ def score(
     offers, expected 12-month value and revenue at risk (offers and value when trained)."""
     from kam_ml.offers.job import scoring_models_for
     from kam_ml.offers.rules import OfferRules
+    from kam_ml.registry.bundle import BundleTrust
     from kam_ml.registry.champions import ChampionSource, load_champions
     from kam_ml.reporting.files import write_table
     from kam_ml.scoring.score import score_accounts
@@ -445,13 +447,18 @@ def score(
         rank_by=rank_offers_by.value, exclude_bought_within_days=exclude_bought_days or None
     )
     source = ChampionSource(
-        tracking_uri=settings.tracking_uri, models_dir=settings.models_dir, churn_uri=model
+        tracking_uri=settings.tracking_uri,
+        models_dir=settings.models_dir,
+        churn_uri=model,
+        trust=BundleTrust.from_settings(settings),
     )
     models = load_champions(source, horizon_days=horizon_days)
     tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine").tables
     models = scoring_models_for(tables, models)  # one category: nothing to rank
     for problem in models.problems:
         errors.print(f"[yellow]scoring without[/] {problem}", highlight=False)
+    for warning in models.warnings:
+        errors.print(f"[yellow]warning:[/] {warning}", highlight=False)
     as_of_date = _as_of(as_of, tables)
     with console.status(f"Scoring accounts active at {as_of_date.date()}…"):
         scores = score_accounts(tables, as_of_date, models, k_offers=k, offer_rules=rules)
@@ -493,13 +500,17 @@ def nightly(
     from kam_ml.actions import default_actions_url, open_action_store
     from kam_ml.nightly.job import run_nightly
     from kam_ml.nightly.stages import StageClock, StageTiming
+    from kam_ml.registry.bundle import BundleTrust
     from kam_ml.registry.champions import ChampionSource
     from kam_ml.settings import Settings
 
     settings = Settings()
     actions = open_action_store(settings.actions_url or default_actions_url(out))
     source = ChampionSource(
-        tracking_uri=settings.tracking_uri, models_dir=settings.models_dir, churn_uri=model
+        tracking_uri=settings.tracking_uri,
+        models_dir=settings.models_dir,
+        churn_uri=model,
+        trust=BundleTrust.from_settings(settings),
     )
 
     def done(timing: StageTiming) -> None:
@@ -528,6 +539,8 @@ def nightly(
     console.print(f"Models: {versions}")
     for problem in result.model_problems:
         errors.print(f"[yellow]scored without[/] {problem}", highlight=False)
+    for warning in result.model_warnings:
+        errors.print(f"[yellow]warning:[/] {warning}", highlight=False)
     console.print(f"Risk lists ({result.managers} managers): {result.risk_lists}")
     console.print(f"Portfolio summary: {result.portfolio}")
     console.print(f"API snapshot: {result.directory}")

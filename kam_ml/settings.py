@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -17,6 +17,11 @@ class Settings(BaseSettings):
     be used without kam-ml specific configuration. ``actions_url`` (``KAM_ACTIONS_URL``)
     is the actions store; unset, it is ``actions.db`` in the nightly folder
     (``kam_ml.actions.default_actions_url``).
+
+    Model integrity (README, "Model integrity"): ``bundle_key`` (``KAM_BUNDLE_KEY``) signs
+    exported bundles and verifies them on load; ``trusted_root`` (``KAM_TRUSTED_ROOT``, by
+    default ``models_dir``) is the only folder bundles load from; ``allow_unverified_models``
+    (``KAM_ALLOW_UNVERIFIED_MODELS``) loads models nothing vouches for, as before.
     """
 
     model_config = SettingsConfigDict(env_prefix="KAM_", extra="ignore", populate_by_name=True)
@@ -25,3 +30,6 @@ class Settings(BaseSettings):
     models_dir: Path = Path("models")
     reports_dir: Path = Path("reports")
     actions_url: str | None = None
+    bundle_key: SecretStr | None = None
+    trusted_root: Path | None = None
+    allow_unverified_models: bool = False

@@ -286,7 +286,9 @@ class Readiness(BaseModel):
     )
     model_problems: list[str] = Field(
         description="Optional models (offers, value) not loaded, each with its cause; the "
-        "service is ready without them and leaves their fields empty."
+        "service is ready without them and leaves their fields empty. Also a model served "
+        "from its exported bundle because its MLflow artifacts failed verification, and a "
+        "new champion that failed to load while the previous models keep serving."
     )
     problems: list[str] = Field(description="Why the service is not ready, if it is not.")
 

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from kam_ml.nightly.snapshot import manifest_digest, night_directories, read_snapshot
+from kam_ml.registry.bundle import BundleTrust
 from kam_ml.registry.champions import ChampionSource, ScoringModels, load_champions
 from serving.records import RecordTable
 from serving.settings import ServingSettings
@@ -70,6 +71,7 @@ class ServingState:
             tracking_uri=self.settings.tracking_uri,
             models_dir=self.settings.models_dir,
             churn_uri=self.settings.churn_model,
+            trust=BundleTrust.from_settings(self.settings),
         )
 
     def refresh(self) -> list[str]:
@@ -104,6 +106,8 @@ class ServingState:
         logger.info("loaded models %s", models.versions())
         for problem in models.problems:
             logger.warning("scoring without %s", problem)
+        for warning in models.warnings:
+            logger.warning("%s", warning)
         return True
 
     def _refresh_snapshot(self) -> bool:

@@ -64,6 +64,7 @@ class NightlyResult:
     model_versions: dict[str, str | None]
     model_problems: tuple[str, ...]
     timings: list[StageTiming]
+    model_warnings: tuple[str, ...] = ()  # models served from their bundle (see champions)
 
     @property
     def risk_lists(self) -> Path:
@@ -223,6 +224,7 @@ def run_nightly(
         model_versions=scoring_models.versions(),
         model_problems=tuple(scoring_models.problems),
         timings=list(clock.timings),
+        model_warnings=tuple(scoring_models.warnings),
     )
 
 
@@ -291,7 +293,7 @@ def _manifest(
         "format": SNAPSHOT_FORMAT,
         "as_of": day,
         "model_versions": models.versions(),
-        "model_problems": list(models.problems),
+        "model_problems": [*models.problems, *models.warnings],
         "accounts": len(explained),
         "managers": len(summaries),
         "bands": bands,

@@ -7,6 +7,11 @@ pick different champions. For each of ``MODEL_NAMES`` it tries, in this order:
 2. the exported bundle ``<models_dir>/<name>`` (what promotion writes, for running
    without the store).
 
+Both are verified before anything is unpickled (see ``kam_ml.registry.bundle`` and
+``kam_ml.registry.tracking``). A champion whose MLflow artifacts are missing or not the
+ones registered falls back to the exported bundle when that bundle verifies, with a
+warning in ``ScoringModels.warnings``; otherwise loading stops with both reasons.
+
 Churn is required: when neither has it ``ModelNotFoundError`` is raised, and a bundle
 that fails verification raises its ``BundleError``, never "no model". Offers and value are
 optional (they are scored once trained): an absent one is recorded in
@@ -18,12 +23,15 @@ This module knows the three registered names and nothing of the model families.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from kam_ml.errors import DefinitionError, KamMLError, ModelNotFoundError
-from kam_ml.registry.bundle import ModelBundle, load_bundle
+from kam_ml.errors import BundleError, DefinitionError, KamMLError, ModelNotFoundError
+from kam_ml.registry.bundle import BundleTrust, ModelBundle, bundle_identity, load_bundle
+
+if TYPE_CHECKING:
+    from kam_ml.registry.tracking import TrackingStore
 
 __all__ = [
     "MODEL_NAMES",
@@ -59,13 +67,15 @@ class ScoringModels:
 
     ``problems`` says, for each optional model that is None, why: "kam-offers: not trained
     yet (where it looked)" or "kam-offers: not loaded: <the bundle check that failed>".
-    The API's ``/ready`` and the nightly manifest show them.
+    The API's ``/ready`` and the nightly manifest show them. ``warnings`` say which model
+    was loaded from its exported bundle because its MLflow artifacts failed verification.
     """
 
     churn: ModelBundle
     offers: ModelBundle | None = None
     value: ModelBundle | None = None
     problems: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     def versions(self) -> dict[str, str | None]:
         return {
@@ -81,12 +91,14 @@ class ChampionSource:
     folder of exported bundles (``<models_dir>/<name>``), tried in that order.
 
     ``churn_uri`` may pin the churn model instead: another ``models:/`` URI (a version or
-    alias, from the store only) or a bundle folder.
+    alias, from the store only) or a bundle folder. ``trust`` is what a model must prove
+    before it is unpickled (``BundleTrust.from_settings`` builds it from the configuration).
     """
 
     tracking_uri: str | None = None
     models_dir: Path | None = None
     churn_uri: str = champion_uri(MODEL_NAMES.churn)
+    trust: BundleTrust = field(default_factory=BundleTrust)
 
     def churn_version(self) -> str | None:
         """The registry's current champion version (cheap: one registry call), if any."""
@@ -104,7 +116,8 @@ def load_champions(source: ChampionSource, *, horizon_days: int | None = None) -
     ``horizon_days``: the churn horizon the caller asks for; a churn model trained for
     another one is refused (its probabilities answer a different question).
     """
-    churn = _resolve(source, MODEL_NAMES.churn, source.churn_uri)
+    warnings: list[str] = []
+    churn = _resolve(source, MODEL_NAMES.churn, source.churn_uri, warnings)
     if churn is None:
         raise ModelNotFoundError(
             f"No churn model at {source.churn_uri} (MLflow store {source.tracking_uri}) nor a "
@@ -115,7 +128,7 @@ def load_champions(source: ChampionSource, *, horizon_days: int | None = None) -
     problems: list[str] = []
     for name in (MODEL_NAMES.offers, MODEL_NAMES.value):
         try:
-            optional[name] = _resolve(source, name, champion_uri(name))
+            optional[name] = _resolve(source, name, champion_uri(name), warnings)
         except KamMLError as error:  # found but unusable: say why, score without it
             optional[name] = None
             problems.append(f"{name}: not loaded: {error}")
@@ -127,10 +140,13 @@ def load_champions(source: ChampionSource, *, horizon_days: int | None = None) -
         offers=optional[MODEL_NAMES.offers],
         value=optional[MODEL_NAMES.value],
         problems=tuple(problems),
+        warnings=tuple(warnings),
     )
 
 
-def _resolve(source: ChampionSource, name: str, uri: str) -> ModelBundle | None:
+def _resolve(
+    source: ChampionSource, name: str, uri: str, warnings: list[str]
+) -> ModelBundle | None:
     """The bundle ``uri`` names, or None when no place in the fallback order has it.
 
     A bundle folder loads as itself. A ``models:/`` URI is asked of the store; the exported
@@ -138,22 +154,55 @@ def _resolve(source: ChampionSource, name: str, uri: str) -> ModelBundle | None:
     Anything found but unusable raises: ``BundleError`` (its message names the file and
     the check that failed) or the store's ``KamMLError``.
     """
+    store = _store(source)
     if not uri.startswith("models:/"):
         path = Path(uri)
         if not path.exists():
             raise ModelNotFoundError(f"No model bundle at {path}.")
-        return load_bundle(path, trusted_root=path.resolve().parent)
-    if _registry(source.tracking_uri):
-        from kam_ml.registry.tracking import TrackingStore
-
+        return _load_folder(path, source.trust, store)
+    refused: BundleError | None = None
+    if store is not None:
         try:
-            return TrackingStore(str(source.tracking_uri)).load_bundle(uri)
+            return store.load_bundle(uri)
         except ModelNotFoundError:
             pass
+        except BundleError as error:  # missing or tampered artifacts: try the export
+            refused = error
     folder = _exported(source, name)
     if folder is None or uri != champion_uri(name):
+        if refused is not None:
+            raise BundleError(f"{refused} There is no exported bundle to fall back to.")
         return None
-    return load_bundle(folder, trusted_root=source.models_dir)
+    try:
+        bundle = _load_folder(folder, source.trust, store)
+    except BundleError as error:
+        if refused is None:
+            raise
+        raise BundleError(f"{refused} The exported bundle cannot stand in: {error}") from None
+    if refused is not None:
+        warnings.append(
+            f"{name}: {refused} Loaded the verified exported bundle {folder} "
+            f"(v{bundle.version}) instead."
+        )
+    return bundle
+
+
+def _store(source: ChampionSource) -> TrackingStore | None:
+    if not _registry(source.tracking_uri):
+        return None
+    from kam_ml.registry.tracking import TrackingStore
+
+    return TrackingStore(str(source.tracking_uri), trust=source.trust)
+
+
+def _load_folder(folder: Path, trust: BundleTrust, store: TrackingStore | None) -> ModelBundle:
+    """A bundle folder, verified by the key and, where the store is there to ask, by the
+    digest the registry recorded when the gate exported it."""
+    identity = bundle_identity(folder)
+    approved = None
+    if store is not None and identity is not None:
+        approved = store.approved_bundle_sha256(identity[0], identity[1])
+    return load_bundle(folder, trust=trust, approved_sha256=approved)
 
 
 def _exported(source: ChampionSource, name: str) -> Path | None:

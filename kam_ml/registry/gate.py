@@ -8,6 +8,11 @@ validation rows, let ``decide_promotion`` judge, overrule it when a leakage alar
 log the decision and the grade on the run *and* on the registered version, move
 ``champion`` and export a bundle only when the challenger wins.
 
+The gate is also what approves a version's files: it writes the sha256 of the logged model
+and metadata on the version's tags before any alias points at it, and the sha256 of the
+exported bundle's metadata once it is written (signing the bundle when the store's
+``BundleTrust`` has a key). Loading checks those digests before unpickling anything.
+
 Refit after the gate: the gate judges the model fitted on the training side of the split
 (the only fit with honest held-out evidence); once it has decided, ``spec.refit`` fits the
 same estimator again on *every* labelled cutoff (training, embargoed and validation, the
@@ -35,8 +40,14 @@ import pandas as pd
 from kam_ml.evaluation.grades import Grade
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.splits import TimeSplit
-from kam_ml.registry.bundle import ModelBundle, save_bundle
-from kam_ml.registry.tracking import CHALLENGER, CHAMPION, LoggedModel, TrackingStore
+from kam_ml.registry.bundle import ModelBundle, bundle_identity, save_bundle
+from kam_ml.registry.tracking import (
+    BUNDLE_DIGEST_TAG,
+    CHALLENGER,
+    CHAMPION,
+    LoggedModel,
+    TrackingStore,
+)
 
 __all__ = [
     "Card",
@@ -274,7 +285,10 @@ def register(
         bundle = model_bundle(
             registered, spec, version=logged.version, grade=grade, card=card, fitted_on=fitted
         )
-        bundle_path = save_bundle(bundle, models_dir / spec.name)
+        bundle_path = save_bundle(bundle, models_dir / spec.name, key=store.trust.key)
+        identity = bundle_identity(bundle_path)
+        if identity is not None:
+            store.set_version_tags(spec.name, logged.version, {BUNDLE_DIGEST_TAG: identity[2]})
     return RegistrationOutcome(
         spec.name,
         registered,
@@ -474,6 +488,7 @@ def _register_version(
         output_example=output,
         run_id=run_id,
     )
+    store.set_version_tags(spec.name, logged.version, logged.approval)  # before any alias
     store.set_alias(spec.name, CHALLENGER, logged.version)
     if decision.promote:
         store.set_alias(spec.name, CHAMPION, logged.version)

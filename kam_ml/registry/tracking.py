@@ -8,6 +8,13 @@ MLflow allows: reading (aliases, bundles, searches) goes through an ``MlflowClie
 the URI. Writing a run cannot: MLflow's flavour ``log_model`` and ``register_model`` read the
 global URI and ``MlflowClient`` has no ``log_model`` (mlflow/mlflow#7392), so ``run`` sets the
 global URI for the duration of the run only and puts the previous value back.
+
+Nothing from the artifact store is unpickled before it is proven to be what was registered:
+``log_model`` returns the sha256 of every file of the logged model and of the run's bundle
+metadata, the gate writes them on the registered version's tags (``APPROVAL_TAGS``; the
+registry, not the artifact store, holds them), and ``load_bundle`` checks the downloaded
+files against those tags before MLflow opens ``model.pkl``. A version without them (one
+registered before kam-ml recorded digests) loads only with ``BundleTrust.allow_unverified``.
 """
 
 from __future__ import annotations
@@ -28,13 +35,16 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from kam_ml.errors import ModelNotFoundError
-from kam_ml.registry.bundle import ModelBundle
+from kam_ml.errors import BundleError, ModelNotFoundError
+from kam_ml.registry.bundle import BundleTrust, ModelBundle, file_sha256
 
 __all__ = [
+    "BUNDLE_DIGEST_TAG",
     "CHALLENGER",
     "CHAMPION",
     "KIND_TAG",
+    "METADATA_DIGEST_TAG",
+    "MODEL_DIGESTS_TAG",
     "LoggedModel",
     "TrackedRun",
     "TrackingStore",
@@ -44,6 +54,10 @@ CHALLENGER = "challenger"
 CHAMPION = "champion"
 KIND_TAG = "kam.kind"  # what a run is: "variant" (a notebook experiment), "study" (a tuning)
 _METADATA_ARTIFACT = "bundle/metadata.json"
+# Version tags that approve a version's files (see the module docstring):
+MODEL_DIGESTS_TAG = "kam.model_sha256"  # JSON {file in the logged model: sha256}
+METADATA_DIGEST_TAG = "kam.metadata_sha256"  # sha256 of the run's bundle/metadata.json
+BUNDLE_DIGEST_TAG = "kam.bundle_sha256"  # sha256 of the exported bundle's metadata.json
 
 # Warnings MLflow raises while it saves and loads a model, none of which we can act on.
 # Listed rather than silenced wholesale, so that anything new still reaches the user (and
@@ -63,6 +77,7 @@ class LoggedModel:
     name: str
     version: str
     run_id: str
+    approval: dict[str, str] = field(default_factory=dict)  # the digest tags to record
 
 
 @dataclass(frozen=True)
@@ -79,8 +94,11 @@ class TrackedRun:
 class TrackingStore:
     """An MLflow tracking server or local store (``sqlite:///...``) with its registry."""
 
-    def __init__(self, tracking_uri: str) -> None:
+    def __init__(self, tracking_uri: str, trust: BundleTrust | None = None) -> None:
+        """``trust``: what loading a version requires (and the key the gate signs exported
+        bundles with); the default verifies every version and signs nothing."""
         self.tracking_uri = tracking_uri
+        self.trust = trust or BundleTrust()
         with _first_use_lock(tracking_uri):
             self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
@@ -139,7 +157,11 @@ class TrackingStore:
         output_example: Any,
         run_id: str,
     ) -> LoggedModel:
-        """Log a scikit-learn model with signature and example, register it as a new version."""
+        """Log a scikit-learn model with signature and example, register it as a new version.
+
+        ``LoggedModel.approval`` holds the digests of what was just written, read back from
+        the artifact store at once; the gate records them on the version's tags.
+        """
         import mlflow.sklearn
 
         example = _json_safe_frame(input_example)
@@ -155,7 +177,16 @@ class TrackingStore:
         mlflow.log_dict(dict(bundle_metadata), _METADATA_ARTIFACT)
         version = mlflow.register_model(info.model_uri, name)
         self.client.set_model_version_tag(name, version.version, "run_id", run_id)
-        return LoggedModel(name=name, version=str(version.version), run_id=run_id)
+        with tempfile.TemporaryDirectory() as tmp:
+            model_dir, metadata = self._download(name, str(version.version), run_id, Path(tmp))
+            files = sorted(p for p in model_dir.rglob("*") if p.is_file())
+            approval = {
+                MODEL_DIGESTS_TAG: json.dumps(
+                    {p.relative_to(model_dir).as_posix(): file_sha256(p) for p in files}
+                ),
+                METADATA_DIGEST_TAG: file_sha256(metadata),
+            }
+        return LoggedModel(name, str(version.version), run_id, approval)
 
     def set_version_tags(self, name: str, version: str, tags: Mapping[str, str]) -> None:
         """Tag a registered version, so the registry alone says what it is and why."""
@@ -172,35 +203,76 @@ class TrackingStore:
         except MlflowException:
             return None
 
+    def approved_bundle_sha256(self, name: str, version: str) -> str | None:
+        """The sha256 of the bundle metadata the gate exported for this version, if any."""
+        try:
+            tags = self.client.get_model_version(name, version).tags
+        except MlflowException:
+            return None
+        return tags.get(BUNDLE_DIGEST_TAG)
+
     # -- loading -----------------------------------------------------------------------
     def load_bundle(self, uri: str) -> ModelBundle:
-        """Load ``models:/<name>@<alias>`` or ``models:/<name>/<version>`` as a ModelBundle."""
+        """Load ``models:/<name>@<alias>`` or ``models:/<name>/<version>`` as a ModelBundle,
+        after checking its files against the digests on the version's tags.
+
+        Raises ``BundleError`` when the artifacts are missing, unreadable or not the ones
+        registered (nothing is unpickled then), ``ModelNotFoundError`` when there is no
+        such version.
+        """
         name, version = self._resolve(uri)
         import mlflow.sklearn
 
+        where = f"models:/{name}/{version}"
         model_version = self.client.get_model_version(name, version)
+        approved = _approval(model_version.tags, where)
+        if approved is None and not self.trust.allow_unverified:
+            raise BundleError(
+                f"Refusing to unpickle {where}: its version carries no {MODEL_DIGESTS_TAG} "
+                "tag, so nothing proves its artifacts are the ones registered (registered "
+                "before kam-ml recorded digests, or not through the gate). Train again, or "
+                "set KAM_ALLOW_UNVERIFIED_MODELS=1 to load it anyway."
+            )
         with tempfile.TemporaryDirectory() as tmp:
-            # Resolved here: MLflow resolves a models:/ URI with the *global* registry URI.
-            model_dir = mlflow.artifacts.download_artifacts(
-                artifact_uri=self.client.get_model_version_download_uri(name, version),
-                dst_path=str(Path(tmp) / "model"),
-                tracking_uri=self.tracking_uri,
-            )
-            with _quiet_mlflow():
-                model = mlflow.sklearn.load_model(model_dir)
-            path = mlflow.artifacts.download_artifacts(
-                run_id=model_version.run_id,
-                artifact_path=_METADATA_ARTIFACT,
-                dst_path=str(Path(tmp) / "metadata"),
-                tracking_uri=self.tracking_uri,
-            )
-            metadata = json.loads(Path(path).read_text(encoding="utf-8"))
+            run_id = str(model_version.run_id)
+            model_dir, metadata_path = self._download(name, version, run_id, Path(tmp))
+            if approved is not None:
+                _verify(model_dir, metadata_path, *approved, where=where)
+            try:
+                with _quiet_mlflow():
+                    model = mlflow.sklearn.load_model(str(model_dir))
+                metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+            except (MlflowException, OSError, ValueError) as error:  # only when unverified
+                raise BundleError(f"{where} could not be loaded: {error}") from None
         # the registry, not the logged metadata, says which name and version this is
         return ModelBundle.from_metadata(
             model,
             metadata | {"model_name": name, "version": version},
-            origin=f"{_METADATA_ARTIFACT} of models:/{name}/{version}",
+            origin=f"{_METADATA_ARTIFACT} of {where}",
         )
+
+    def _download(self, name: str, version: str, run_id: str, into: Path) -> tuple[Path, Path]:
+        """The version's model folder and its run's bundle metadata, downloaded into ``into``;
+        an artifact store that cannot deliver them is a ``BundleError`` naming the version."""
+        try:
+            # Resolved here: MLflow resolves a models:/ URI with the *global* registry URI.
+            model_dir = mlflow.artifacts.download_artifacts(
+                artifact_uri=self.client.get_model_version_download_uri(name, version),
+                dst_path=str(into / "model"),
+                tracking_uri=self.tracking_uri,
+            )
+            metadata = mlflow.artifacts.download_artifacts(
+                run_id=run_id,
+                artifact_path=_METADATA_ARTIFACT,
+                dst_path=str(into / "metadata"),
+                tracking_uri=self.tracking_uri,
+            )
+        except (MlflowException, OSError) as error:
+            raise BundleError(
+                f"The artifacts of models:/{name}/{version} could not be read from the "
+                f"artifact store: {error}"
+            ) from None
+        return Path(model_dir), Path(metadata)
 
     # -- searching ---------------------------------------------------------------------
     def search_variant_runs(self, experiment: str) -> list[TrackedRun]:
@@ -249,6 +321,41 @@ class TrackingStore:
         if database is None:
             return None  # a tracking server decides where artifacts go
         return (database.resolve().parent / "mlartifacts" / experiment).as_uri()
+
+
+def _approval(tags: Mapping[str, str], where: str) -> tuple[dict[str, str], str] | None:
+    """The approved model-file digests and metadata digest on a version's tags, or None."""
+    if MODEL_DIGESTS_TAG not in tags:
+        return None
+    try:
+        files = json.loads(tags[MODEL_DIGESTS_TAG])
+    except json.JSONDecodeError:
+        files = None
+    if not isinstance(files, dict) or not files or METADATA_DIGEST_TAG not in tags:
+        raise BundleError(f"The {MODEL_DIGESTS_TAG} tags of {where} are malformed.")
+    return {str(k): str(v) for k, v in files.items()}, tags[METADATA_DIGEST_TAG]
+
+
+def _verify(
+    model_dir: Path, metadata: Path, files: Mapping[str, str], metadata_sha256: str, where: str
+) -> None:
+    """Raise unless every approved file is there with its approved sha256."""
+    checks = {model_dir / rel: digest for rel, digest in files.items()} | {
+        metadata: metadata_sha256
+    }
+    for path, expected in checks.items():
+        if not path.is_file():
+            raise BundleError(
+                f"{where} is incomplete in the artifact store: {path.name} is missing. "
+                "Refusing to load it."
+            )
+        actual = file_sha256(path)
+        if actual != expected:
+            raise BundleError(
+                f"{where} is not the model that was registered: its {path.name} has sha256 "
+                f"{actual[:12]}… but the registry recorded {expected[:12]}…. Refusing to "
+                "unpickle it."
+            )
 
 
 @contextmanager

@@ -44,7 +44,13 @@ async def ready(state: StateDep) -> JSONResponse:
         snapshot_directory=snapshot.directory.name if snapshot else None,
         model_versions=models.versions() if models else {},
         models_trained_as_of=_trained_as_of(models),
-        model_problems=[_public(p) for p in models.problems] if models else [],
+        # a failed reload (a tampered new champion, say) is listed while the old models serve
+        model_problems=[
+            *(_public(p) for p in (*models.problems, *models.warnings)),
+            *(p for p in problems if p.startswith("models:")),
+        ]
+        if models
+        else [],
         problems=([] if serving else problems) + ([NO_KEYS] if keyless else []),
     )
     return JSONResponse(body.model_dump(mode="json"), 200 if body.status == "ready" else 503)

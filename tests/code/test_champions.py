@@ -8,12 +8,15 @@ import pytest
 
 from kam_ml.errors import BundleError, DefinitionError, ModelNotFoundError
 from kam_ml.problem.definition import ProblemDefinition
-from kam_ml.registry.bundle import ModelBundle, save_bundle
+from kam_ml.registry.bundle import BundleTrust, ModelBundle, save_bundle
 from kam_ml.registry.champions import MODEL_NAMES, ChampionSource, load_champions
+
+KEY = b"test bundle key"
+TRUST = BundleTrust(key=KEY)
 
 
 def _export(models_dir: Path, name: str, version: str = "1") -> Path:
-    """A verified bundle folder; the resolver never calls the model, so a stand-in will do."""
+    """A signed bundle folder; the resolver never calls the model, so a stand-in will do."""
     bundle = ModelBundle(
         model={"stand-in for": name},
         model_name=name,
@@ -24,7 +27,7 @@ def _export(models_dir: Path, name: str, version: str = "1") -> Path:
         validation_cutoffs=["2026-06-30"],
         metrics={},
     )
-    return save_bundle(bundle, models_dir / name)
+    return save_bundle(bundle, models_dir / name, key=KEY)
 
 
 def _tamper(folder: Path) -> None:
@@ -43,7 +46,7 @@ def models_dir(tmp_path: Path) -> Path:
 def _folder_source(models_dir: Path) -> ChampionSource:
     # a store that does not exist is not asked (and not created): the folder is the fallback
     missing_store = f"sqlite:///{models_dir.parent / 'no-such.db'}"
-    return ChampionSource(tracking_uri=missing_store, models_dir=models_dir)
+    return ChampionSource(tracking_uri=missing_store, models_dir=models_dir, trust=TRUST)
 
 
 def test_the_three_names_are_the_registered_ones() -> None:
@@ -90,7 +93,9 @@ def test_a_bad_churn_bundle_raises_its_bundle_error(models_dir: Path) -> None:
 
 def test_a_pinned_churn_bundle_folder_that_is_broken_raises(models_dir: Path) -> None:
     _tamper(models_dir / "kam-churn")
-    source = ChampionSource(models_dir=models_dir, churn_uri=str(models_dir / "kam-churn"))
+    source = ChampionSource(
+        models_dir=models_dir, churn_uri=str(models_dir / "kam-churn"), trust=TRUST
+    )
     with pytest.raises(BundleError):
         load_champions(source)
 
@@ -115,3 +120,20 @@ def test_the_folder_stands_in_for_the_champion_only(models_dir: Path) -> None:
 def test_a_churn_model_for_another_horizon_is_refused(models_dir: Path) -> None:
     with pytest.raises(DefinitionError, match="predicts churn over 90 days"):
         load_champions(_folder_source(models_dir), horizon_days=30)
+
+
+def test_an_unsigned_bundle_with_no_registry_is_refused_unless_opted_in(models_dir: Path) -> None:
+    source = ChampionSource(models_dir=models_dir)  # no key, no store: nothing vouches
+    with pytest.raises(BundleError, match="nothing vouches for it"):
+        load_champions(source)
+    opted_in = ChampionSource(models_dir=models_dir, trust=BundleTrust(allow_unverified=True))
+    assert load_champions(opted_in).versions()["churn"] == "1"
+
+
+def test_a_pinned_bundle_outside_the_configured_root_is_refused(models_dir: Path) -> None:
+    """The trusted folder is configuration: pinning a folder elsewhere does not widen it."""
+    elsewhere = _export(models_dir.parent / "elsewhere", "kam-churn")
+    trust = BundleTrust(key=KEY, trusted_root=models_dir)
+    source = ChampionSource(models_dir=models_dir, churn_uri=str(elsewhere), trust=trust)
+    with pytest.raises(BundleError, match="outside the trusted folder"):
+        load_champions(source)

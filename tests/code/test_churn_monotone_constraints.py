@@ -10,7 +10,7 @@ import pytest
 
 from kam_ml.churn.model import ChurnModel
 from kam_ml.features import FeatureSpec
-from kam_ml.registry.bundle import load_bundle
+from kam_ml.registry.bundle import BundleTrust, load_bundle
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "fixtures" / "pre-move-bundles"
 
@@ -66,7 +66,7 @@ def test_a_missing_overdue_ratio_ranks_as_the_riskiest(seed: int) -> None:
 
 
 def test_a_pre_constraint_pickle_loads_as_free() -> None:
-    model = load_bundle(FIXTURES / "kam-churn", trusted_root=FIXTURES).model
+    model = load_bundle(FIXTURES / "kam-churn", trust=BundleTrust(allow_unverified=True)).model
     assert model.get_params()["monotone"] is False
     assert model.missing_fill_ == {}
 

@@ -113,7 +113,8 @@ def test_a_challenger_that_loses_is_registered_but_not_promoted(result, store, r
     assert rejected.bundle_path is None and rejected.card is None
     assert store.alias_version(name, CHAMPION) == "1"
     assert store.alias_version(name, CHALLENGER) == "2"
-    assert load_bundle(root / "models" / name).version == "1"  # the export is untouched
+    approved = store.approved_bundle_sha256(name, "1")
+    assert load_bundle(root / "models" / name, approved_sha256=approved).version == "1"  # untouched
     tags = store.client.get_model_version(name, "2").tags
     assert tags["gate.decision"] == "rejected" and tags["card.grade"] == "B"
     assert tags["gate.reason"] == rejected.decision.reason

@@ -6,7 +6,8 @@ typer's own usage errors (an unknown ``--on-bad-rows``, ``--accounts 5``, a miss
 scheduler checks one code for "fix your input". Each case also names the text the user
 must see, so a case cannot pass by failing for another reason (every command here stops
 before any model is trained; ``score`` and ``nightly`` get a real bundle so that their data
-errors are reached).
+errors are reached: the pre-move churn fixture, copied into the models folder and signed
+with the ``KAM_BUNDLE_KEY`` the commands run with).
 
 The cases run concurrently in one module fixture: each is a fresh interpreter, and serially
 they would cost a second or two apiece.
@@ -15,6 +16,7 @@ they would cost a second or two apiece.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -23,9 +25,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from kam_ml.registry.bundle import sign_bundle
 from tests.builders import tables_from_rows
 
 BUNDLE = Path(__file__).parents[1] / "data" / "fixtures" / "pre-move-bundles" / "kam-churn"
+KEY = "bad-input test key"
 
 ACCOUNTS = [
     {"account_id": f"A{i}", "signup_date": "2023-01-02", "manager": "M. Stone", "region": "EMEA"}
@@ -182,8 +186,14 @@ def _places(tmp: Path) -> dict[str, Path]:
         "missing": tmp / "no-such-folder",
         "file": file,
         "tmp": tmp,
-        "bundle": BUNDLE,
+        "bundle": _signed_copy(BUNDLE, tmp / "models" / "kam-churn"),
     }
+
+
+def _signed_copy(bundle: Path, folder: Path) -> Path:
+    shutil.copytree(bundle, folder)
+    sign_bundle(folder, KEY.encode())
+    return folder
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -191,6 +201,7 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
         "MLFLOW_TRACKING_URI": f"sqlite:///{cwd / 'mlflow.db'}",
         "KAM_MODELS_DIR": str(cwd / "models"),
         "KAM_REPORTS_DIR": str(cwd / "reports"),
+        "KAM_BUNDLE_KEY": KEY,
         "COLUMNS": "200",
     }
     return subprocess.run(

@@ -7,9 +7,9 @@ from mlflow.tracking import MlflowClient
 
 from kam_ml.offers.job import offers_spec
 from kam_ml.offers.report import offers_grade
-from kam_ml.registry.bundle import load_bundle
+from kam_ml.registry.bundle import BundleTrust, load_bundle
 from kam_ml.registry.gate import register
-from kam_ml.registry.tracking import TrackingStore
+from kam_ml.registry.tracking import BUNDLE_DIGEST_TAG, TrackingStore
 from kam_ml.value.job import value_spec
 from kam_ml.value.report import value_grade
 
@@ -54,7 +54,10 @@ def test_offers_and_value_are_registered_gated_and_exported(offer_result, value_
     pairs = offer_result.validation_pairs.head(200)
     for name, rows in (("kam-offers", pairs), ("kam-value", value_result.validation_features)):
         registered = store.load_bundle(f"models:/{name}@champion")
-        exported = load_bundle(models / name, trusted_root=models)
+        approved = store.approved_bundle_sha256(name, registered.version)  # the gate wrote it
+        exported = load_bundle(
+            models / name, trust=BundleTrust(trusted_root=models), approved_sha256=approved
+        )
         X = rows[exported.feature_names]
         np.testing.assert_array_equal(registered.model.predict(X), exported.model.predict(X))
 
@@ -79,6 +82,8 @@ def test_offer_and_value_versions_carry_their_grade_and_the_gate_reason(
         assert tags["gate.reason"] == outcome.decision.reason == "no champion yet"
         run = client.get_run(outcome.run_id).data
         assert run.tags["card.grade"] == expected.letter and run.tags["leakage.fired"] == "False"
-        assert load_bundle(models / spec.name).extra["grade"] == expected.letter
+        approved = tags[BUNDLE_DIGEST_TAG]  # the gate approved the bundle it exported
+        exported = load_bundle(models / spec.name, approved_sha256=approved)
+        assert exported.extra["grade"] == expected.letter
         report = (outcome.report_path).read_text(encoding="utf-8")
         assert f"Grade {expected.letter}" in report and expected.basis.split(" ")[0] in report

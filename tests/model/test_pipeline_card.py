@@ -39,11 +39,14 @@ def test_card_is_logged_and_exported(tables: Tables, tmp_path: Path) -> None:
     outcome = _train(tables, tmp_path)
     assert outcome.decision.promote and outcome.card is not None
     assert (tmp_path / "report" / "card" / "model_card.md").is_file()
-    run = TrackingStore(f"sqlite:///{tmp_path / 'mlflow.db'}").client.get_run(outcome.run_id)
+    store = TrackingStore(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    run = store.client.get_run(outcome.run_id)
     assert run.data.tags["card.grade"] == outcome.card.grade
     assert run.data.tags["leakage.fired"] == "False"
     assert outcome.grade.letter == outcome.card.grade
-    bundle = load_bundle(outcome.bundle_path)
+    assert outcome.bundle_path is not None
+    approved = store.approved_bundle_sha256(outcome.name, outcome.version)
+    bundle = load_bundle(outcome.bundle_path, approved_sha256=approved)
     assert bundle.extra["grade"] == outcome.card.grade
     assert bundle.extra["model_card"]["version"] == outcome.version
 

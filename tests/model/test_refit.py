@@ -63,8 +63,14 @@ def test_the_registered_churn_version_is_refit_on_every_labelled_cutoff(small_re
     refit_store, refit = _register(result, tmp_path / "refit", refit=True)
 
     # the bundles: what the scoring model was fitted on, and the held-out evidence
-    held_bundle = load_bundle(tmp_path / "held" / "models" / CHURN_MODEL_NAME)
-    refit_bundle = load_bundle(tmp_path / "refit" / "models" / CHURN_MODEL_NAME)
+    held_bundle = load_bundle(
+        tmp_path / "held" / "models" / CHURN_MODEL_NAME,
+        approved_sha256=held_store.approved_bundle_sha256(CHURN_MODEL_NAME, held.version),
+    )
+    refit_bundle = load_bundle(
+        tmp_path / "refit" / "models" / CHURN_MODEL_NAME,
+        approved_sha256=refit_store.approved_bundle_sha256(CHURN_MODEL_NAME, refit.version),
+    )
     assert refit_bundle.training_cutoffs == _dates(tuple(layout.cutoffs))
     assert set(_dates(layout.validation_cutoffs)) <= set(refit_bundle.training_cutoffs)
     assert set(_dates(layout.embargoed_cutoffs)) <= set(refit_bundle.training_cutoffs)

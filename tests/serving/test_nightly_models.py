@@ -13,21 +13,29 @@ import pytest
 from kam_ml.churn.model import ChurnModel
 from kam_ml.errors import BundleError
 from kam_ml.nightly.job import run_nightly
+from kam_ml.registry.bundle import BundleTrust, sign_bundle
 from kam_ml.registry.champions import ChampionSource
 from tests.serving.conftest import Book, running
 
+KEY = "nightly-models test key"
+SIGNED = BundleTrust(key=KEY.encode())
+
 
 def _models_with_tampered(book: Book, tmp_path: Path, name: str) -> Path:
-    """A copy of the exported champions in which ``name``'s model file was modified."""
+    """A copy of the exported champions, signed with ``KEY`` (no store vouches for the copy),
+    in which ``name``'s model file was then modified."""
     models = tmp_path / "models"
     shutil.copytree(book.models_dir, models)
+    for bundle in models.iterdir():
+        sign_bundle(bundle, KEY.encode())
     with (models / name / "model.joblib").open("ab") as model:
         model.write(b"not what was exported")
     return models
 
 
 def test_a_tampered_offers_bundle_is_named_in_the_nightly_manifest(book, tmp_path):
-    source = ChampionSource(models_dir=_models_with_tampered(book, tmp_path, "kam-offers"))
+    models = _models_with_tampered(book, tmp_path, "kam-offers")
+    source = ChampionSource(models_dir=models, trust=SIGNED)
     night = run_nightly(book.tables, tmp_path / "nightly", source, as_of=book.second.as_of)
     manifest = json.loads((night.directory / "manifest.json").read_text())
     assert manifest["model_versions"] == {"churn": "1", "offers": None, "value": "1"}
@@ -44,7 +52,8 @@ def test_a_night_with_every_champion_has_no_model_problems(book):
 
 
 def test_a_tampered_churn_bundle_stops_the_night_with_its_cause(book, tmp_path):
-    source = ChampionSource(models_dir=_models_with_tampered(book, tmp_path, "kam-churn"))
+    models = _models_with_tampered(book, tmp_path, "kam-churn")
+    source = ChampionSource(models_dir=models, trust=SIGNED)
     with pytest.raises(BundleError, match="does not match its metadata"):
         run_nightly(book.tables, tmp_path / "nightly", source, as_of=book.second.as_of)
     assert not (tmp_path / "nightly").exists()
@@ -53,6 +62,7 @@ def test_a_tampered_churn_bundle_stops_the_night_with_its_cause(book, tmp_path):
 def test_ready_names_a_tampered_offers_bundle_and_stays_ready(book, tmp_path):
     settings = book.settings(
         tracking_uri=f"sqlite:///{tmp_path / 'no-store.db'}",
+        bundle_key=KEY,
         models_dir=_models_with_tampered(book, tmp_path, "kam-offers"),
     )
     with running(settings) as url:
@@ -72,6 +82,7 @@ def test_ready_with_every_champion_lists_no_model_problems(anonymous):
 def test_ready_reports_a_tampered_churn_bundle_not_a_missing_one(book, tmp_path):
     settings = book.settings(
         tracking_uri=f"sqlite:///{tmp_path / 'no-store.db'}",
+        bundle_key=KEY,
         models_dir=_models_with_tampered(book, tmp_path, "kam-churn"),
     )
     with running(settings) as url:
