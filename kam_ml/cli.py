@@ -220,7 +220,7 @@ def validate(
     ] = None,
 ) -> None:
     """Check a dataset against the data contract and report broken rules."""
-    loaded = _load(data, on_bad_rows, report)
+    loaded = _load(data, on_bad_rows, report, None)
     tables = loaded.tables
     _print_counts(
         f"{data} follows the contract" + ("" if loaded.report.is_clean else " (after quarantine)"),
@@ -257,7 +257,7 @@ def train(
     from kam_ml.settings import Settings
 
     settings = Settings()
-    tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine").tables
+    tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine", as_of).tables
     definition = ProblemDefinition().with_horizon(horizon_days)
     as_of_date = _as_of(as_of, tables)
     store = TrackingStore(settings.tracking_uri)
@@ -449,7 +449,7 @@ def score(
         tracking_uri=settings.tracking_uri, models_dir=settings.models_dir, churn_uri=model
     )
     models = load_champions(source, horizon_days=horizon_days)
-    tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine").tables
+    tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine", as_of).tables
     skipped = offers_skipped(tables)
     if skipped is not None:  # one category: nothing to rank, whatever champion exists
         kept = [p for p in models.problems if not p.startswith(f"{skipped.name}:")]
@@ -521,6 +521,7 @@ def nightly(
         as_of=as_of,
         on_bad_rows=on_bad_rows.value,
         clock=StageClock(done),
+        today=_today(),
         actions=actions,
     )
     table = Table(title=f"{result.accounts:,} accounts scored as of {result.as_of.date()}")
@@ -560,11 +561,21 @@ def serve(
     run_server(host=host, port=port, nightly_dir=nightly_dir, workers=workers)
 
 
-def _load(source: str, on_bad_rows: BadRowsMode, report_dir: Path | None) -> Any:
+def _today() -> pd.Timestamp:
+    """The day of the run (UTC, as the contract's times are): no fact can be dated after it."""
+    return pd.Timestamp(dt.datetime.now(dt.UTC).date())
+
+
+def _load(
+    source: str, on_bad_rows: BadRowsMode, report_dir: Path | None, as_of: pd.Timestamp | None
+) -> Any:
+    """Load and validate; rows dated after ``as_of`` (or, without one, after today) are
+    quarantined, so they can neither move the default as-of date nor reach a feature."""
     from kam_ml.data.validation import load_tables
 
+    not_after = _today() if as_of is None else as_of
     with console.status(f"Loading and validating {source}…"):
-        loaded = load_tables(source, on_bad_rows=on_bad_rows.value)
+        loaded = load_tables(source, on_bad_rows=on_bad_rows.value, not_after=not_after)
     if not loaded.report.is_clean:
         errors.print(f"[yellow]Quarantined rows:[/]\n{loaded.report}", highlight=False)
         if report_dir is not None:
@@ -574,8 +585,13 @@ def _load(source: str, on_bad_rows: BadRowsMode, report_dir: Path | None) -> Any
 
 
 def _as_of(as_of: pd.Timestamp | None, tables: Any) -> pd.Timestamp:
-    """The parsed ``--as-of``, or the last date in the data when it was not given."""
-    return tables.last_date() if as_of is None else as_of
+    """The parsed ``--as-of``, or the last plausible date in the data when it was not given
+    (the last one not after today: later rows were quarantined by ``_load``), printed."""
+    if as_of is not None:
+        return as_of
+    last = tables.last_date()
+    console.print(f"As of {last.date()}: the last date in the data (none may be after today)")
+    return last
 
 
 def _progress() -> Progress:

@@ -76,23 +76,27 @@ def run_nightly(
     on_bad_rows: OnBadRows = "quarantine",
     clock: StageClock | None = None,
     actions: ActionStore | None = None,
+    today: pd.Timestamp | None = None,
 ) -> NightlyResult:
     """Run the whole job; ``source`` is a data folder/URI, raw contract frames (validated
     here) or already validated ``Tables``. With an ``actions`` store, the risk lists carry
-    each account's last action as recorded when the job runs."""
+    each account's last action as recorded when the job runs. Rows dated after ``as_of``,
+    or without one after ``today`` (the run's day), are quarantined when validating here,
+    so they cannot make the default as-of date (the last date in the data) a future one."""
     clock = clock or StageClock()
     out_dir = Path(out_dir)
     with clock.stage("load models"):
         scoring_models = load_champions(models) if isinstance(models, ChampionSource) else models
+    not_after = as_of if as_of is not None else today
     with clock.stage("load and validate data"):
         report = None
         if isinstance(source, Tables):
             tables = source
         elif isinstance(source, Mapping):
-            validated = validate_tables(source, on_bad_rows=on_bad_rows)
+            validated = validate_tables(source, on_bad_rows=on_bad_rows, not_after=not_after)
             tables, report = validated.tables, validated.report
         else:
-            loaded = load_tables(str(source), on_bad_rows=on_bad_rows)
+            loaded = load_tables(str(source), on_bad_rows=on_bad_rows, not_after=not_after)
             tables, report = loaded.tables, loaded.report
     definition = scoring_models.churn.definition
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else tables.last_date()
