@@ -26,6 +26,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from kam_ml.actions import RecordedAction, describe_action
+from kam_ml.csv_cells import safe_cell
 from kam_ml.data.contract import category_label
 from kam_ml.features import FEATURES
 from kam_ml.nightly.snapshot import SnapshotFiles
@@ -274,6 +275,9 @@ def _render(
     s = [style_of(c.fmt) for c in _XLSX_COLUMNS]
     text_style = style_of("text")
     last = [None] * len(rows) if not actions else [actions.get(a) for a in rows["account_id"]]
+    # the CSV carries the plain text (the other columns are escaped for HTML and XML)
+    plain = zip(*(rows[c].astype(str) for c in ("account_id", "region", "segment")), strict=True)
+    csv_text = [",".join(_q(v) for v in values) for values in plain]
     xml_rows, html_rows, csv_lines = [], [], []
     for (
         rank,
@@ -290,7 +294,8 @@ def _render(
         reasons,
         offers,
         action,
-    ) in zip(*columns, last, strict=True):
+        account_region_segment_csv,
+    ) in zip(*columns, last, csv_text, strict=True):
         r = rank + 1
         moved_x, reasons_x, offers_x = (
             _esc(moved),
@@ -314,7 +319,7 @@ def _render(
             f"{_xt('M', r, s[12], offers_x)}{action_xml}</row>"
         )
         csv_lines.append(
-            f'{rank},"{account}","{region}","{segment}",{_c(p)},"{band}",{_c(rar)},{_c(ev)},'
+            f'{rank},{account_region_segment_csv},{_c(p)},"{band}",{_c(rar)},{_c(ev)},'
             f"{_c(rev)},{_c(change)},{_q(moved)},{_q(' | '.join(reasons))},{_q(' | '.join(offers))}"
             f"{action_csv}"
         )
@@ -371,7 +376,8 @@ def _c(value: float | None) -> str:
 
 
 def _q(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
+    """A quoted CSV text cell, neutralised so that no spreadsheet reads it as a formula."""
+    return '"' + safe_cell(text).replace('"', '""') + '"'
 
 
 def offers_legend(horizon_days: int | None) -> str | None:
