@@ -41,7 +41,7 @@ from kam_ml.nightly.stages import StageClock, StageTiming
 from kam_ml.problem.labels import churn_labels
 from kam_ml.registry.champions import ChampionSource, ScoringModels, load_champions
 from kam_ml.scoring.explained import explained_scores
-from kam_ml.scoring.score import score_features
+from kam_ml.scoring.score import require_active_accounts, score_features
 
 __all__ = ["NightlyResult", "run_nightly"]
 
@@ -108,6 +108,7 @@ def run_nightly(
         features = both.loc[at_cutoff].reset_index(drop=True)
         features_before = both.loc[~at_cutoff].reset_index(drop=True)
         del both
+        require_active_accounts(features, tables, as_of, definition)
     population = None
     with clock.stage("population statistics"):
         population = _population(tables, as_of, scoring_models)
