@@ -253,9 +253,10 @@ def train(
     that beats its champion; the registered versions are refit on every labelled cutoff."""
     from kam_ml.churn.job import train_and_register_churn
     from kam_ml.problem.definition import ProblemDefinition
-    from kam_ml.registry.tracking import TrackingStore
+    from kam_ml.registry.tracking import TrackingStore, quiet_mlflow
     from kam_ml.settings import Settings
 
+    quiet_mlflow()
     settings = Settings()
     tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine", as_of).tables
     definition = ProblemDefinition().with_horizon(horizon_days)
@@ -437,10 +438,12 @@ def score(
     from kam_ml.offers.job import offers_skipped
     from kam_ml.offers.rules import OfferRules
     from kam_ml.registry.champions import ChampionSource, load_champions
+    from kam_ml.registry.tracking import quiet_mlflow
     from kam_ml.reporting.files import write_table
     from kam_ml.scoring.score import score_accounts
     from kam_ml.settings import Settings
 
+    quiet_mlflow()
     settings = Settings()
     rules = OfferRules(
         rank_by=rank_offers_by.value, exclude_bought_within_days=exclude_bought_days or None
@@ -499,8 +502,10 @@ def nightly(
     from kam_ml.nightly.job import run_nightly
     from kam_ml.nightly.stages import StageClock, StageTiming
     from kam_ml.registry.champions import ChampionSource
+    from kam_ml.registry.tracking import quiet_mlflow
     from kam_ml.settings import Settings
 
+    quiet_mlflow()
     settings = Settings()
     actions = open_action_store(settings.actions_url or default_actions_url(out))
     source = ChampionSource(
@@ -537,6 +542,9 @@ def nightly(
     console.print(f"Risk lists ({result.managers} managers): {result.risk_lists}")
     console.print(f"Portfolio summary: {result.portfolio}")
     console.print(f"API snapshot: {result.directory}")
+    quarantine = result.directory / "quarantine"
+    if quarantine.is_dir():
+        errors.print(f"[yellow]Quarantined rows:[/] {quarantine}/quarantine_summary.csv")
     console.print(f"Last actions from: {actions.url}")
 
 
