@@ -331,5 +331,5 @@ def quiet_mlflow() -> None:
     from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
     from mlflow.utils.logging_utils import disable_logging
 
-    MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.set(False)
-    disable_logging()
+    MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.set(False)  # type: ignore[no-untyped-call]
+    disable_logging()  # type: ignore[no-untyped-call]
