@@ -165,8 +165,9 @@ CASES: dict[str, tuple[list[str], str]] = {
     ),
     "nightly no active account": (
         ["nightly", "--data", "{good}", "--out", "{tmp}/nights", "--model", "{bundle}"]
-        + ["--as-of", "1990-01-01"],
-        "No account is active at 1990-01-01, so there is nothing to score",
+        + ["--as-of", "1990-01-01"],  # every row is after it, so none is left
+        "orders has no valid rows: 36 of 36 rows broke contract rules.\norders.order_date "
+        "must not be after the as-of date: 36 rows break it",
     ),
     "nightly missing folder": (
         ["nightly", "--data", "{missing}", "--out", "{tmp}/nights", "--model", "{bundle}"],
