@@ -219,7 +219,7 @@ def validate(
     ] = None,
 ) -> None:
     """Check a dataset against the data contract and report broken rules."""
-    loaded = _load(data, on_bad_rows, report)
+    loaded = _load(data, on_bad_rows, report, None)
     tables = loaded.tables
     _print_counts(
         f"{data} follows the contract" + ("" if loaded.report.is_clean else " (after quarantine)"),
@@ -253,11 +253,12 @@ def train(
     from kam_ml.churn.job import train_and_register_churn
     from kam_ml.problem.definition import ProblemDefinition
     from kam_ml.registry.bundle import BundleTrust
-    from kam_ml.registry.tracking import TrackingStore
+    from kam_ml.registry.tracking import TrackingStore, quiet_mlflow
     from kam_ml.settings import Settings
 
+    quiet_mlflow()
     settings = Settings()
-    tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine").tables
+    tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine", as_of).tables
     definition = ProblemDefinition().with_horizon(horizon_days)
     as_of_date = _as_of(as_of, tables)
     store = TrackingStore(settings.tracking_uri, trust=BundleTrust.from_settings(settings))
@@ -438,10 +439,12 @@ def score(
     from kam_ml.offers.rules import OfferRules
     from kam_ml.registry.bundle import BundleTrust
     from kam_ml.registry.champions import ChampionSource, load_champions
+    from kam_ml.registry.tracking import quiet_mlflow
     from kam_ml.reporting.files import write_table
     from kam_ml.scoring.score import score_accounts
     from kam_ml.settings import Settings
 
+    quiet_mlflow()
     settings = Settings()
     rules = OfferRules(
         rank_by=rank_offers_by.value, exclude_bought_within_days=exclude_bought_days or None
@@ -453,7 +456,7 @@ def score(
         trust=BundleTrust.from_settings(settings),
     )
     models = load_champions(source, horizon_days=horizon_days)
-    tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine").tables
+    tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine", as_of).tables
     models = scoring_models_for(tables, models)  # one category: nothing to rank
     for problem in models.problems:
         errors.print(f"[yellow]scoring without[/] {problem}", highlight=False)
@@ -502,8 +505,10 @@ def nightly(
     from kam_ml.nightly.stages import StageClock, StageTiming
     from kam_ml.registry.bundle import BundleTrust
     from kam_ml.registry.champions import ChampionSource
+    from kam_ml.registry.tracking import quiet_mlflow
     from kam_ml.settings import Settings
 
+    quiet_mlflow()
     settings = Settings()
     actions = open_action_store(settings.actions_url or default_actions_url(out))
     source = ChampionSource(
@@ -527,6 +532,7 @@ def nightly(
         as_of=as_of,
         on_bad_rows=on_bad_rows.value,
         clock=StageClock(done),
+        today=_today(),
         actions=actions,
     )
     table = Table(title=f"{result.accounts:,} accounts scored as of {result.as_of.date()}")
@@ -544,6 +550,9 @@ def nightly(
     console.print(f"Risk lists ({result.managers} managers): {result.risk_lists}")
     console.print(f"Portfolio summary: {result.portfolio}")
     console.print(f"API snapshot: {result.directory}")
+    quarantine = result.directory / "quarantine"
+    if quarantine.is_dir():
+        errors.print(f"[yellow]Quarantined rows:[/] {quarantine}/quarantine_summary.csv")
     console.print(f"Last actions from: {actions.url}")
 
 
@@ -568,11 +577,21 @@ def serve(
     run_server(host=host, port=port, nightly_dir=nightly_dir, workers=workers)
 
 
-def _load(source: str, on_bad_rows: BadRowsMode, report_dir: Path | None) -> Any:
+def _today() -> pd.Timestamp:
+    """The day of the run (UTC, as the contract's times are): no fact can be dated after it."""
+    return pd.Timestamp(dt.datetime.now(dt.UTC).date())
+
+
+def _load(
+    source: str, on_bad_rows: BadRowsMode, report_dir: Path | None, as_of: pd.Timestamp | None
+) -> Any:
+    """Load and validate; rows dated after ``as_of`` (or, without one, after today) are
+    quarantined, so they can neither move the default as-of date nor reach a feature."""
     from kam_ml.data.validation import load_tables
 
+    not_after = _today() if as_of is None else as_of
     with console.status(f"Loading and validating {source}…"):
-        loaded = load_tables(source, on_bad_rows=on_bad_rows.value)
+        loaded = load_tables(source, on_bad_rows=on_bad_rows.value, not_after=not_after)
     if not loaded.report.is_clean:
         errors.print(f"[yellow]Quarantined rows:[/]\n{loaded.report}", highlight=False)
         if report_dir is not None:
@@ -582,8 +601,13 @@ def _load(source: str, on_bad_rows: BadRowsMode, report_dir: Path | None) -> Any
 
 
 def _as_of(as_of: pd.Timestamp | None, tables: Any) -> pd.Timestamp:
-    """The parsed ``--as-of``, or the last date in the data when it was not given."""
-    return tables.last_date() if as_of is None else as_of
+    """The parsed ``--as-of``, or the last plausible date in the data when it was not given
+    (the last one not after today: later rows were quarantined by ``_load``), printed."""
+    if as_of is not None:
+        return as_of
+    last = tables.last_date()
+    console.print(f"As of {last.date()}: the last date in the data (none may be after today)")
+    return last
 
 
 def _progress() -> Progress:

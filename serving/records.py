@@ -2,7 +2,8 @@
 
 The nightly snapshot holds up to a million accounts; a request must not touch pandas or a
 model. At load the explained frame becomes plain Python columns and an id -> row dict, so
-a lookup is a dict access and a small dict build (tens of microseconds).
+a lookup is a dict access and a small dict build (tens of microseconds). Every number in a
+record is finite or None, so the routes' ``json.dumps`` never writes ``NaN`` or ``Infinity``.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ class RecordTable:
         )
         for name in _FLOATS:
             values = explained[name].to_numpy(dtype=float)
-            columns[name] = list(np.where(np.isnan(values), None, values.round(6)))
+            with np.errstate(over="ignore", invalid="ignore"):  # round() scales by 1e6
+                rounded = np.where(np.isfinite(values.round(6)), values.round(6), values)
+            columns[name] = list(np.where(np.isfinite(rounded), rounded, None))
         for name in _LISTS:
             # nights written before offer labels existed have no offer_labels column
             values = explained[name].to_list() if name in explained else [None] * len(explained)
@@ -240,10 +243,12 @@ def _seq(value: Any) -> list[Any]:
 
 
 def _number(value: Any) -> float | None:
+    """A JSON number, or None (null) for a missing or non-finite one: JSON has no NaN or
+    Infinity, and clients (JSON.parse, Go, Jackson) refuse the bare words."""
     if value is None:
         return None
     number = float(value)
-    return None if math.isnan(number) else number
+    return number if math.isfinite(number) else None
 
 
 def _reason(value: Any) -> str | list[str] | None:

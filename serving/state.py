@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from kam_ml.nightly.snapshot import manifest_digest, night_directories, read_snapshot
+from kam_ml.nightly.snapshot import latest_night, manifest_digest, read_snapshot
 from kam_ml.registry.bundle import BundleTrust
 from kam_ml.registry.champions import ChampionSource, ScoringModels, load_champions
 from serving.records import RecordTable
@@ -113,10 +113,9 @@ class ServingState:
     def _refresh_snapshot(self) -> bool:
         if self.settings.nightly_dir is None:
             return False
-        nights = night_directories(self.settings.nightly_dir)
-        if not nights:
+        latest = latest_night(self.settings.nightly_dir)
+        if latest is None:
             return False
-        latest = nights[-1]
         digest = manifest_digest(latest)
         current = self.snapshot
         if (

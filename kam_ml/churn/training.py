@@ -17,6 +17,7 @@ from sklearn.base import clone
 from kam_ml.churn.baselines import BASELINES
 from kam_ml.churn.model import ChurnModel
 from kam_ml.data.tables import Tables, data_fingerprint
+from kam_ml.errors import NotEnoughHistoryError
 from kam_ml.evaluation.classification import churn_metrics, slice_metrics
 from kam_ml.features import KEY_COLUMNS, build_features
 from kam_ml.features.build import FEATURE_GROUPS
@@ -75,10 +76,16 @@ def train_churn(
     )
     labels = churn_labels(tables, features, definition)
     split = split_by_layout(features, layout)
+    _require_both_outcomes(as_of, "at the training cutoffs", features, labels, split.train)
 
     train_rows = features.loc[split.train]
     newest_train_cutoff = split.train_cutoffs[-1]
     calibration_mask = (train_rows["cutoff"] == newest_train_cutoff).to_numpy()
+    newest = (features["cutoff"] == newest_train_cutoff).to_numpy()
+    where = f"at the calibrating cutoff {newest_train_cutoff.date()}"
+    _require_both_outcomes(as_of, where, features, labels, split.train & newest)
+    _require_rows(as_of, "at the training cutoffs before it", split.train & ~newest)
+    _require_both_outcomes(as_of, "at the validation cutoffs", features, labels, split.validation)
     model = model if model is not None else ChurnModel()
     model.fit(
         train_rows[_feature_columns(features)],
@@ -124,6 +131,37 @@ def refit_churn(result: ChurnTrainingResult) -> Refit[ChurnTrainingResult]:
     cutoffs = tuple(sorted(pd.Timestamp(c) for c in features["cutoff"].unique()))
     refit = replace(result, model=model, labelled_features=None, labelled_labels=None)
     return Refit(refit, cutoffs)
+
+
+def _require_rows(as_of: pd.Timestamp, where: str, rows: np.ndarray) -> None:
+    if not rows.any():
+        raise NotEnoughHistoryError(
+            f"Cannot train the churn model at {as_of.date()}: no account is active {where}. "
+            "Check the orders table, or train at a later as-of date."
+        )
+
+
+def _require_both_outcomes(
+    as_of: pd.Timestamp, where: str, features: pd.DataFrame, labels: np.ndarray, rows: np.ndarray
+) -> None:
+    """Training, calibrating and judging a churn model each need accounts that churned and
+    accounts that stayed: with one outcome there is nothing to learn, calibrate or rank, and
+    the gate would promote a model its metrics (ROC-AUC undefined) cannot judge."""
+    _require_rows(as_of, where, rows)
+    churned = int(labels[rows].sum())
+    total = int(rows.sum())
+    if 0 < churned < total:
+        return
+    accounts = features.loc[rows, "account_id"].nunique()
+    outcome = "churned" if churned else "stayed"
+    raise NotEnoughHistoryError(
+        f"Cannot train the churn model at {as_of.date()}: {where} every one of the "
+        f"{total:,} active-account rows ({accounts:,} account{'' if accounts == 1 else 's'}) "
+        f"{outcome}, and a churn model "
+        "needs accounts that churned and accounts that stayed. Check the orders table (an "
+        "export that stops early makes every account look churned), or train at another "
+        "as-of date."
+    )
 
 
 def _feature_columns(features: pd.DataFrame) -> list[str]:

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = [
+    "ABSURD_AMOUNT",
     "BOOLEAN_SPELLINGS",
     "CONTRACT",
     "REQUIRED_TABLES",
@@ -154,17 +155,21 @@ class RowRule(Enum):
     ORDER_ID_EMPTY = ("orders", "order_id", "must be non-empty")
     ORDER_ACCOUNT_UNKNOWN = ("orders", "account_id", "must exist in accounts")
     ORDER_DATE_INVALID = ("orders", "order_date", "must be a valid timestamp")
+    ORDER_DATE_AFTER_AS_OF = ("orders", "order_date", "must not be after the as-of date")
     ORDER_CATEGORY_EMPTY = ("orders", "category", "must be non-empty")
     QUANTITY_INVALID = ("orders", "quantity", "must be an integer > 0")
     AMOUNT_NOT_NUMBER = ("orders", "amount", "must be a number")
     AMOUNT_NEGATIVE = ("orders", "amount", "must be >= 0")
+    AMOUNT_ABSURD = ("orders", "amount", "must be at most 1e12")
     RETURNED_INVALID = ("orders", "returned", "must be a boolean (true/false, yes/no, 1/0)")
     RETURN_DATE_INVALID = ("orders", "return_date", "must be a valid timestamp")
     RETURN_BEFORE_ORDER = ("orders", "return_date", "must not be before order_date")
     INTERACTION_ACCOUNT_UNKNOWN = ("interactions", "account_id", "must exist in accounts")
     EVENT_DATE_INVALID = ("interactions", "event_date", "must be a valid timestamp")
+    EVENT_DATE_AFTER_AS_OF = ("interactions", "event_date", "must not be after the as-of date")
     EVENT_TYPE_EMPTY = ("interactions", "event_type", "must be non-empty")
     VALUE_NOT_NUMBER = ("interactions", "value", "must be a number")
+    VALUE_ABSURD = ("interactions", "value", "must be at most 1e12 in absolute value")
     NPS_OUT_OF_RANGE = ("interactions", "value", "must be in 0..10 for nps events")
     TICKET_NEGATIVE = ("interactions", "value", "must be >= 0 for ticket events")
     CATEGORY_EMPTY = ("categories", "category", "must be non-empty")
@@ -191,6 +196,12 @@ class RowRule(Enum):
     def __str__(self) -> str:
         return f"{self.table}.{self.column} {self.text}"
 
+
+# The largest amount (or event value) taken as a real figure. A trillion in the reporting
+# currency is beyond any one order line of any retailer, yet far below where float sums
+# overflow (1e308): a line above it is a unit or export error, and kept it would turn the
+# account's revenue features, the band means and the API's JSON into inf and NaN.
+ABSURD_AMOUNT = 1e12
 
 # Signup dates typed in after the fact are common in CRM exports; dropping the account (and
 # with it every order) would cost far more than trusting its first order as the start.

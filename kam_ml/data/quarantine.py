@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from kam_ml.csv_cells import write_csv
 from kam_ml.data.contract import CONTRACT
 
 __all__ = ["QuarantineReport", "RuleViolation"]
@@ -78,9 +79,9 @@ class QuarantineReport:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         paths = [folder / "quarantine_summary.csv"]
-        self.summary().to_csv(paths[0], index=False)
+        write_csv(self.summary(), paths[0], index=False)
         for table, frame in self.quarantined.items():
             if len(frame):
                 paths.append(folder / f"{table}_quarantined.csv")
-                frame.to_csv(paths[-1], index=False)
+                write_csv(frame, paths[-1], index=False)
         return paths

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from kam_ml.data.contract import (
+    ABSURD_AMOUNT,
     CONTRACT,
     REQUIRED_TABLES,
     RowRule,
@@ -61,16 +62,28 @@ class ValidationResult:
 # -- public entry points ----------------------------------------------------------------
 
 
-def load_tables(source: str | Path, on_bad_rows: OnBadRows = "quarantine") -> ValidationResult:
+def load_tables(
+    source: str | Path,
+    on_bad_rows: OnBadRows = "quarantine",
+    not_after: pd.Timestamp | None = None,
+) -> ValidationResult:
     """Read a folder of Parquet/CSV files or a ``sqlite:///`` / ``postgresql://`` URI, then
     validate it; the one call the CLI, the notebook and the nightly job share."""
-    return validate_tables(read_source(source), on_bad_rows=on_bad_rows)
+    return validate_tables(read_source(source), on_bad_rows=on_bad_rows, not_after=not_after)
 
 
 def validate_tables(
-    raw: Mapping[str, pd.DataFrame], on_bad_rows: OnBadRows = "quarantine"
+    raw: Mapping[str, pd.DataFrame],
+    on_bad_rows: OnBadRows = "quarantine",
+    not_after: pd.Timestamp | None = None,
 ) -> ValidationResult:
     """Turn raw contract frames into ``Tables`` holding every invariant of ``kam_ml.data.tables``.
+
+    ``not_after`` is the last plausible day: the explicit as-of date, else the day of the
+    run. Orders and events dated after it (any time of that day is still on it) cannot have
+    happened yet; they are quarantined under rules of their own, so a few rows typed with
+    the wrong year cannot move the default as-of date (``Tables.last_date``) into the
+    future. ``None`` (notebooks, tests) checks no date against a calendar.
 
     Raises ``DataContractError`` for structural problems or when no valid account or order
     row is left, ``BadRowsError`` for broken row rules when ``on_bad_rows="refuse"`` and
@@ -89,8 +102,9 @@ def validate_tables(
         )
     checks = {name: _Check(CONTRACT[name], raw[name]) for name in CONTRACT if name in raw}
     accounts = _check_accounts(checks["accounts"])
-    orders = _check_orders(checks["orders"], accounts["account_id"])
-    interactions = _check_interactions(checks.get("interactions"), accounts["account_id"])
+    end = None if not_after is None else pd.Timestamp(not_after).normalize() + pd.Timedelta(days=1)
+    orders = _check_orders(checks["orders"], accounts["account_id"], end)
+    interactions = _check_interactions(checks.get("interactions"), accounts["account_id"], end)
     catalogue = _check_categories(checks.get("categories"))
     accounts = _clamp_signup(checks["accounts"], accounts, orders)
     report = QuarantineReport(
@@ -250,7 +264,14 @@ def _categorical(codes: np.ndarray, accounts: pd.Series) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=pd.Index(accounts).rename(None))
 
 
-def _check_orders(check: _Check, accounts: pd.Series) -> pd.DataFrame:
+def _after(dates: pd.Series, end: pd.Timestamp | None) -> np.ndarray:
+    """Dates on or after ``end`` (the day after the last plausible one); none without it."""
+    if end is None:
+        return np.zeros(len(dates), dtype=bool)
+    return (dates >= end).to_numpy(dtype=bool, na_value=False)
+
+
+def _check_orders(check: _Check, accounts: pd.Series, end: pd.Timestamp | None) -> pd.DataFrame:
     v = check.values
     codes = _account_codes(v["account_id"], accounts)
     quantity = v["quantity"].to_numpy()
@@ -259,12 +280,14 @@ def _check_orders(check: _Check, accounts: pd.Series) -> pd.DataFrame:
     check.flag(RowRule.ORDER_ID_EMPTY, _empty(v["order_id"]))
     check.flag(RowRule.ORDER_ACCOUNT_UNKNOWN, codes < 0)
     check.flag(RowRule.ORDER_DATE_INVALID, _empty(order_date))
+    check.flag(RowRule.ORDER_DATE_AFTER_AS_OF, _after(order_date, end))
     check.flag(RowRule.ORDER_CATEGORY_EMPTY, _empty(v["category"]))
     with np.errstate(invalid="ignore"):
         whole = (quantity > 0) & (quantity < 2.0**63) & (np.floor(quantity) == quantity)
     check.flag(RowRule.QUANTITY_INVALID, ~whole)
     check.flag(RowRule.AMOUNT_NOT_NUMBER, ~np.isfinite(amount))
     check.flag(RowRule.AMOUNT_NEGATIVE, np.isfinite(amount) & (amount < 0))
+    check.flag(RowRule.AMOUNT_ABSURD, np.isfinite(amount) & (amount > ABSURD_AMOUNT))
     return_date = v.get("return_date", pd.Series(pd.NaT, index=order_date.index, dtype="M8[ns]"))
     if "returned" in v:
         check.flag(RowRule.RETURNED_INVALID, check.unparsed["returned"])
@@ -290,7 +313,9 @@ def _check_orders(check: _Check, accounts: pd.Series) -> pd.DataFrame:
     return _frame(columns, check.extras(keep))
 
 
-def _check_interactions(check: _Check | None, accounts: pd.Series) -> pd.DataFrame:
+def _check_interactions(
+    check: _Check | None, accounts: pd.Series, end: pd.Timestamp | None
+) -> pd.DataFrame:
     if check is None:
         return pd.DataFrame(
             {
@@ -308,9 +333,12 @@ def _check_interactions(check: _Check | None, accounts: pd.Series) -> pd.DataFra
     is_ticket = (event_type == "ticket").to_numpy()
     check.flag(RowRule.INTERACTION_ACCOUNT_UNKNOWN, codes < 0)
     check.flag(RowRule.EVENT_DATE_INVALID, _empty(v["event_date"]))
+    check.flag(RowRule.EVENT_DATE_AFTER_AS_OF, _after(v["event_date"], end))
     check.flag(RowRule.EVENT_TYPE_EMPTY, _empty(event_type))
     if "value" in v:
         check.flag(RowRule.VALUE_NOT_NUMBER, check.unparsed["value"] | np.isinf(value))
+        with np.errstate(invalid="ignore"):
+            check.flag(RowRule.VALUE_ABSURD, np.abs(value) > ABSURD_AMOUNT)
     with np.errstate(invalid="ignore"):
         check.flag(RowRule.NPS_OUT_OF_RANGE, is_nps & ~((value >= 0) & (value <= 10)))
         check.flag(RowRule.TICKET_NEGATIVE, is_ticket & (value < 0))

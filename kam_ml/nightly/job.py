@@ -47,7 +47,7 @@ from kam_ml.problem.labels import churn_labels
 from kam_ml.registry.champions import ChampionSource, ScoringModels, load_champions
 from kam_ml.scoring.changes import PreviousNight
 from kam_ml.scoring.explained import explained_scores
-from kam_ml.scoring.score import score_features
+from kam_ml.scoring.score import require_active_accounts, score_features
 
 __all__ = ["NightlyResult", "run_nightly"]
 
@@ -111,16 +111,20 @@ def run_nightly(
     on_bad_rows: OnBadRows = "quarantine",
     clock: StageClock | None = None,
     actions: ActionStore | None = None,
+    today: pd.Timestamp | None = None,
 ) -> NightlyResult:
     """Run the whole job; ``source`` is a data folder/URI, raw contract frames (validated
     here) or already validated ``Tables``. With an ``actions`` store, the risk lists carry
-    each account's last action as recorded when the job runs."""
+    each account's last action as recorded when the job runs. Rows dated after ``as_of``,
+    or without one after ``today`` (the run's day), are quarantined when validating here,
+    so they cannot make the default as-of date (the last date in the data) a future one."""
     clock = clock or StageClock()
     out_dir = Path(out_dir)
     with clock.stage("load models"):
         scoring_models = load_champions(models) if isinstance(models, ChampionSource) else models
+    not_after = as_of if as_of is not None else today
     with clock.stage("load and validate data"):
-        tables, report = _validated(source, on_bad_rows)
+        tables, report = _validated(source, on_bad_rows, not_after)
         # features, population statistics and offers each want the order lines sorted by
         # (account, date): sorted once here, they find them in order (a sort each cost
         # seconds at 1M accounts), without the columns no stage reads
@@ -138,6 +142,7 @@ def run_nightly(
         features = both.loc[at_cutoff].reset_index(drop=True)
         features_before = both.loc[~at_cutoff].reset_index(drop=True)
         del both
+        require_active_accounts(features, tables, as_of, definition)
     population = None
     with clock.stage("population statistics"):
         population = _population(tables, as_of, scoring_models)
@@ -229,15 +234,18 @@ def run_nightly(
 
 
 def _validated(
-    source: str | Path | Tables | Mapping[str, pd.DataFrame], on_bad_rows: OnBadRows
+    source: str | Path | Tables | Mapping[str, pd.DataFrame],
+    on_bad_rows: OnBadRows,
+    not_after: pd.Timestamp | None,
 ) -> tuple[Tables, QuarantineReport | None]:
-    """The validated tables and the quarantine report (None for tables validated before)."""
+    """The validated tables and the quarantine report (None for tables validated before);
+    rows dated after ``not_after`` are quarantined."""
     if isinstance(source, Tables):
         return source, None
     if isinstance(source, Mapping):
-        validated = validate_tables(source, on_bad_rows=on_bad_rows)
+        validated = validate_tables(source, on_bad_rows=on_bad_rows, not_after=not_after)
         return validated.tables, validated.report
-    loaded = load_tables(str(source), on_bad_rows=on_bad_rows)
+    loaded = load_tables(str(source), on_bad_rows=on_bad_rows, not_after=not_after)
     return loaded.tables, loaded.report
 
 

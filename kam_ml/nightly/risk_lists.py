@@ -28,6 +28,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from kam_ml.actions import RecordedAction, describe_action
+from kam_ml.csv_cells import safe_cell
 from kam_ml.data.contract import category_label
 from kam_ml.features import FEATURES
 from kam_ml.nightly.history import ScoreHistory
@@ -302,6 +303,9 @@ def _render(
         if "reason_details" in rows
         else ["[]"] * len(rows)
     )
+    # the CSV carries the plain text (the other columns are escaped for HTML and XML)
+    plain = zip(*(rows[c].astype(str) for c in ("account_id", "region", "segment")), strict=True)
+    csv_text = [",".join(_q(v) for v in values) for values in plain]
     xml_rows, html_rows, csv_lines = [], [], []
     for (
         rank,
@@ -322,7 +326,8 @@ def _render(
         change_line,
         flags,
         spark,
-    ) in zip(*columns, last, details, change_csv, row_flags, sparks, strict=True):
+        account_region_segment_csv,
+    ) in zip(*columns, last, details, change_csv, row_flags, sparks, csv_text, strict=True):
         r = rank + 1
         moved_x, reasons_x, offers_x = (
             _esc(moved),
@@ -346,7 +351,7 @@ def _render(
             f"{_xt('M', r, s[12], offers_x)}{action_xml}</row>"
         )
         csv_lines.append(
-            f'{rank},"{account}","{region}","{segment}",{_c(p)},"{band}",{_c(rar)},{_c(ev)},'
+            f'{rank},{account_region_segment_csv},{_c(p)},"{band}",{_c(rar)},{_c(ev)},'
             f"{_c(rev)},{_c(change)},{_q(moved)},{_q(' | '.join(reasons))},{_q(' | '.join(offers))}"
             f",{_q(detail)}{action_csv},{change_line}"
         )
@@ -479,7 +484,8 @@ def _c(value: float | None) -> str:
 
 
 def _q(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
+    """A quoted CSV text cell, neutralised so that no spreadsheet reads it as a formula."""
+    return '"' + safe_cell(text).replace('"', '""') + '"'
 
 
 def offers_legend(horizon_days: int | None) -> str | None:

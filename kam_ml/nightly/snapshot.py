@@ -31,7 +31,9 @@ names the files inside it itself (``PORTFOLIO_PAGE`` must agree; a test checks t
 file or a changed column is one edit.
 
 A night is built in a hidden staging folder next to its final place and published with a
-rename, so a crash leaves earlier nights (and, for a rerun, the same night) intact.
+rename, so a crash leaves earlier nights (and, for a rerun, the same night) intact. Then
+``OUT/latest.json`` is pointed at it: the API serves the night published last
+(``latest_night``), not the alphabetically last folder.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ __all__ = [
     "SnapshotFiles",
     "SnapshotParts",
     "manifest_digest",
+    "latest_night",
     "night_directories",
     "previous_night",
     "publish",
@@ -72,6 +75,8 @@ __all__ = [
 ]
 
 SNAPSHOT_FORMAT: Final = 1
+# OUT/latest.json names the night last published ({"as_of": "2026-10-31"}); see latest_night
+LATEST: Final = "latest.json"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -303,7 +308,33 @@ def publish(staging: Path, out_dir: Path, as_of: str) -> Path:
         shutil.rmtree(aside, ignore_errors=True)
     else:
         staging.rename(final)
+    _mark_latest(Path(out_dir), as_of)
     return final
+
+
+def _mark_latest(out_dir: Path, as_of: str) -> None:
+    """Record ``as_of`` as the night last published (temp + rename: never half written)."""
+    tmp = out_dir / f".{LATEST}.tmp-{os.getpid()}"
+    tmp.write_text(json.dumps({"as_of": as_of}) + "\n", encoding="utf-8")
+    tmp.replace(out_dir / LATEST)
+
+
+def latest_night(out_dir: Path) -> Path | None:
+    """The night to serve: the one ``LATEST`` names, i.e. the last one published.
+
+    Not the newest folder name: a night published once with a wrong date (2031, say) would
+    otherwise hide every correct night after it. The newest night is the fallback only when
+    ``LATEST`` is missing (folders written before it existed), unreadable, or names a night
+    that is no longer published.
+    """
+    nights = night_directories(out_dir)
+    if not nights:
+        return None
+    try:
+        named = json.loads((Path(out_dir) / LATEST).read_text(encoding="utf-8"))["as_of"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return nights[-1]
+    return next((night for night in nights if night.name == named), nights[-1])
 
 
 def recover(out_dir: Path) -> None:

@@ -48,6 +48,7 @@ __all__ = [
     "LoggedModel",
     "TrackedRun",
     "TrackingStore",
+    "quiet_mlflow",
 ]
 
 CHALLENGER = "challenger"
@@ -426,3 +427,16 @@ def _json_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if isinstance(out[column].dtype, pd.CategoricalDtype):
             out[column] = out[column].astype(str)
     return out
+
+
+def quiet_mlflow() -> None:
+    """Silence MLflow's own chatter for a command-line run: its INFO and WARNING lines
+    ("Creating initial MLflow database tables", the pickle-format advice on every model
+    logged, "Successfully registered model") and its artifact progress bars. The CLI prints
+    what a user needs (versions, the gate's verdict, paths); MLflow errors still raise.
+    Called by the CLI only: a library import changes nobody's logging."""
+    from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
+    from mlflow.utils.logging_utils import disable_logging
+
+    MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.set(False)  # type: ignore[no-untyped-call]
+    disable_logging()  # type: ignore[no-untyped-call]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from kam_ml.csv_cells import write_csv
 from kam_ml.errors import KamMLError
 
 __all__ = ["write_table"]
@@ -31,7 +32,7 @@ def write_table(frame: pd.DataFrame, path: Path) -> Path:
             if flat[column].map(lambda v: isinstance(v, list | tuple)).any():
                 records = flat[column].map(_holds_records).any()
                 flat[column] = flat[column].map(_json if records else _joined)
-        flat.to_csv(tmp, index=False)
+        write_csv(flat, tmp, index=False)
     tmp.replace(path)
     return path
 

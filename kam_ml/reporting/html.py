@@ -19,6 +19,8 @@ import pandas as pd
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
+from kam_ml.csv_cells import write_csv
+
 __all__ = [
     "Section",
     "importance_table",
@@ -69,7 +71,7 @@ def write_model_report(
     for stem, figure in figures.items():
         figure.savefig(out_dir / f"{stem}.png", bbox_inches="tight")
     for stem, frame in tables.items():
-        frame.to_csv(out_dir / f"{stem}.csv", index=_index_is_data(frame))
+        write_csv(frame, out_dir / f"{stem}.csv", index=_index_is_data(frame))
     path = out_dir / MODEL_REPORT
     page = render("model_report.html", title=title, sections=sections, figures=list(figures))
     path.write_text(page, encoding="utf-8")

@@ -35,6 +35,7 @@ from kam_ml.churn.job import CHURN_MODEL_NAME, train_and_register_churn
 from kam_ml.churn.leakage import check_leakage
 from kam_ml.churn.model import ChurnModel
 from kam_ml.churn.training import ChurnTrainingResult, train_churn
+from kam_ml.csv_cells import write_csv
 from kam_ml.data.tables import Tables
 from kam_ml.data.validation import OnBadRows, ValidationResult, load_tables
 from kam_ml.evaluation.classification import churn_metrics, slice_metrics
@@ -274,9 +275,9 @@ def try_variant(
         )
         with tempfile.TemporaryDirectory() as tmp:
             folder = write_card(card, Path(tmp))
-            comparison.metrics.to_csv(folder / "metrics_vs_champion.csv")
-            comparison.slices.to_csv(folder / "slices_vs_champion.csv", index=False)
-            comparison.band_changes.to_csv(folder / "band_changes.csv", index=False)
+            write_csv(comparison.metrics, folder / "metrics_vs_champion.csv")
+            write_csv(comparison.slices, folder / "slices_vs_champion.csv", index=False)
+            write_csv(comparison.band_changes, folder / "band_changes.csv", index=False)
             store.log_artifacts(folder, "variant")
     return VariantRun(name, run_id, result, comparison, card)
 

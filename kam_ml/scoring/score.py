@@ -19,11 +19,12 @@ from kam_ml.features import build_features
 from kam_ml.offers.population import PopulationStats
 from kam_ml.offers.recommend import OFFER_COLUMNS, recommend_offers
 from kam_ml.offers.rules import OfferRules
+from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.registry.bundle import ModelBundle
 from kam_ml.registry.champions import ScoringModels
 from kam_ml.scoring.explained import Reasons, band_means, top_reasons
 
-__all__ = ["RiskBands", "Scored", "score_accounts", "score_features"]
+__all__ = ["RiskBands", "Scored", "require_active_accounts", "score_accounts", "score_features"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ def score_accounts(
     ``OfferRules()``.
     """
     features = build_features(tables, pd.Timestamp(as_of), models.churn.definition)
+    require_active_accounts(features, tables, pd.Timestamp(as_of), models.churn.definition)
     scored = score_features(
         features,
         models,
@@ -94,6 +96,25 @@ def score_accounts(
         peers=peers,
     )
     return scored.scores
+
+
+def require_active_accounts(
+    features: pd.DataFrame, tables: Tables, as_of: pd.Timestamp, definition: ProblemDefinition
+) -> None:
+    """Raise ``ScoringInputError`` when no account of the book is active at ``as_of``: a book
+    scored at a date outside its history is a wrong date or wrong data, not an empty night."""
+    if len(features):
+        return
+    first = tables.first_date().date()
+    last = pd.Timestamp(tables.orders["order_date"].max()).normalize().date()
+    window = definition.active_window_days
+    raise ScoringInputError(
+        f"No account is active at {as_of.date()}, so there is nothing to score: an account "
+        f"is active with an order in the {window} days up to the as-of date, and the orders "
+        f"run from {first} to {last}. Use an as-of date from {first} to "
+        f"{(pd.Timestamp(last) + pd.Timedelta(days=window - 1)).date()}, or check the "
+        "orders table."
+    )
 
 
 def score_features(

@@ -15,9 +15,12 @@ from kam_ml.nightly.snapshot import (
     SNAPSHOT_FORMAT,
     SnapshotFiles,
     SnapshotParts,
+    latest_night,
     manifest_digest,
     night_directories,
+    publish,
     read_snapshot,
+    staging_directory,
     write_manifest,
     write_snapshot,
 )
@@ -157,3 +160,32 @@ def test_risk_list_files_sit_in_the_risk_lists_folder():
     ]
     assert SnapshotFiles.RISK_LIST_INDEX.startswith(f"{SnapshotFiles.RISK_LISTS}/")
     assert SnapshotFiles.PORTFOLIO_PAGE.startswith(f"{SnapshotFiles.PORTFOLIO}/")
+
+
+def _published(out: Path, as_of: str) -> Path:
+    staging = staging_directory(out, as_of)
+    write_manifest(staging, {"format": SNAPSHOT_FORMAT, "as_of": as_of, "risk_lists": []})
+    return publish(staging, out, as_of)
+
+
+def test_the_night_served_is_the_one_published_last_not_the_newest_name(tmp_path):
+    out = tmp_path / "nightly"
+    assert latest_night(out) is None
+    _published(out, "2026-10-30")
+    _published(out, "2031-06-01")  # a night with a wrong date ...
+    assert latest_night(out) == out / "2031-06-01"
+    tonight = _published(out, "2026-10-31")  # ... hides no correct night published after it
+    assert latest_night(out) == tonight
+    assert [p.name for p in night_directories(out)][-1] == "2031-06-01"
+
+
+def test_without_a_readable_pointer_the_newest_night_is_served(tmp_path):
+    out = tmp_path / "nightly"
+    _published(out, "2026-10-31")
+    _published(out, "2026-10-30")
+    (out / "latest.json").write_text("{not json")
+    assert latest_night(out) == out / "2026-10-31"
+    (out / "latest.json").write_text('{"as_of": "2026-10-29"}')  # a night since deleted
+    assert latest_night(out) == out / "2026-10-31"
+    (out / "latest.json").unlink()  # folders published before the pointer existed
+    assert latest_night(out) == out / "2026-10-31"

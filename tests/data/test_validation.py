@@ -16,6 +16,7 @@ from kam_ml.data.validation import QuarantineReport, validate_tables
 from kam_ml.errors import BadRowsError, DataContractError
 
 Raw = dict[str, pd.DataFrame]
+AS_OF = pd.Timestamp("2024-12-31")  # after every date of the clean dataset
 
 
 def add_row(raw: Raw, table: str, **values: str | None) -> None:
@@ -104,6 +105,11 @@ RULE_CASES: list[tuple[RowRule, Callable[[Raw], None], str]] = [
         "orders.order_date must be a valid timestamp: 1 row breaks it (order_id O-9).",
     ),
     (
+        RowRule.ORDER_DATE_AFTER_AS_OF,
+        lambda r: order(r, order_date="2031-06-01"),
+        "orders.order_date must not be after the as-of date: 1 row breaks it (order_id O-9).",
+    ),
+    (
         RowRule.ORDER_CATEGORY_EMPTY,
         lambda r: order(r, category="  "),
         "orders.category must be non-empty: 1 row breaks it (order_id O-9).",
@@ -122,6 +128,11 @@ RULE_CASES: list[tuple[RowRule, Callable[[Raw], None], str]] = [
         RowRule.AMOUNT_NEGATIVE,
         _three_negative_amounts,
         "orders.amount must be >= 0: 3 rows break it (order_id O-17, O-22, O-90).",
+    ),
+    (
+        RowRule.AMOUNT_ABSURD,
+        lambda r: order(r, amount="1e308"),
+        "orders.amount must be at most 1e12: 1 row breaks it (order_id O-9).",
     ),
     (
         RowRule.RETURNED_INVALID,
@@ -151,6 +162,12 @@ RULE_CASES: list[tuple[RowRule, Callable[[Raw], None], str]] = [
         "(account_id A-1 row 5).",
     ),
     (
+        RowRule.EVENT_DATE_AFTER_AS_OF,
+        lambda r: event(r, event_date="2262-04-11"),
+        "interactions.event_date must not be after the as-of date: 1 row breaks it "
+        "(account_id A-1 row 5).",
+    ),
+    (
         RowRule.EVENT_TYPE_EMPTY,
         lambda r: event(r, event_type=None),
         "interactions.event_type must be non-empty: 1 row breaks it (account_id A-1 row 5).",
@@ -159,6 +176,12 @@ RULE_CASES: list[tuple[RowRule, Callable[[Raw], None], str]] = [
         RowRule.VALUE_NOT_NUMBER,
         lambda r: event(r, value="fast"),
         "interactions.value must be a number: 1 row breaks it (account_id A-1 row 5).",
+    ),
+    (
+        RowRule.VALUE_ABSURD,
+        lambda r: event(r, event_type="complaint", value="-1e300"),
+        "interactions.value must be at most 1e12 in absolute value: 1 row breaks it "
+        "(account_id A-1 row 5).",
     ),
     (
         RowRule.NPS_OUT_OF_RANGE,
@@ -201,7 +224,7 @@ def test_rule_is_reported_with_table_column_rule_count_and_examples(
     raw: Raw, rule: RowRule, breaks: Callable[[Raw], None], line: str
 ) -> None:
     breaks(raw)
-    report = validate_tables(raw).report
+    report = validate_tables(raw, not_after=AS_OF).report
 
     assert str(report).splitlines()[0] == line
     assert [(v.table, v.column, v.rule) for v in report.violations] == [
@@ -224,7 +247,7 @@ def test_refuse_raises_one_error_listing_every_broken_rule(raw: Raw) -> None:
     for _, breaks, _ in RULE_CASES:
         breaks(raw)
     with pytest.raises(BadRowsError, match="on_bad_rows='refuse'") as error:
-        validate_tables(raw, on_bad_rows="refuse")
+        validate_tables(raw, on_bad_rows="refuse", not_after=AS_OF)
     for rule in RowRule:
         assert f"\n{rule}: " in str(error.value)
 
@@ -232,7 +255,7 @@ def test_refuse_raises_one_error_listing_every_broken_rule(raw: Raw) -> None:
 def test_quarantine_keeps_good_rows_and_every_input_row_is_accounted_for(raw: Raw) -> None:
     for _, breaks, _ in RULE_CASES:
         breaks(raw)
-    result = validate_tables(raw)
+    result = validate_tables(raw, not_after=AS_OF)
     for table in ("accounts", "orders", "interactions"):
         kept = len(getattr(result.tables, table))
         assert kept + result.report.quarantined_rows(table) == len(raw[table]), table
@@ -520,3 +543,31 @@ def test_report_writes_a_summary_and_the_quarantined_rows(raw: Raw, tmp_path: Pa
     rows = pd.read_csv(written[1], dtype=str)
     assert rows["order_id"].tolist() == ["O-17", "O-22", "O-90"]
     assert set(rows["rule"]) == {"orders.amount must be >= 0"}
+
+
+def test_the_as_of_day_itself_is_plausible_to_its_last_second(raw: Raw) -> None:
+    order(raw, order_date="2024-12-31 23:59:59")
+    order(raw, "O-10", order_date="2025-01-01 00:00:00")
+    report = validate_tables(raw, not_after=AS_OF).report
+    assert [(v.rule, v.examples) for v in report.violations] == [
+        (RowRule.ORDER_DATE_AFTER_AS_OF.text, ("O-10",))
+    ]
+
+
+def test_future_rows_do_not_move_the_default_as_of_date(raw: Raw) -> None:
+    order(raw, order_date="2031-06-01")
+    event(raw, event_date="2262-04-11")
+    assert validate_tables(raw).tables.last_date() == pd.Timestamp("2262-04-11")
+    tables = validate_tables(raw, not_after=AS_OF).tables
+    assert tables.last_date() == pd.Timestamp("2024-05-06")
+
+
+def test_an_amount_of_a_trillion_is_kept_and_one_above_it_is_not(raw: Raw) -> None:
+    order(raw, amount="1e12")
+    order(raw, "O-10", amount="1.000001e12")
+    order(raw, "O-11", amount="inf")
+    report = validate_tables(raw).report
+    assert [(v.rule, v.examples) for v in report.violations] == [
+        (RowRule.AMOUNT_NOT_NUMBER.text, ("O-11",)),
+        (RowRule.AMOUNT_ABSURD.text, ("O-10",)),
+    ]

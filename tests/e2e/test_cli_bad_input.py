@@ -51,8 +51,9 @@ ORDERS = [
 
 # id -> (arguments, text the output must contain). In the arguments, {good} is a valid book,
 # {no_amount} one whose orders lack a required column, {negative} one with a negative amount,
-# {missing} a folder that does not exist, {file} a plain file, {tmp} a scratch folder and
-# {bundle} an exported churn bundle.
+# {huge} one with an amount of 1e308, {future} one with two orders dated 2262-04-11,
+# {single} one account, {missing} a folder that does not exist, {file} a plain file, {tmp} a
+# scratch folder and {bundle} an exported churn bundle.
 CASES: dict[str, tuple[list[str], str]] = {
     # demo-data
     "demo-data negative accounts": (
@@ -87,6 +88,10 @@ CASES: dict[str, tuple[list[str], str]] = {
         ["validate", "--data", "{good}", "--on-bad-rows", "drop"],
         "Invalid value for '--on-bad-rows'",
     ),
+    "validate absurd amount refused": (
+        ["validate", "--data", "{huge}", "--on-bad-rows", "refuse"],
+        "orders.amount must be at most 1e12: 1 row breaks it (order_id O-0-1)",
+    ),
     "validate missing sqlite": (["validate", "--data", "sqlite:///{tmp}/no.db"], "does not exist"),
     "validate without data": (["validate"], "Missing option '--data'"),
     # train
@@ -99,6 +104,14 @@ CASES: dict[str, tuple[list[str], str]] = {
     "train negative horizon": (
         ["train", "--data", "{good}", "--horizon-days", "-3"],
         "Invalid value for '--horizon-days'",
+    ),
+    "train on one account": (
+        ["train", "--data", "{single}"],
+        "rows (1 account) stayed, and a churn model needs accounts that churned",
+    ),
+    "train on one class": (  # every account orders every month: nobody churns
+        ["train", "--data", "{good}"],
+        "rows (3 accounts) stayed, and a churn model needs",
     ),
     "train as-of before the history": (  # a valid date, so the library's error names it
         ["train", "--data", "{good}", "--as-of", "2024-02-01"],
@@ -133,7 +146,33 @@ CASES: dict[str, tuple[list[str], str]] = {
         ["score", "--data", "{good}", "--out", "{tmp}/s.csv", "--k", "0"],
         "Invalid value for '--k'",
     ),
+    "score no active account": (
+        ["score", "--data", "{good}", "--out", "{tmp}/s.csv", "--model", "{bundle}"]
+        + ["--as-of", "2030-01-01"],
+        "No account is active at 2030-01-01, so there is nothing to score",
+    ),
+    "score future rows refused": (  # dated after today: quarantined, here refused
+        ["score", "--data", "{future}", "--out", "{tmp}/s.csv", "--model", "{bundle}"]
+        + ["--on-bad-rows", "refuse"],
+        "orders.order_date must not be after the as-of date: 2 rows break it (order_id "
+        "O-0-1, O-1-1)",
+    ),
+    "score rows after the as-of refused": (
+        ["score", "--data", "{good}", "--out", "{tmp}/s.csv", "--model", "{bundle}"]
+        + ["--as-of", "2024-06-30", "--on-bad-rows", "refuse"],
+        "orders.order_date must not be after the as-of date: 18 rows break it",
+    ),
     # nightly
+    "nightly month-first as-of": (
+        ["nightly", "--data", "{good}", "--out", "{tmp}/nights", "--as-of", "01/02/2026"],
+        "'01/02/2026' is not a date in the form YYYY-MM-DD",
+    ),
+    "nightly no active account": (
+        ["nightly", "--data", "{good}", "--out", "{tmp}/nights", "--model", "{bundle}"]
+        + ["--as-of", "1990-01-01"],  # every row is after it, so none is left
+        "orders has no valid rows: 36 of 36 rows broke contract rules.\norders.order_date "
+        "must not be after the as-of date: 36 rows break it",
+    ),
     "nightly missing folder": (
         ["nightly", "--data", "{missing}", "--out", "{tmp}/nights", "--model", "{bundle}"],
         "does not exist",
@@ -177,12 +216,21 @@ def _places(tmp: Path) -> dict[str, Path]:
     """The books and paths the cases' placeholders stand for, written under ``tmp``."""
     no_amount = [{k: v for k, v in order.items() if k != "amount"} for order in ORDERS]
     negative = [{**ORDERS[0], "amount": -5.0}, *ORDERS[1:]]
+    huge = [{**ORDERS[0], "amount": 1e308}, *ORDERS[1:]]
+    future = [
+        {**o, "order_date": "2262-04-11"} if o["order_date"] == "2024-01-15" else o
+        for o in ORDERS[:24]
+    ]
+    future += ORDERS[24:]
     file = tmp / "a-file.txt"
     file.write_text("not a folder\n")
     return {
         "good": _write_book(tmp / "good", ACCOUNTS, ORDERS),
         "no_amount": _write_book(tmp / "no-amount", ACCOUNTS, no_amount),
         "negative": _write_book(tmp / "negative", ACCOUNTS, negative),
+        "huge": _write_book(tmp / "huge", ACCOUNTS, huge),
+        "future": _write_book(tmp / "future", ACCOUNTS, future),
+        "single": _write_book(tmp / "single", ACCOUNTS[:1], ORDERS[:12]),
         "missing": tmp / "no-such-folder",
         "file": file,
         "tmp": tmp,

@@ -200,3 +200,24 @@ def test_a_night_carries_the_score_history_and_says_what_changed(book):
     page = (book.second.directory / "risk_lists" / f"{slug}.html").read_text()
     assert page.count('<svg class="spark"') == len(frame)
     assert 'id="risk-filters"' in page and 'data-band-changed="' in page
+
+
+def test_risk_list_csvs_carry_plain_text_no_spreadsheet_evaluates(book, tmp_path):
+    import dataclasses
+
+    accounts = book.tables.accounts.copy()
+    accounts.loc[accounts.index[:40], "region"] = '=HYPERLINK("http://evil","x")'
+    accounts.loc[accounts.index[40:80], "segment"] = 'A"quote <b>'
+    tables = dataclasses.replace(book.tables, accounts=accounts)
+    source = ChampionSource(tracking_uri=book.tracking_uri)
+    result = run_nightly(tables, tmp_path / "nightly", source, as_of=book.second.as_of)
+    frames = [
+        pd.read_csv(path, dtype=str, keep_default_na=False)
+        for path in sorted((result.directory / "risk_lists").glob("*.csv"))
+    ]
+    cells = pd.concat(frames)
+    text = cells.select_dtypes(exclude="number").stack()
+    assert not text.str.match(r"[=+@\t\r]|-(?![\d.])").any()
+    assert (cells["Region"] == "'" + '=HYPERLINK("http://evil","x")').any()
+    assert (cells["Segment"] == 'A"quote <b>').any()
+    assert not text.str.contains("&quot;|&lt;|&#x27;|&amp;").any()
