@@ -16,7 +16,7 @@ from serving.settings import NO_KEYS
 
 router = APIRouter(tags=["operations"])
 # an absolute path, or a URI with one (sqlite:///..., file:///...), up to a quote or space
-_PATH = re.compile(r"(?:[a-z][\w+.-]*://)?/[^\s'\"]+")
+_PATH = re.compile(r"(?:[a-z][\w+.-]*://|(?<![\w:]))/[^\s'\"]+")
 
 
 @router.get("/health", summary="Liveness: the process answers")

@@ -12,8 +12,11 @@ import httpx
 import pandas as pd
 import pytest
 
+from kam_ml.registry.bundle import sign_bundle
 from tests.serving.conftest import API_KEY, Book, history_body, running
 from tests.serving.test_cli_nightly import kam_ml
+
+KEY = "one-category-test-key"
 
 
 @pytest.fixture(scope="module")
@@ -88,10 +91,13 @@ def test_the_api_scores_a_history_without_any_offer_model(book, night, one_categ
     directory, _ = night
     models = tmp_path / "models"
     shutil.copytree(book.models_dir, models, ignore=shutil.ignore_patterns("kam-offers"))
+    for bundle in models.iterdir():  # copies away from their store: signed to be trusted
+        sign_bundle(bundle, KEY.encode())
     settings = book.settings(
         nightly_dir=directory.parent,
         tracking_uri=f"sqlite:///{tmp_path / 'no-store.db'}",
         models_dir=models,
+        bundle_key=KEY,
     )
     with running(settings) as url:
         ready = httpx.get(f"{url}/ready", timeout=30).json()
