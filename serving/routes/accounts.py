@@ -12,8 +12,18 @@ from fastapi.responses import Response
 from serving.deps import ApiKeyDep, SnapshotDep
 from serving.errors import UnknownAccount
 from serving.schemas import AccountScore, ScoreHistory
+from serving.state import ServedSnapshot
 
 router = APIRouter(prefix="/v1/accounts", tags=["scores"])
+AccountIdPath = Annotated[str, Path(min_length=1, max_length=200, description="The account id.")]
+
+
+def _row(snapshot: ServedSnapshot, account_id: str) -> int:
+    """The account's row in the night served; 404 ``unknown account`` when it is not there."""
+    row = snapshot.records.index.get(account_id)
+    if row is None:
+        raise UnknownAccount(f"unknown account: {account_id}")
+    return row
 
 
 @router.get(
@@ -23,15 +33,14 @@ router = APIRouter(prefix="/v1/accounts", tags=["scores"])
     summary="Score, reasons and offers of one account (from the latest nightly run)",
 )
 async def get_account(
-    account_id: Annotated[str, Path(min_length=1, max_length=200, description="The account id.")],
+    account_id: AccountIdPath,
     snapshot: SnapshotDep,
     _: ApiKeyDep,
 ) -> Response:
     records = snapshot.records
-    row = records.index.get(account_id)
-    if row is None:
-        raise UnknownAccount(f"unknown account: {account_id}")
-    return Response(json.dumps(records.record(row)), media_type="application/json")
+    return Response(
+        json.dumps(records.record(_row(snapshot, account_id))), media_type="application/json"
+    )
 
 
 @router.get(
@@ -41,13 +50,10 @@ async def get_account(
     summary="One account's churn probability and band on each of the last nights",
 )
 async def get_history(
-    account_id: Annotated[str, Path(min_length=1, max_length=200, description="The account id.")],
+    account_id: AccountIdPath,
     snapshot: SnapshotDep,
     _: ApiKeyDep,
 ) -> Response:
-    records = snapshot.records
-    row = records.index.get(account_id)
-    if row is None:
-        raise UnknownAccount(f"unknown account: {account_id}")
-    body = {"account_id": account_id, "nights": records.score_history(row)}
+    nights = snapshot.records.score_history(_row(snapshot, account_id))
+    body = {"account_id": account_id, "nights": nights}
     return Response(json.dumps(body), media_type="application/json")

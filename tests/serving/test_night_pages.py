@@ -13,6 +13,7 @@ import pandas as pd
 from openpyxl import load_workbook
 
 from kam_ml.nightly.risk_lists import DETAILS_HEADER
+from kam_ml.scoring.explained import REASON_DETAIL_FIELDS
 
 
 class _Links(HTMLParser):
@@ -106,15 +107,7 @@ def test_the_csv_carries_the_structured_reasons_as_json(book):
             stored = list(explained.at[account, "reason_details"])
             assert [d["feature"] for d in details] == [d["feature"] for d in stored]
             for shown, kept in zip(details, stored, strict=True):
-                assert set(shown) == {
-                    "feature",
-                    "value",
-                    "direction",
-                    "peer_low_risk",
-                    "peer_high_risk",
-                    "contribution",
-                    "text",
-                }
+                assert set(shown) == set(REASON_DETAIL_FIELDS)
                 assert shown["direction"] in ("high", "low") and shown["text"] == kept["text"]
                 assert shown["contribution"] == kept["contribution"]
             seen += len(details)
