@@ -1,19 +1,31 @@
-"""Benchmark the nightly job end to end on a large demo book: wall time and peak RSS per stage.
+"""Benchmark the nightly job end to end on a large demo book: wall and CPU time, peak RSS per stage.
 
 The validated demo tables come from ``bench/cached_tables.py`` (generated once per size);
 they are turned back into raw contract frames (string account ids) so that the timed run
-validates them like a real night. The churn model is trained once on a small demo book
-(same features) and exported as a bundle. Also prints how often the fast path reasons
-agree with exact TreeSHAP on a sample, under the reason rule (the reasons *shown*). Run on
-demand (not in tests)::
+validates them like a real night. The champions (churn, offers, value) are trained once on
+a small demo book (same features) into a cached MLflow store.
 
-    .venv/bin/python bench/bench_nightly.py --accounts 1000000
+Two nights are run into one output folder, as in production: a previous night
+(``--previous-days`` before the data's last day, default 7; its rows after that day are
+quarantined like any future row), then the *measured* night at the last day, which compares
+with it (what changed) and carries its score history (sparklines). Only the measured
+night's stages are the result; each prints wall s, CPU s of this process, CPU s of its
+forked children (the risk-list writers) and the peak RSS, and the load average before and
+after is printed and recorded, so a reader can tell a quiet machine from a busy one.
+
+Also prints how often the fast path reasons agree with exact TreeSHAP on a sample, under the
+reason rule (the reasons *shown*). Run on demand (not in tests)::
+
+    /usr/bin/time -v .venv/bin/python bench/bench_nightly.py --accounts 1000000 --skip-agreement
+    .venv/bin/python bench/bench_nightly.py --accounts 200000 --skip-agreement --profile p.prof
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
+import os
 import platform
 import shutil
 import sys
@@ -205,6 +217,16 @@ def main() -> None:
     parser.add_argument(
         "--churn-only", action="store_true", help="score churn only (no offers/value models)"
     )
+    parser.add_argument(
+        "--previous-days",
+        type=int,
+        default=7,
+        help="run a previous night this many days before the measured one (0: none, so "
+        "nothing is compared and the history has one night)",
+    )
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="write cProfile stats of the measured night"
+    )
     args = parser.parse_args()
 
     models = (
@@ -215,6 +237,7 @@ def main() -> None:
     bundle = models.churn
     prepared = cached_tables(args.accounts, args.seed, args.cache)
     tables = prepared.tables
+    last_day = tables.last_date()
     print(
         f"{args.accounts:,} accounts, {len(tables.orders):,} order lines "
         f"(loaded from cache in {prepared.load_s:.1f} s)",
@@ -225,22 +248,47 @@ def main() -> None:
 
     def show(t: StageTiming) -> None:
         print(
-            f"  {t.stage:<24} {t.seconds:7.1f} s   cpu {t.cpu_seconds:7.1f} s   "
-            f"peak {t.peak_rss_gib:5.2f} GiB",
+            f"  {t.stage:<24} {t.seconds:7.1f} s   cpu {t.cpu_seconds:7.1f} s"
+            f" + children {t.children_cpu_seconds:6.1f} s   peak {t.peak_rss_gib:5.2f} GiB",
             flush=True,
         )
 
     # default output under bench/.cache (this machine's /tmp creates files ~10x slower)
     args.cache.mkdir(parents=True, exist_ok=True)
     out = args.out or Path(tempfile.mkdtemp(prefix="nightly-out-", dir=args.cache))
+    load_before = os.getloadavg()
+    print(f"load average before: {_load(load_before)} ({os.cpu_count()} CPUs)", flush=True)
+    if args.previous_days > 0:
+        previous_day = last_day - pd.Timedelta(days=args.previous_days)
+        print(f"previous night {previous_day.date()} (not measured):", flush=True)
+        warmup = StageClock()
+        start = time.perf_counter()
+        run_nightly(raw, out, models, as_of=previous_day, clock=warmup)
+        print(
+            f"  {time.perf_counter() - start:.1f} s wall, "
+            f"{sum(t.cpu_seconds for t in warmup.timings):.1f} s CPU",
+            flush=True,
+        )
+    print(f"measured night {last_day.date()}:", flush=True)
     clock = StageClock(show)
+    profiler = cProfile.Profile() if args.profile else None
     start = time.perf_counter()
-    result = run_nightly(raw, out, models, clock=clock)
+    if profiler is not None:
+        profiler.enable()
+    result = run_nightly(raw, out, models, as_of=last_day, clock=clock)
     wall = time.perf_counter() - start
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(str(args.profile))
+    load_after = os.getloadavg()
     cpu = sum(t.cpu_seconds for t in clock.timings)
+    children = sum(t.children_cpu_seconds for t in clock.timings)
     print(
-        f"nightly: {wall:.1f} s wall ({cpu:.1f} s CPU), peak RSS {clock.peak_rss_gib:.2f} GiB, "
-        f"{result.accounts:,} accounts, {result.managers:,} managers -> {result.directory}"
+        f"nightly: {wall:.1f} s wall ({cpu:.1f} s CPU + {children:.1f} s in forked writers), "
+        f"peak RSS {clock.peak_rss_gib:.2f} GiB, {result.accounts:,} accounts, "
+        f"{result.managers:,} managers, compared with "
+        f"{'the night before' if args.previous_days > 0 else 'nothing'} -> {result.directory}\n"
+        f"load average after: {_load(load_after)}"
     )
     files = sum(1 for _ in (result.directory / SnapshotFiles.RISK_LISTS).iterdir())
     record = {
@@ -251,8 +299,12 @@ def main() -> None:
         "models": result.model_versions,
         "managers": result.managers,
         "risk_list_files": files,
+        "previous_days": args.previous_days,
         "wall_s": wall,
         "cpu_s": cpu,
+        "children_cpu_s": children,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
         "peak_rss_gib": clock.peak_rss_gib,
         "stages": [t.__dict__ for t in clock.timings],
     }
@@ -268,6 +320,10 @@ def main() -> None:
     print(f"results: {path}")
     if args.out is None:
         shutil.rmtree(out, ignore_errors=True)
+
+
+def _load(average: tuple[float, float, float]) -> str:
+    return " / ".join(f"{v:.2f}" for v in average) + " (1 / 5 / 15 min)"
 
 
 if __name__ == "__main__":

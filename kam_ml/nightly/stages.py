@@ -22,6 +22,8 @@ class StageTiming:
     seconds: float
     peak_rss_gib: float
     cpu_seconds: float = 0.0  # user + system CPU of this process: wall time on a busy machine
+    # user + system CPU of the children that ended within the stage (the forked list writers)
+    children_cpu_seconds: float = 0.0
 
 
 @dataclass
@@ -42,7 +44,7 @@ class StageClock:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        start, cpu = time.perf_counter(), time.process_time()
+        start, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
         try:
             yield
         finally:
@@ -50,7 +52,11 @@ class StageClock:
             sampler.join()
             peak[0] = max(peak[0], _rss_bytes())
             timing = StageTiming(
-                name, time.perf_counter() - start, peak[0] / 2**30, time.process_time() - cpu
+                name,
+                time.perf_counter() - start,
+                peak[0] / 2**30,
+                time.process_time() - cpu,
+                _children_cpu() - children,
             )
             self.timings.append(timing)
             if self.on_stage_done is not None:
@@ -70,3 +76,8 @@ def _rss_bytes() -> int:
         return int(_STATM.read_text().split()[1]) * _PAGE
     except (OSError, IndexError, ValueError):
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

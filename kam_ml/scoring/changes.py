@@ -138,30 +138,65 @@ def what_changed(
             strict=True,
         )
     ]
-    ends = np.cumsum(counts).tolist()
-    starts = [0, *ends[:-1]]
-    for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
-        if b > a:
-            entries[rows[k]] = flat[a:b]
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    for k, a, b in zip(
+        np.flatnonzero(counts).tolist(),
+        starts[counts > 0].tolist(),
+        ends[counts > 0].tolist(),
+        strict=True,
+    ):
+        entries[rows[k]] = flat[a:b]
 
     day = previous.as_of
-    sentences = [f"New on the list (not on the list of {day})"] * n
-    head = f"Since {day}: "
-    model_changed = _model_changed(previous, position, known, model_version)
-    risk = _risk_words(points, band[rows], previous_band[rows])
-    values_changed = changed.any(axis=1)
-    for k, row in enumerate(rows.tolist()):
-        words = [_lower_first(e["text"]) for e in entries[row]]
-        if words:
-            sentences[row] = f"{head}{risk[k]} — {'; '.join(words)}"
-        elif abs(points[k]) < _MIN_POINTS:
-            sentences[row] = f"{head}no change"
-        elif not values_changed[k]:
-            cause = "; the churn model was updated" if model_changed[k] else ""
-            sentences[row] = f"{head}{risk[k]} — none of its figures changed{cause}"
-        else:
-            sentences[row] = f"{head}{risk[k]} — small changes across its figures"
-    return Changes(day, previous_probability, previous_band, ~known, entries, sentences)
+    sentences = np.full(n, f"New on the list (not on the list of {day})", dtype=object)
+    sentences[rows] = _sentences(
+        f"Since {day}: ",
+        _risk_words(points, band[rows], previous_band[rows]),
+        _joined(texts, starts, counts),
+        np.abs(points) < _MIN_POINTS,
+        changed.any(axis=1),
+        _model_changed(previous, position, known, model_version),
+    )
+    return Changes(day, previous_probability, previous_band, ~known, entries, sentences.tolist())
+
+
+def _joined(texts: list[str], starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per account, its entries' texts joined ("no order for 95 days (was 40); ..."), first
+    letters lowered; "" without entries. Built entry position by entry position over all
+    accounts at once (object-array additions), the lowering once per distinct text."""
+    codes, distinct = pd.factorize(np.asarray(texts, dtype=object))
+    lowered = np.asarray([_lower_first(t) for t in distinct.tolist()] + [""], dtype=object)
+    codes = np.asarray(codes)
+    joined = np.full(len(counts), "", dtype=object)
+    for j in range(int(counts.max(initial=0))):
+        has = counts > j
+        words = lowered[codes[starts[has] + j]]
+        joined[has] = words if j == 0 else joined[has] + "; " + words
+    return joined
+
+
+def _sentences(
+    head: str,
+    risk: np.ndarray,
+    joined: np.ndarray,
+    small: np.ndarray,
+    values_changed: np.ndarray,
+    model_changed: np.ndarray,
+) -> np.ndarray:
+    """The sentence of each account the previous night scored: its entries; else "no
+    change" for a risk that moved under the display threshold; else why nothing is named."""
+    named = joined != ""
+    out = np.where(
+        values_changed,
+        " — small changes across its figures",
+        np.where(model_changed, " — none of its figures changed; the churn model was updated",
+                 " — none of its figures changed"),
+    ).astype(object)  # fmt: skip
+    out[named] = " — " + joined[named]
+    out = head + risk + out
+    out[small & ~named] = f"{head}no change"
+    return out
 
 
 def _nameable(name: str) -> bool:
@@ -235,20 +270,23 @@ def _trend(value: float) -> str:
     return f"spending {'up' if change > 0 else 'down'} {abs(change):.0%}{_PREVIOUS_90}"
 
 
-def _risk_words(points: np.ndarray, band: np.ndarray, before: np.ndarray) -> list[str]:
-    """ "risk +12 pts (medium → high)", "risk -3 pts", "risk unchanged"."""
-    shown = np.rint(points)
-    words = {
-        p: f"risk {p:+.0f} {'pt' if abs(p) == 1 else 'pts'}" for p in np.unique(shown).tolist()
-    }
-    out = []
-    for p, now, was, small in zip(
-        shown.tolist(), band.tolist(), before.tolist(), (np.abs(points) < _MIN_POINTS).tolist(),
-        strict=True,
-    ):  # fmt: skip
-        text = "risk unchanged" if small else words[p]
-        out.append(f"{text} ({was} → {now})" if now != was else text)
-    return out
+def _risk_words(points: np.ndarray, band: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """ "risk +12 pts (medium → high)", "risk -3 pts", "risk unchanged": written once per
+    distinct (points shown, band, band before) and gathered."""
+    small = np.abs(points) < _MIN_POINTS
+    shown = np.where(small, 0.0, np.rint(points))
+    parts = [pd.factorize(np.asarray(a, dtype=object)) for a in (shown, band, before)]
+    key = np.zeros(len(points), dtype=np.int64)
+    for codes, distinct in parts:
+        key = key * (len(distinct) + 1) + codes + 1  # None: code -1
+    key = key * 2 + small
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    words = []
+    for k in first.tolist():
+        p, now, was = float(shown[k]), band[k], before[k]
+        text = "risk unchanged" if small[k] else f"risk {p:+.0f} {'pt' if abs(p) == 1 else 'pts'}"
+        words.append(f"{text} ({was} → {now})" if now != was else text)
+    return np.asarray(words, dtype=object)[inverse.ravel()]
 
 
 def _model_changed(
