@@ -5,12 +5,16 @@ complaints in the last 90 days (was 1)". The entries are the features whose cont
 the churn log-odds moved most between the two nights' attributions, in the direction the
 risk moved, *among the features whose value changed* (NaN on both nights, or a difference
 of float noise, is no change). Context features (tenure, days since the first order,
-region, segment) grow or stay by construction and are never named.
+region, segment) grow or stay by construction and are never named. A risk that moved by
+less than half a point (shown as "+0 pts" it would round away) reads "Since 2026-10-24:
+risk unchanged" and names no feature: a feature named next to "unchanged" would say it
+moved the risk when the page shows it did not.
 
 An account the previous night did not score is "new on the list"; with no previous night
 at all nothing is said. Everything numeric is numpy over the whole book; phrases are
 written once per distinct (feature, value) and then gathered, because on nights a day
-apart nearly every account's recency changed.
+apart nearly every account's recency changed; the sentences are assembled over all
+accounts at once (object-array additions), not account by account.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ CHANGE_FIELDS = ("feature", "previous_value", "value", "contribution_change", "t
 _N_CHANGES = 2
 # a contribution that moved less than this (log-odds) is not worth a manager's words
 _MIN_MOVE = 0.01
-# a risk change under half a point reads as "unchanged" (and does not pick a direction)
+# a risk change under half a point reads "risk unchanged", naming no feature
 _MIN_POINTS = 0.5
 _RTOL, _ATOL = 1e-9, 1e-9
 _TREND = "revenue_trend_90d"
@@ -114,9 +118,10 @@ def what_changed(
         - previous.contributions[names].to_numpy(dtype=float)[at]
     )
     points = (probability[rows] - previous_probability[rows]) * 100
+    # a risk that moved less than the display threshold reads "risk unchanged": no feature
+    # is named for a move the page does not show
     way = np.where(np.abs(points) < _MIN_POINTS, 0.0, np.sign(points))[:, None]
-    score = np.where(way == 0, np.abs(delta), delta * way)
-    score = np.where(changed, score, -np.inf)
+    score = np.where(changed & (way != 0), delta * way, -np.inf)
     order = np.argsort(-score, axis=1, kind="stable")[:, :_N_CHANGES]
     keep = np.take_along_axis(score, order, axis=1) >= _MIN_MOVE
     counts = keep.sum(axis=1)
@@ -184,8 +189,9 @@ def _sentences(
     values_changed: np.ndarray,
     model_changed: np.ndarray,
 ) -> np.ndarray:
-    """The sentence of each account the previous night scored: its entries; else "no
-    change" for a risk that moved under the display threshold; else why nothing is named."""
+    """The sentence of each account the previous night scored: "risk unchanged" alone (with
+    its band change, if any) for a risk that moved under the display threshold; else the
+    risk's move and its entries, or why no feature is named."""
     named = joined != ""
     out = np.where(
         values_changed,
@@ -195,7 +201,7 @@ def _sentences(
     ).astype(object)  # fmt: skip
     out[named] = " — " + joined[named]
     out = head + risk + out
-    out[small & ~named] = f"{head}no change"
+    out[small] = head + risk[small]
     return out
 
 

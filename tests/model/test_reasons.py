@@ -228,6 +228,13 @@ def test_every_what_changed_entry_names_a_feature_whose_value_changed(any_book):
     assert explained.loc[new, "what_changed"].str.startswith("New on the list").all()
     assert explained.loc[~new, "what_changed"].str.startswith(f"Since {previous.as_of}: ").all()
     assert explained["compared_with"].eq(previous.as_of).all()
+    # a risk that moved under half a point reads "risk unchanged" and names no feature
+    unchanged = ~new & (explained["probability_change"].abs() * 100 < 0.5).to_numpy()
+    assert unchanged.sum() > 10
+    assert explained.loc[unchanged, "changes"].map(len).eq(0).all()
+    said = explained.loc[unchanged, "what_changed"]
+    assert said.str.fullmatch(rf"Since {previous.as_of}: risk unchanged( \(\w+ → \w+\))?").all()
+    assert not explained.loc[~unchanged, "what_changed"].str.contains("unchanged").any()
     assert [[c["text"] for c in row] for row in explained["changes"]] == [
         list(m) for m in explained["moved_by"]
     ]
@@ -242,7 +249,7 @@ def test_an_account_whose_values_did_not_change_has_no_change_entries(demo_book)
     same = PreviousNight("2026-10-30", scored.scores[columns], features, scored.contributions)
     explained = _explained(demo_book, same)
     assert explained["changes"].map(len).eq(0).all()
-    assert explained["what_changed"].eq("Since 2026-10-30: no change").all()
+    assert explained["what_changed"].eq("Since 2026-10-30: risk unchanged").all()
     assert not explained["new_on_list"].any()
 
 
