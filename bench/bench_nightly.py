@@ -221,8 +221,8 @@ def main() -> None:
         "--previous-days",
         type=int,
         default=7,
-        help="run a previous night this many days before the measured one (0: none, so "
-        "nothing is compared and the history has one night)",
+        help="first run a previous night (not measured) this many days before the measured "
+        "one (0: none; the measured night then compares with a night already in --out, if any)",
     )
     parser.add_argument(
         "--profile", type=Path, default=None, help="write cProfile stats of the measured night"
@@ -281,13 +281,15 @@ def main() -> None:
         profiler.disable()
         profiler.dump_stats(str(args.profile))
     load_after = os.getloadavg()
+    manifest = json.loads((result.directory / SnapshotFiles.MANIFEST).read_text("utf-8"))
+    compared = manifest.get("previous_night")
     cpu = sum(t.cpu_seconds for t in clock.timings)
     children = sum(t.children_cpu_seconds for t in clock.timings)
     print(
         f"nightly: {wall:.1f} s wall ({cpu:.1f} s CPU + {children:.1f} s in forked writers), "
         f"peak RSS {clock.peak_rss_gib:.2f} GiB, {result.accounts:,} accounts, "
-        f"{result.managers:,} managers, compared with "
-        f"{'the night before' if args.previous_days > 0 else 'nothing'} -> {result.directory}\n"
+        f"{result.managers:,} managers, compared with {compared or 'no earlier night'} "
+        f"-> {result.directory}\n"
         f"load average after: {_load(load_after)}"
     )
     files = sum(1 for _ in (result.directory / SnapshotFiles.RISK_LISTS).iterdir())
@@ -300,6 +302,7 @@ def main() -> None:
         "managers": result.managers,
         "risk_list_files": files,
         "previous_days": args.previous_days,
+        "compared_with": compared,
         "wall_s": wall,
         "cpu_s": cpu,
         "children_cpu_s": children,
