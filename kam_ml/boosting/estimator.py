@@ -20,7 +20,16 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["BoostedEstimator"]
+__all__ = ["BoostedEstimator", "eval_rows"]
+
+# LightGBM 4.7 renamed fit's eval_set to eval_X/eval_y and warns on the old name; the
+# package supports older 4.x too, which know only eval_set.
+_EVAL_X = "eval_X" in inspect.signature(lgb.LGBMModel.fit).parameters
+
+
+def eval_rows(X: pd.DataFrame, y: np.ndarray) -> dict[str, Any]:
+    """``fit``'s keyword arguments for one early-stopping set, in this LightGBM's spelling."""
+    return {"eval_X": X, "eval_y": y} if _EVAL_X else {"eval_set": [(X, y)]}
 
 
 class BoostedEstimator(BaseEstimator):
