@@ -118,7 +118,7 @@ class ChurnModel(ClassifierMixin, BoostedEstimator):
         learn = self._prepare(X.loc[~calibration_mask]), y[~calibration_mask]
         held = self._prepare(X.loc[calibration_mask]), y[calibration_mask]
         self.n_trees_ = self._tree_count(X, learn, held)
-        kwargs = {**self._booster_kwargs(), **self._monotone_kwargs(X)}
+        kwargs = {**self._booster_kwargs(len(learn[1])), **self._monotone_kwargs(X)}
         self.booster_ = lgb.LGBMClassifier(**{**kwargs, "n_estimators": self.n_trees_})
         self.booster_.fit(*learn)
         raw = self._raw_score(X.loc[calibration_mask])
@@ -144,7 +144,7 @@ class ChurnModel(ClassifierMixin, BoostedEstimator):
         if self.early_stopping_rounds is None or len(np.unique(held[1])) < 2:
             return self.n_estimators
         probe = lgb.LGBMClassifier(
-            **self._booster_kwargs(), **self._monotone_kwargs(X), metric="auc"
+            **self._booster_kwargs(len(learn[1])), **self._monotone_kwargs(X), metric="auc"
         )
         stop = lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False)
         probe.fit(*learn, **eval_rows(*held), callbacks=[stop])

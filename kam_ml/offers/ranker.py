@@ -133,7 +133,7 @@ class OfferRanker(BoostedEstimator):
         self._remember_inputs(X)
         held = calibration & (bought.to_numpy() > 0)
         self.n_trees_ = self._tree_count(train, y[learn], X.loc[held], y[held])
-        kwargs = {**self._booster_kwargs(), "n_estimators": self.n_trees_}
+        kwargs = {**self._booster_kwargs(len(train)), "n_estimators": self.n_trees_}
         self.booster_ = lgb.LGBMRanker(objective="lambdarank", **kwargs)
         self.booster_.fit(train, y[learn], group=query_groups(train.index))
         raw = np.asarray(self.booster_.predict(X.loc[calibration]))
@@ -156,7 +156,7 @@ class OfferRanker(BoostedEstimator):
         """
         if self.early_stopping_rounds is None or not len(held):
             return self.n_estimators
-        probe = lgb.LGBMRanker(objective="lambdarank", **self._booster_kwargs())
+        probe = lgb.LGBMRanker(objective="lambdarank", **self._booster_kwargs(len(train)))
         stop = lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False)
         probe.fit(
             train,
