@@ -473,8 +473,9 @@ def score(
         table.add_column(column, justify="right")
     for band in ("high", "medium", "low"):
         members = scores["risk_band"] == band
-        mean = scores.loc[members, "churn_probability"].mean() if members.any() else float("nan")
-        table.add_row(band, f"{bands.get(band, 0):,}", f"{mean:.2f}")
+        # an empty band has no mean: a dash, as in the metric tables, not "nan"
+        mean = f"{scores.loc[members, 'churn_probability'].mean():.2f}" if members.any() else "–"
+        table.add_row(band, f"{bands.get(band, 0):,}", mean)
     console.print(table)
     if models.value is not None:
         console.print(f"Revenue at risk: {scores['revenue_at_risk'].sum():,.0f}")

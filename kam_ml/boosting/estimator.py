@@ -20,7 +20,16 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["BoostedEstimator"]
+__all__ = ["BoostedEstimator", "eval_rows"]
+
+# LightGBM 4.7 renamed fit's eval_set to eval_X/eval_y and warns on the old name; the
+# package supports older 4.x too, which know only eval_set.
+_EVAL_X = "eval_X" in inspect.signature(lgb.LGBMModel.fit).parameters
+
+
+def eval_rows(X: pd.DataFrame, y: np.ndarray) -> dict[str, Any]:
+    """``fit``'s keyword arguments for one early-stopping set, in this LightGBM's spelling."""
+    return {"eval_X": X, "eval_y": y} if _EVAL_X else {"eval_set": [(X, y)]}
 
 
 class BoostedEstimator(BaseEstimator):
@@ -61,17 +70,19 @@ class BoostedEstimator(BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def _booster_kwargs(self) -> dict[str, Any]:
+    def _booster_kwargs(self, rows: int | None = None) -> dict[str, Any]:
         """LightGBM's keyword arguments for the shared hyperparameters.
 
         ``subsample_freq=1`` because LightGBM ignores ``subsample`` unless rows are re-drawn
         every ``subsample_freq`` iterations; ``verbose=-1`` keeps its log out of the CLI.
+        ``rows``, the rows the booster learns from, caps the leaf minimum at a tenth of them
+        (``leaf_minimum``).
         """
         return {
             "n_estimators": self.n_estimators,
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
-            "min_child_samples": self.min_child_samples,
+            "min_child_samples": self.leaf_minimum(rows),
             "subsample": self.subsample,
             "subsample_freq": 1,
             "colsample_bytree": self.colsample_bytree,
@@ -80,6 +91,20 @@ class BoostedEstimator(BaseEstimator):
             "n_jobs": self.n_jobs,
             "verbose": -1,
         }
+
+    def leaf_minimum(self, rows: int | None) -> int:
+        """The rows a leaf must hold: ``min_child_samples``, or a tenth of ``rows`` if less.
+
+        A leaf minimum larger than half the rows forbids every split, and the booster is a
+        constant: a 9-month book of 400 accounts left the churn model 53 learning rows
+        against a minimum of 50, so it scored every account 0.98 and ranked no one
+        (validation ROC-AUC 0.500 vs 0.762 for recency; README "Books no one here wrote").
+        The cap only binds below ten times ``min_child_samples`` rows, so a book of the
+        size the defaults were chosen on trains exactly as before.
+        """
+        if rows is None:
+            return self.min_child_samples
+        return max(1, min(self.min_child_samples, rows // 10))
 
     def _remember_inputs(self, X: pd.DataFrame) -> None:
         """Record the columns and categories of the frame the booster is fitted on.

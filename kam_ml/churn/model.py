@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -13,19 +12,11 @@ from sklearn.base import ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-from kam_ml.boosting.estimator import BoostedEstimator
+from kam_ml.boosting.estimator import BoostedEstimator, eval_rows
 from kam_ml.churn.contributions import path_explainer
 from kam_ml.features.build import ALL_FEATURES as FEATURES
 
 __all__ = ["ChurnModel"]
-
-# LightGBM 4.7 renamed fit's eval_set to eval_X/eval_y and warns on the old name; the
-# package supports older 4.x too, which know only eval_set.
-_EVAL_X = "eval_X" in inspect.signature(lgb.LGBMClassifier.fit).parameters
-
-
-def _eval_rows(X: pd.DataFrame, y: np.ndarray) -> dict[str, Any]:
-    return {"eval_X": X, "eval_y": y} if _EVAL_X else {"eval_set": [(X, y)]}
 
 
 class ChurnModel(ClassifierMixin, BoostedEstimator):
@@ -127,7 +118,7 @@ class ChurnModel(ClassifierMixin, BoostedEstimator):
         learn = self._prepare(X.loc[~calibration_mask]), y[~calibration_mask]
         held = self._prepare(X.loc[calibration_mask]), y[calibration_mask]
         self.n_trees_ = self._tree_count(X, learn, held)
-        kwargs = {**self._booster_kwargs(), **self._monotone_kwargs(X)}
+        kwargs = {**self._booster_kwargs(len(learn[1])), **self._monotone_kwargs(X)}
         self.booster_ = lgb.LGBMClassifier(**{**kwargs, "n_estimators": self.n_trees_})
         self.booster_.fit(*learn)
         raw = self._raw_score(X.loc[calibration_mask])
@@ -153,10 +144,10 @@ class ChurnModel(ClassifierMixin, BoostedEstimator):
         if self.early_stopping_rounds is None or len(np.unique(held[1])) < 2:
             return self.n_estimators
         probe = lgb.LGBMClassifier(
-            **self._booster_kwargs(), **self._monotone_kwargs(X), metric="auc"
+            **self._booster_kwargs(len(learn[1])), **self._monotone_kwargs(X), metric="auc"
         )
         stop = lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False)
-        probe.fit(*learn, **_eval_rows(*held), callbacks=[stop])
+        probe.fit(*learn, **eval_rows(*held), callbacks=[stop])
         return max(int(probe.best_iteration_ or self.n_estimators), 1)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:

@@ -121,7 +121,7 @@ def load_champions(source: ChampionSource, *, horizon_days: int | None = None) -
     if churn is None:
         raise ModelNotFoundError(
             f"No churn model at {source.churn_uri} (MLflow store {source.tracking_uri}) nor a "
-            f"bundle in {source.models_dir}. Train one first: kam-ml train --data DIR."
+            f"bundle in {source.models_dir}. {_remedy(source, MODEL_NAMES.churn)}"
         )
     _check_horizon(churn, horizon_days)
     optional: dict[str, ModelBundle | None] = {}
@@ -231,6 +231,28 @@ def _check_horizon(churn: ModelBundle, horizon_days: int | None) -> None:
             f"{churn.definition.horizon_days} days; --horizon-days {horizon_days} needs a model "
             f"trained for it (kam-ml train --horizon-days {horizon_days})."
         )
+
+
+def _remedy(source: ChampionSource, name: str) -> str:
+    """What to do next: train, or (when training ran and its gate promoted nothing) say so.
+
+    ``kam-ml train`` exits 0 when the gate keeps a version as challenger; "train one
+    first" would then send the user to run again what just succeeded.
+    """
+    versions: list[str] = []
+    if _registry(source.tracking_uri) and source.churn_uri.startswith("models:/"):
+        from kam_ml.registry.tracking import TrackingStore
+
+        versions = TrackingStore(str(source.tracking_uri)).version_numbers(name)
+    if not versions:
+        return "Train one first: kam-ml train --data DIR."
+    listed = ", ".join(versions)
+    return (
+        f"{name} has {len(versions)} registered version(s) ({listed}) but none is the "
+        "champion: the gate kept them as challengers (why is in the output of kam-ml train "
+        f"and on the run's model card). Score one anyway with --model models:/{name}/"
+        f"{versions[-1]}, or fix what blocked it and train again."
+    )
 
 
 def _registry(tracking_uri: str | None) -> bool:

@@ -204,6 +204,14 @@ class TrackingStore:
         except MlflowException:
             return None
 
+    def version_numbers(self, name: str) -> list[str]:
+        """Every registered version of ``name``, oldest first (empty when none)."""
+        try:
+            versions = self.client.search_model_versions(f"name='{name}'")
+        except MlflowException:
+            return []
+        return sorted((str(v.version) for v in versions), key=int)
+
     def approved_bundle_sha256(self, name: str, version: str) -> str | None:
         """The sha256 of the bundle metadata the gate exported for this version, if any."""
         try:

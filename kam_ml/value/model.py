@@ -81,7 +81,7 @@ class ValueModel(RegressorMixin, BoostedEstimator):
         )
         self._remember_inputs(X)
         self.booster_ = lgb.LGBMRegressor(
-            objective=self.objective, **self._booster_kwargs(), **extra
+            objective=self.objective, **self._booster_kwargs(len(y)), **extra
         )
         self.booster_.fit(X, y)
         return self

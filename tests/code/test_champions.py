@@ -107,6 +107,24 @@ def test_no_churn_model_anywhere_is_model_not_found(tmp_path: Path) -> None:
         load_champions(ChampionSource(churn_uri=str(tmp_path / "nowhere")))
 
 
+def test_a_version_the_gate_kept_as_challenger_is_named_not_train_one_first(tmp_path: Path):
+    """A book of one-time buyers: `kam-ml train` exited 0 with kam-churn v1 "kept as
+    challenger" (the leakage alarm), and `kam-ml score` then said "Train one first"."""
+    from mlflow import MlflowClient
+
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=store, registry_uri=store)
+    client.create_registered_model(MODEL_NAMES.churn)
+    client.create_model_version(MODEL_NAMES.churn, source=(tmp_path / "run").as_uri())
+    source = ChampionSource(tracking_uri=store, models_dir=tmp_path / "models", trust=TRUST)
+    with pytest.raises(ModelNotFoundError) as raised:
+        load_champions(source)
+    message = str(raised.value)
+    assert "Train one first" not in message
+    assert "kam-churn has 1 registered version(s) (1) but none is the champion" in message
+    assert "--model models:/kam-churn/1" in message
+
+
 def test_the_folder_stands_in_for_the_champion_only(models_dir: Path) -> None:
     pinned = ChampionSource(
         tracking_uri=f"sqlite:///{models_dir.parent / 'no-such.db'}",

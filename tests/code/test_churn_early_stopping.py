@@ -32,3 +32,17 @@ def test_without_early_stopping_every_round_is_kept():
     model = ChurnModel(n_estimators=40, early_stopping_rounds=None).fit(X, y)
     assert model.n_trees_ == 40
     assert model.booster_.booster_.num_trees() == 40
+
+
+def test_a_book_of_a_few_dozen_rows_still_ranks():
+    """53 learning rows against a leaf minimum of 50 allowed no split: the booster was a
+    constant, and a 9-month book scored every account the same (README "Books no one here
+    wrote"). The leaf minimum is capped at a tenth of the learning rows."""
+    X, y = _rows(signal=3.0, n=70, seed=1)
+    calibration = np.arange(70) >= 53  # 53 learn, 17 calibrate, as on that book
+    model = ChurnModel(n_estimators=40, early_stopping_rounds=None)
+    model.fit(X, y, calibration_mask=calibration)
+    assert model.booster_.get_params()["min_child_samples"] == 5
+    assert len(np.unique(model.predict_proba(X)[:, 1])) > 5
+    X, y = _rows(signal=3.0, n=4000)
+    assert ChurnModel().leaf_minimum(len(y)) == 50  # a real book: the default, unchanged

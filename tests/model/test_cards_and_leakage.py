@@ -73,6 +73,21 @@ def test_implausible_auc_fires(small_result, small_tables) -> None:
     assert "0.990 is above the plausibility ceiling 0.97" in report.alarms[0]
 
 
+def test_implausible_auc_that_a_naive_rule_reaches_too_is_no_alarm(small_result, small_tables):
+    """A book of one-time buyers: the model 0.990, RFM 0.989 on the same rows. RFM reads
+    three history features (checked by the point-in-time alarm), so the book is simply
+    that predictable; before, the alarm fired and blocked every model on such a book."""
+    metrics = {
+        **small_result.metrics,
+        "model": {**small_result.metrics["model"], "roc_auc": 0.990},
+        "rfm": {**small_result.metrics["rfm"], "roc_auc": 0.989},
+    }
+    report = check_leakage(replace(small_result, metrics=metrics), small_tables)
+    assert not report.fired, report.alarms
+    metrics["rfm"] = {**metrics["rfm"], "roc_auc": 0.960}  # 0.03 behind: unexplained
+    assert check_leakage(replace(small_result, metrics=metrics), small_tables).fired
+
+
 def test_feature_reading_the_future_fires(small_result, small_tables) -> None:
     """Plant a leak: orders_90d at the last validation cutoff also counts the label window."""
     features = small_result.validation_features.copy()

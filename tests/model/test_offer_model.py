@@ -1,4 +1,5 @@
-"""The offer ranker recovers the planted cross-selling and beats every baseline on demo data."""
+"""The offer ranker recovers the planted cross-selling and beats every baseline on demo data,
+and beats them on the buy-till-you-die book too, whose purchases are habit, not cross-sell."""
 
 from __future__ import annotations
 
@@ -7,9 +8,14 @@ import pandas as pd
 import pytest
 
 from kam_ml.data.tables import Tables
+from kam_ml.data.validation import validate_tables
+from kam_ml.demo.btyd_book import generate_btyd_book
 from kam_ml.offers.pairs import build_offer_pairs
+from kam_ml.offers.training import train_offers
+from kam_ml.problem.definition import ProblemDefinition
 
 BASELINES = ("global_popularity", "segment_popularity", "own_most_bought", "item_to_item")
+BTYD_SEEDS = (1, 2, 3, 4, 5, 6)
 
 
 @pytest.mark.parametrize("baseline", BASELINES)
@@ -18,6 +24,21 @@ def test_ranker_beats_every_baseline_by_ndcg_at_3(offer_result, baseline):
     assert ranker["ndcg_at_3"] > other["ndcg_at_3"] + 0.03, (ranker, other)
     assert ranker["recall_at_3"] > other["recall_at_3"]
     assert ranker["hit_rate_at_3"] > other["hit_rate_at_3"]
+
+
+@pytest.mark.parametrize("seed", BTYD_SEEDS)
+def test_ranker_beats_every_baseline_on_small_btyd_books(demo_as_of, seed):
+    """Purchases there are each account's stationary category habits (a Dirichlet draw, a
+    Poisson rate): nothing is planted for a ranker to find, so its own most-bought
+    categories are nearly the best ranking, and a 1,000-account book leaves little to
+    learn from. With 200 fixed boosting rounds the ranker fell behind them on seeds 1 and 6
+    here (README "Next-best offers"); early-stopped, it is ahead on every one.
+    """
+    book = generate_btyd_book(n_accounts=1000, seed=seed, end_date=demo_as_of)
+    tables = validate_tables(book.raw_tables(), on_bad_rows="refuse").tables
+    metrics = train_offers(tables, demo_as_of, ProblemDefinition()).metrics
+    ndcg = {name: metrics[name]["ndcg_at_3"] for name in ("ranker", *BASELINES)}
+    assert all(ndcg["ranker"] > ndcg[name] for name in BASELINES), ndcg
 
 
 def test_every_metric_is_measured_on_the_same_accounts(offer_result):
