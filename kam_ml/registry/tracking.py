@@ -19,7 +19,6 @@ registered before kam-ml recorded digests) loads only with ``BundleTrust.allow_u
 
 from __future__ import annotations
 
-import fcntl
 import json
 import tempfile
 import warnings
@@ -36,6 +35,7 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 from kam_ml.errors import BundleError, ModelNotFoundError
+from kam_ml.file_locks import exclusive_lock
 from kam_ml.registry.bundle import BundleTrust, ModelBundle, file_sha256
 
 __all__ = [
@@ -372,12 +372,8 @@ def _first_use_lock(tracking_uri: str) -> Iterator[None]:
     if database is None or not database.parent.is_dir():
         yield  # nothing to lock beside; MLflow names what is wrong with the URI
         return
-    with open(database.with_name(database.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with exclusive_lock(database.with_name(database.name + ".lock")):
+        yield
 
 
 def _sqlite_path(tracking_uri: str) -> Path | None:
