@@ -125,7 +125,10 @@ def parse_scores_file(value: str) -> Path:
 DataOption = Annotated[
     str,
     typer.Option(
-        "--data", metavar="FOLDER|URI", help="Folder of contract tables, or sqlite:/// URI."
+        "--data",
+        metavar="FOLDER|URI",
+        help="Folder of contract tables, or a database URI: sqlite:///book.db, "
+        "postgresql://user:password@host/db (passwords are never printed).",
     ),
 ]
 AsOfOption = Annotated[
@@ -146,6 +149,13 @@ BadRowsOption = Annotated[
 ]
 
 
+def _shown(text: object) -> str:
+    """``text`` as the terminal may show it: every URI's password as ``***``."""
+    from kam_ml.data.sources import hide_passwords
+
+    return hide_passwords(str(text))
+
+
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a KamMLError, or a file the system refuses (permission, full disk, a folder
     where a file should be), into its message and exit code 1: users never see a traceback."""
@@ -155,11 +165,12 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except KamMLError as error:
-            errors.print(f"[bold red]error:[/] {error}", highlight=False)
+            errors.print(f"[bold red]error:[/] {_shown(error)}", highlight=False)
             raise typer.Exit(code=1) from None
         except OSError as error:
             where = f" ({error.filename})" if error.filename else ""
-            errors.print(f"[bold red]error:[/] {error.strerror or error}{where}", highlight=False)
+            message = f"{error.strerror or error}{where}"
+            errors.print(f"[bold red]error:[/] {_shown(message)}", highlight=False)
             raise typer.Exit(code=1) from None
 
     return wrapper
@@ -222,7 +233,8 @@ def validate(
     loaded = _load(data, on_bad_rows, report, None)
     tables = loaded.tables
     _print_counts(
-        f"{data} follows the contract" + ("" if loaded.report.is_clean else " (after quarantine)"),
+        f"{_shown(data)} follows the contract"
+        + ("" if loaded.report.is_clean else " (after quarantine)"),
         {
             "accounts": tables.accounts,
             "orders": tables.orders,
@@ -282,9 +294,10 @@ def train(
         {m: m for m in ("roc_auc", "pr_auc", "top_decile_lift", "brier", "log_loss")},
     )
     _train_offers_and_value(tables, as_of_date, definition, store, settings, refit=refit)
+    shown = _shown(settings.tracking_uri)
     console.print(
-        f"MLflow: {settings.tracking_uri} (run {outcome.run_id}); "
-        f"browse with: mlflow ui --backend-store-uri {settings.tracking_uri}"
+        f"MLflow: {shown} (run {outcome.run_id}); "
+        f"browse with: mlflow ui --backend-store-uri {shown}"
     )
 
 
@@ -524,7 +537,7 @@ def nightly(
             f"peak {timing.peak_rss_gib:5.2f} GiB"
         )
 
-    console.print(f"Nightly run from {data} into {out}")
+    console.print(f"Nightly run from {_shown(data)} into {out}")
     result = run_nightly(
         data,
         out,
@@ -553,7 +566,7 @@ def nightly(
     quarantine = result.directory / "quarantine"
     if quarantine.is_dir():
         errors.print(f"[yellow]Quarantined rows:[/] {quarantine}/quarantine_summary.csv")
-    console.print(f"Last actions from: {actions.url}")
+    console.print(f"Last actions from: {_shown(actions.url)}")
 
 
 @app.command()
@@ -590,7 +603,7 @@ def _load(
     from kam_ml.data.validation import load_tables
 
     not_after = _today() if as_of is None else as_of
-    with console.status(f"Loading and validating {source}…"):
+    with console.status(f"Loading and validating {_shown(source)}…"):
         loaded = load_tables(source, on_bad_rows=on_bad_rows.value, not_after=not_after)
     if not loaded.report.is_clean:
         errors.print(f"[yellow]Quarantined rows:[/]\n{loaded.report}", highlight=False)
