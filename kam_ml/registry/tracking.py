@@ -204,6 +204,15 @@ class TrackingStore:
         except MlflowException:
             return None
 
+    def version_run_params(self, name: str, version: str) -> dict[str, str]:
+        """The parameters the run that produced ``name`` version ``version`` logged (its data
+        fingerprint ``data.*``, definition ``definition.*``, ``refit``...); {} if unknown."""
+        try:
+            run_id = self.client.get_model_version(name, version).run_id
+            return dict(self.client.get_run(run_id).data.params) if run_id else {}
+        except MlflowException:
+            return {}
+
     def approved_bundle_sha256(self, name: str, version: str) -> str | None:
         """The sha256 of the bundle metadata the gate exported for this version, if any."""
         try:
