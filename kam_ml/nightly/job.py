@@ -121,25 +121,28 @@ def run_nightly(
     or without one after ``today`` (the run's day), are quarantined when validating here,
     so they cannot make the default as-of date (the last date in the data) a future one.
 
-    The run holds ``out_dir``'s lock throughout (``kam_ml.nightly.lock``): a second run
-    into the same folder stops with ``NightlyRunning`` before doing anything."""
+    Once the models are loaded (a run without them writes nothing, not even the folder), the
+    run holds ``out_dir``'s lock to the end (``kam_ml.nightly.lock``): a second run into the
+    same folder stops with ``NightlyRunning`` before it reads the data."""
+    clock = clock or StageClock()
+    with clock.stage("load models"):
+        scoring_models = load_champions(models) if isinstance(models, ChampionSource) else models
     with output_folder_lock(Path(out_dir)):
-        return _run_locked(source, Path(out_dir), models, as_of, on_bad_rows, clock, actions, today)
+        return _run_locked(
+            source, Path(out_dir), scoring_models, as_of, on_bad_rows, clock, actions, today
+        )
 
 
 def _run_locked(
     source: str | Path | Tables | Mapping[str, pd.DataFrame],
     out_dir: Path,
-    models: ChampionSource | ScoringModels,
+    scoring_models: ScoringModels,
     as_of: pd.Timestamp | None,
     on_bad_rows: OnBadRows,
-    clock: StageClock | None,
+    clock: StageClock,
     actions: ActionStore | None,
     today: pd.Timestamp | None,
 ) -> NightlyResult:
-    clock = clock or StageClock()
-    with clock.stage("load models"):
-        scoring_models = load_champions(models) if isinstance(models, ChampionSource) else models
     not_after = as_of if as_of is not None else today
     with clock.stage("load and validate data"):
         tables, report = _validated(source, on_bad_rows, not_after)

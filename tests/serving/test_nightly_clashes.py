@@ -47,7 +47,10 @@ WRAPPER = textwrap.dedent(
         def slow(staging, parts):
             write(staging, parts)
             Path(os.environ["KAM_TEST_MARK"]).write_text(str(staging))
-            time.sleep(float(os.environ["KAM_TEST_SLEEP"]))
+            release = Path(os.environ["KAM_TEST_RELEASE"])
+            deadline = time.monotonic() + 300
+            while not release.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)  # until the test lets it go on
         job.write_snapshot = slow
     elif how == "kill_before_swap":  # the new version is in place, the link not yet swapped
         replace = os.replace
@@ -103,20 +106,26 @@ def _digests(directory: Path) -> dict[str, str]:
 
 def test_a_second_run_stops_naming_the_first_and_never_touches_its_staging(book, tmp_path):
     out, mark = tmp_path / "nightly", tmp_path / "slow-run-is-writing"
-    slow = _nightly(book, tmp_path, out, "slow", KAM_TEST_MARK=str(mark), KAM_TEST_SLEEP="6")
-    deadline = time.monotonic() + 300
-    while not mark.exists():
-        assert slow.poll() is None, slow.communicate()
-        assert time.monotonic() < deadline, "the slow run never reached its risk lists"
-        time.sleep(0.1)
-    staging = Path(mark.read_text())
-    second = _nightly(book, tmp_path, out, "none")
-    stdout, stderr = second.communicate(timeout=300)
-    assert second.returncode == 1, stdout + stderr
-    assert "Another kam-ml nightly is writing" in stderr
-    assert f"pid {slow.pid} " in stderr and "started 20" in stderr  # who holds it, since when
-    assert "Traceback" not in stdout + stderr
-    assert staging.is_dir()  # the live run's staging folder is untouched
+    release = tmp_path / "let-the-slow-run-finish"
+    slow = _nightly(
+        book, tmp_path, out, "slow", KAM_TEST_MARK=str(mark), KAM_TEST_RELEASE=str(release)
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not mark.exists():
+            assert slow.poll() is None, slow.communicate()
+            assert time.monotonic() < deadline, "the slow run never reached its risk lists"
+            time.sleep(0.1)
+        staging = Path(mark.read_text())
+        second = _nightly(book, tmp_path, out, "none")
+        stdout, stderr = second.communicate(timeout=300)
+        assert second.returncode == 1, stdout + stderr
+        assert "Another kam-ml nightly is writing" in stderr
+        assert f"pid {slow.pid} " in stderr and "started 20" in stderr  # who holds it, since when
+        assert "Traceback" not in stdout + stderr
+        assert staging.is_dir()  # the live run's staging folder is untouched
+    finally:
+        release.touch()  # the slow run goes on, whatever the assertions said
     slow_out, slow_err = slow.communicate(timeout=300)
     assert slow.returncode == 0, slow_out + slow_err
     night = read_snapshot(out / str(book.second.as_of.date()))
