@@ -66,6 +66,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SNAPSHOT_FORMAT",
+    "VERSIONS",
     "Snapshot",
     "SnapshotFiles",
     "SnapshotParts",
