@@ -125,7 +125,10 @@ def parse_scores_file(value: str) -> Path:
 DataOption = Annotated[
     str,
     typer.Option(
-        "--data", metavar="FOLDER|URI", help="Folder of contract tables, or sqlite:/// URI."
+        "--data",
+        metavar="FOLDER|URI",
+        help="Folder of contract tables, or a database URI: sqlite:///book.db, "
+        "postgresql://user:password@host/db (passwords are never printed).",
     ),
 ]
 AsOfOption = Annotated[
@@ -146,6 +149,13 @@ BadRowsOption = Annotated[
 ]
 
 
+def _shown(text: object) -> str:
+    """``text`` as the terminal may show it: every URI's password as ``***``."""
+    from kam_ml.data.sources import hide_passwords
+
+    return hide_passwords(str(text))
+
+
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a KamMLError, or a file the system refuses (permission, full disk, a folder
     where a file should be), into its message and exit code 1: users never see a traceback."""
@@ -155,11 +165,12 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except KamMLError as error:
-            errors.print(f"[bold red]error:[/] {error}", highlight=False)
+            errors.print(f"[bold red]error:[/] {_shown(error)}", highlight=False)
             raise typer.Exit(code=1) from None
         except OSError as error:
             where = f" ({error.filename})" if error.filename else ""
-            errors.print(f"[bold red]error:[/] {error.strerror or error}{where}", highlight=False)
+            message = f"{error.strerror or error}{where}"
+            errors.print(f"[bold red]error:[/] {_shown(message)}", highlight=False)
             raise typer.Exit(code=1) from None
 
     return wrapper
@@ -222,7 +233,8 @@ def validate(
     loaded = _load(data, on_bad_rows, report, None)
     tables = loaded.tables
     _print_counts(
-        f"{data} follows the contract" + ("" if loaded.report.is_clean else " (after quarantine)"),
+        f"{_shown(data)} follows the contract"
+        + ("" if loaded.report.is_clean else " (after quarantine)"),
         {
             "accounts": tables.accounts,
             "orders": tables.orders,
@@ -247,10 +259,20 @@ def train(
             "--no-refit registers the held-out fit, for experiments.",
         ),
     ] = True,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Train even when a champion was trained on exactly this data with the same "
+            "settings (by default such a model is not trained again).",
+        ),
+    ] = False,
 ) -> None:
     """Train the churn, offer and value models, track them in MLflow and promote each one
-    that beats its champion; the registered versions are refit on every labelled cutoff."""
+    that beats its champion; the registered versions are refit on every labelled cutoff.
+    A model whose champion was trained on the same data and settings is not trained again."""
     from kam_ml.churn.job import train_and_register_churn
+    from kam_ml.data.tables import data_fingerprint
     from kam_ml.problem.definition import ProblemDefinition
     from kam_ml.registry.bundle import BundleTrust
     from kam_ml.registry.tracking import TrackingStore, quiet_mlflow
@@ -262,6 +284,34 @@ def train(
     definition = ProblemDefinition().with_horizon(horizon_days)
     as_of_date = _as_of(as_of, tables)
     store = TrackingStore(settings.tracking_uri, trust=BundleTrust.from_settings(settings))
+    fingerprint = data_fingerprint(tables, as_of_date)
+
+    @functools.cache  # asked once per model: the message is printed once
+    def unchanged(name: str) -> bool:
+        """Say so, and skip ``name``, when its champion saw this very data and settings."""
+        from kam_ml.registry.gate import trained_on_the_same
+
+        version = (
+            None
+            if force
+            else trained_on_the_same(store, name, fingerprint, definition, refit=refit)
+        )
+        if version is not None:
+            console.print(
+                f"{name}: champion v{version} was trained on this very data (as of "
+                f"{fingerprint['as_of']}, sha256 {str(fingerprint['sha256'])[:12]}…) with the "
+                "same settings; not trained again (--force trains anyway)"
+            )
+        return version is not None
+
+    if all(map(unchanged, ("kam-churn", "kam-offers", "kam-value"))):
+        console.print("Nothing to train: the data and settings are unchanged.")
+        return
+    if unchanged("kam-churn"):
+        _train_offers_and_value(
+            tables, as_of_date, definition, store, settings, refit=refit, unchanged=unchanged
+        )
+        return
     layout = definition.training_layout(as_of_date, tables.first_date())
     console.print(layout.describe(), highlight=False)
     with _progress() as progress:
@@ -281,10 +331,13 @@ def train(
         "Churn model v{version} vs baselines (validation cutoffs)",
         {m: m for m in ("roc_auc", "pr_auc", "top_decile_lift", "brier", "log_loss")},
     )
-    _train_offers_and_value(tables, as_of_date, definition, store, settings, refit=refit)
+    _train_offers_and_value(
+        tables, as_of_date, definition, store, settings, refit=refit, unchanged=unchanged
+    )
+    shown = _shown(settings.tracking_uri)
     console.print(
-        f"MLflow: {settings.tracking_uri} (run {outcome.run_id}); "
-        f"browse with: mlflow ui --backend-store-uri {settings.tracking_uri}"
+        f"MLflow: {shown} (run {outcome.run_id}); "
+        f"browse with: mlflow ui --backend-store-uri {shown}"
     )
 
 
@@ -296,10 +349,12 @@ def _train_offers_and_value(
     settings: Any,
     *,
     refit: bool,
+    unchanged: Callable[[str], bool],
 ) -> None:
     """The offer ranker and the value model, each through its own gate (see ``train``);
     each is skipped, with the reason, when the book cannot train it (one category for
-    offers, too little history for value)."""
+    offers, too little history for value) or ``unchanged(name)`` (its champion saw this
+    data and settings; ``unchanged`` says so)."""
     from kam_ml.offers.job import offers_skipped, train_and_register_offers
     from kam_ml.registry.gate import Skipped
     from kam_ml.value.job import train_and_register_value, value_cutoffs
@@ -307,7 +362,7 @@ def _train_offers_and_value(
     skipped = offers_skipped(tables)
     if skipped is not None:
         _print_outcome(skipped, "", {})
-    else:
+    elif not unchanged("kam-offers"):
         cutoffs = definition.training_cutoff_dates(as_of_date, tables.first_date())
         with _progress() as progress:
             task = progress.add_task("Building offer pairs per cutoff", total=len(cutoffs))
@@ -325,6 +380,8 @@ def _train_offers_and_value(
     planned = value_cutoffs(tables, as_of_date, definition)
     if isinstance(planned, Skipped):  # too little history for the 12-month window
         _print_outcome(planned, "", {})
+        return
+    if unchanged("kam-value"):
         return
     with _progress() as progress:
         task = progress.add_task("Building value features per cutoff", total=len(planned))
@@ -468,7 +525,9 @@ def score(
     write_table(scores, out)
     bands = scores["risk_band"].value_counts()
     versions = ", ".join(f"kam-{n} v{v}" for n, v in models.versions().items() if v is not None)
-    table = Table(title=f"{len(scores):,} accounts scored with {versions}")
+    table = Table(
+        title=f"{len(scores):,} accounts scored as of {as_of_date.date()} with {versions}"
+    )
     for column in ("band", "accounts", "mean churn probability"):
         table.add_column(column, justify="right")
     for band in ("high", "medium", "low"):
@@ -525,7 +584,7 @@ def nightly(
             f"peak {timing.peak_rss_gib:5.2f} GiB"
         )
 
-    console.print(f"Nightly run from {data} into {out}")
+    console.print(f"Nightly run from {_shown(data)} into {out}")
     result = run_nightly(
         data,
         out,
@@ -554,7 +613,7 @@ def nightly(
     quarantine = result.directory / "quarantine"
     if quarantine.is_dir():
         errors.print(f"[yellow]Quarantined rows:[/] {quarantine}/quarantine_summary.csv")
-    console.print(f"Last actions from: {actions.url}")
+    console.print(f"Last actions from: {_shown(actions.url)}")
 
 
 @app.command()
@@ -591,7 +650,7 @@ def _load(
     from kam_ml.data.validation import load_tables
 
     not_after = _today() if as_of is None else as_of
-    with console.status(f"Loading and validating {source}…"):
+    with console.status(f"Loading and validating {_shown(source)}…"):
         loaded = load_tables(source, on_bad_rows=on_bad_rows.value, not_after=not_after)
     if not loaded.report.is_clean:
         errors.print(f"[yellow]Quarantined rows:[/]\n{loaded.report}", highlight=False)

@@ -280,6 +280,16 @@ class Readiness(BaseModel):
     snapshot_as_of: dt.date | None = Field(description="As-of date of the snapshot served.")
     snapshot_accounts: int | None = Field(description="Accounts in the snapshot.")
     snapshot_directory: str | None = Field(description="Folder of the night served.")
+    snapshot_published_as_of: dt.date | None = Field(
+        default=None,
+        description="The night published last (what OUT/latest.json names); the night served "
+        "unless snapshot_problems says why not.",
+    )
+    snapshot_problems: list[str] = Field(
+        default_factory=list,
+        description="Why the night served is not the night published last (a newer night "
+        "that failed to load, say); the older night keeps serving meanwhile.",
+    )
     model_versions: dict[str, str | None] = Field(description="Loaded model versions.")
     models_trained_as_of: dict[str, str | None] = Field(
         description="As-of date of the data each loaded model was trained on."

@@ -17,7 +17,12 @@ from typing import Any
 
 import pandas as pd
 
-from kam_ml.nightly.snapshot import latest_night, manifest_digest, read_snapshot
+from kam_ml.nightly.snapshot import (
+    latest_night,
+    manifest_digest,
+    published_as_of,
+    read_snapshot,
+)
 from kam_ml.registry.bundle import BundleTrust
 from kam_ml.registry.champions import ChampionSource, ScoringModels, load_champions
 from serving.records import RecordTable
@@ -63,7 +68,12 @@ class ServingState:
     models: ScoringModels | None = None
     champion_version: str | None = None
     problems: list[str] = field(default_factory=list)
+    # the night OUT/latest.json names (the one published last), and why it is not the one
+    # served when it is not: /ready reports both, so an older night is never served silently
+    published_as_of: str | None = None
+    snapshot_problems: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _trying: str | None = None  # the night folder the last snapshot refresh looked at
 
     @property
     def source(self) -> ChampionSource:
@@ -84,12 +94,15 @@ class ServingState:
             except Exception as error:  # keep serving the old models
                 problems.append(f"models: {error}")
                 logger.warning("model reload failed: %s", error)
+            failed: str | None = None
             try:
                 if self._refresh_snapshot():
                     changed.append("snapshot")
             except Exception as error:  # keep serving the old snapshot
                 problems.append(f"snapshot: {error}")
                 logger.warning("snapshot reload failed: %s", error)
+                failed = str(error)
+            self.snapshot_problems = self._night_problems(failed)
             if self.settings.nightly_dir is None:
                 problems.append("no nightly directory configured (KAM_NIGHTLY_DIR)")
             elif self.snapshot is None and not problems:
@@ -113,9 +126,11 @@ class ServingState:
     def _refresh_snapshot(self) -> bool:
         if self.settings.nightly_dir is None:
             return False
+        self.published_as_of = published_as_of(self.settings.nightly_dir)
         latest = latest_night(self.settings.nightly_dir)
         if latest is None:
             return False
+        self._trying = latest.name
         digest = manifest_digest(latest)
         current = self.snapshot
         if (
@@ -127,6 +142,17 @@ class ServingState:
         self.snapshot = _load(latest)
         logger.info("serving nightly snapshot %s", latest)
         return True
+
+    def _night_problems(self, failed: str | None) -> list[str]:
+        """Why the night served is not the night published last (empty when it is)."""
+        served = self.snapshot.as_of if self.snapshot is not None else None
+        serving = f"; serving {served}" if served else ""
+        if failed is not None:
+            return [f"the night {self._trying} could not be loaded: {failed}{serving}"]
+        published = self.published_as_of
+        if published is not None and served is not None and published != served:
+            return [f"latest.json names {published}, which is not a published night{serving}"]
+        return []
 
 
 def _load(directory: Path) -> ServedSnapshot:

@@ -27,6 +27,8 @@ from kam_ml.data.tables import Tables, sorted_for_features
 from kam_ml.data.validation import OnBadRows, load_tables, validate_tables
 from kam_ml.features import build_features
 from kam_ml.nightly.history import carry_history
+from kam_ml.nightly.lock import output_folder_lock
+from kam_ml.nightly.managers import assign_slugs
 from kam_ml.nightly.portfolio import portfolio_summary, write_portfolio
 from kam_ml.nightly.risk_lists import ManagerSummary, write_risk_lists
 from kam_ml.nightly.snapshot import (
@@ -117,11 +119,30 @@ def run_nightly(
     here) or already validated ``Tables``. With an ``actions`` store, the risk lists carry
     each account's last action as recorded when the job runs. Rows dated after ``as_of``,
     or without one after ``today`` (the run's day), are quarantined when validating here,
-    so they cannot make the default as-of date (the last date in the data) a future one."""
+    so they cannot make the default as-of date (the last date in the data) a future one.
+
+    Once the models are loaded (a run without them writes nothing, not even the folder), the
+    run holds ``out_dir``'s lock to the end (``kam_ml.nightly.lock``): a second run into the
+    same folder stops with ``NightlyRunning`` before it reads the data."""
     clock = clock or StageClock()
-    out_dir = Path(out_dir)
     with clock.stage("load models"):
         scoring_models = load_champions(models) if isinstance(models, ChampionSource) else models
+    with output_folder_lock(Path(out_dir)):
+        return _run_locked(
+            source, Path(out_dir), scoring_models, as_of, on_bad_rows, clock, actions, today
+        )
+
+
+def _run_locked(
+    source: str | Path | Tables | Mapping[str, pd.DataFrame],
+    out_dir: Path,
+    scoring_models: ScoringModels,
+    as_of: pd.Timestamp | None,
+    on_bad_rows: OnBadRows,
+    clock: StageClock,
+    actions: ActionStore | None,
+    today: pd.Timestamp | None,
+) -> NightlyResult:
     not_after = as_of if as_of is not None else today
     with clock.stage("load and validate data"):
         tables, report = _validated(source, on_bad_rows, not_after)
@@ -189,6 +210,7 @@ def run_nightly(
             actions=last_actions,
             offer_horizon_days=horizon,
             history=history,
+            slugs=assign_slugs(out_dir, explained["manager"]),
         )
     with clock.stage("portfolio"):
         retained = 1 - churn_labels(tables, features_before, definition)

@@ -172,8 +172,12 @@ def last_action_html(action: RecordedAction | None) -> str:
     )
 
 
-def manager_summaries(explained: pd.DataFrame) -> list[ManagerSummary]:
-    slugs = manager_slugs(explained["manager"])
+def manager_summaries(
+    explained: pd.DataFrame, slugs: Mapping[str, str] | None = None
+) -> list[ManagerSummary]:
+    """Per manager, counts and revenue at risk; ``slugs`` are the stored ones
+    (``kam_ml.nightly.managers``), derived from tonight's names alone when not given."""
+    slugs = slugs if slugs is not None else manager_slugs(explained["manager"])
     grouped = explained.groupby("manager", sort=True)
     bands = pd.crosstab(explained["manager"], explained["risk_band"])
     risk = grouped["revenue_at_risk"].sum()
@@ -200,6 +204,7 @@ def write_risk_lists(
     actions: Mapping[str, RecordedAction] | None = None,
     offer_horizon_days: int | None = None,
     history: pd.DataFrame | None = None,
+    slugs: Mapping[str, str] | None = None,
 ) -> list[ManagerSummary]:
     """``<slug>.csv``, ``<slug>.xlsx`` and ``<slug>.html`` per manager, and ``index.html``,
     under the night folder ``night`` where ``SnapshotFiles`` puts them.
@@ -211,13 +216,14 @@ def write_risk_lists(
     it explains the offer percentages (None: no offers model, no legend).
     ``history`` (``kam_ml.nightly.history``): each row's probability on the last nights,
     drawn as a sparkline next to what changed (without it, tonight's dot alone).
+    ``slugs``: each manager's stored slug (see ``manager_summaries``).
 
     A million accounts means ~20,000 managers and 60,000 files: rows are rendered with one
     f-string per row and format (no per-cell objects), and big books are split across
     ``workers`` forked processes by manager.
     """
     (night / SnapshotFiles.RISK_LISTS).mkdir(parents=True, exist_ok=True)
-    summaries = manager_summaries(explained)
+    summaries = manager_summaries(explained, slugs)
     rows = risk_list_rows(explained, means)
     ids = rows["account_id"].to_numpy(dtype=object)
     series = (

@@ -14,6 +14,12 @@ that are reserved on Windows (``con``, ``nul``, ``com1`` ...) or by the night fo
 (``index``) get a suffix: the first hex digits of the SHA-256 of the full name. The suffix
 depends on the name alone, not on the order managers are listed in, so the same book gives
 the same files.
+
+Across nights a slug must not move: ``stable_slugs`` keeps every slug already given out (the
+nightly job stores them in ``OUT/managers.json``, ``kam_ml.nightly.managers``) and gives a
+new manager a slug no earlier manager holds. So a manager who joins tonight as "Aisha  Silva"
+(two spaces), or literally named "aisha-silva", never takes over Aisha Silva's URL and files:
+the newcomer gets the suffixed slug.
 """
 
 from __future__ import annotations
@@ -22,10 +28,10 @@ import hashlib
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Final
 
-__all__ = ["SLUG_MAX_LENGTH", "manager_slugs"]
+__all__ = ["SLUG_MAX_LENGTH", "manager_slugs", "stable_slugs"]
 
 SLUG_MAX_LENGTH: Final = 80
 """The longest slug, suffix included (file names stay well under every OS's 255 bytes)."""
@@ -88,6 +94,24 @@ def manager_slugs(managers: Iterable[str]) -> dict[str, str]:
             digits += 4
             slug = _suffixed(_base(name)[0], name, digits)
         seen[slug] = name
+        slugs[name] = slug
+    return slugs
+
+
+def stable_slugs(managers: Iterable[str], known: Mapping[str, str]) -> dict[str, str]:
+    """``known`` (every name -> slug given out before) plus a slug for each new name of
+    ``managers``: a known name keeps its slug; a new one gets what ``manager_slugs`` gives the
+    new names, suffixed (the hash lengthened until free) where an earlier manager holds it.
+    The result is never shared by two names and depends on ``known`` and the names alone."""
+    slugs = dict(known)
+    taken = set(slugs.values())
+    fresh = manager_slugs(name for name in managers if name not in slugs)
+    for name in sorted(fresh):
+        slug, digits = fresh[name], _HASH_DIGITS
+        while slug in taken:
+            slug = _suffixed(_base(name)[0], name, digits)
+            digits += 4
+        taken.add(slug)
         slugs[name] = slug
     return slugs
 

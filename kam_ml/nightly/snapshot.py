@@ -30,10 +30,16 @@ names the files inside it itself (``PORTFOLIO_PAGE`` must agree; a test checks t
 ``read_snapshot`` is the only reader, for the API and for the next night alike, so a renamed
 file or a changed column is one edit.
 
-A night is built in a hidden staging folder next to its final place and published with a
-rename, so a crash leaves earlier nights (and, for a rerun, the same night) intact. Then
-``OUT/latest.json`` is pointed at it: the API serves the night published last
-(``latest_night``), not the alphabetically last folder.
+A night is built in a hidden staging folder, renamed to an immutable version
+``OUT/.nights/<as-of>.<version>/`` and published by pointing the symlink ``OUT/<as-of>`` at
+it, swapped with one ``os.replace`` (atomic on POSIX): a reader opening ``OUT/<as-of>/``
+sees the whole previous version or the whole new one, never none, so a crash at any point
+of a same-date rerun leaves the night served (the old two-rename publication left no
+folder at all between its renames). The version replaced is deleted after the swap; a
+crash before that leaves it to ``recover``. Then ``OUT/latest.json`` is pointed at the night:
+the API serves the night published last (``latest_night``), not the alphabetically last
+folder, and says when the night ``latest.json`` names is not the one it could load
+(``published_as_of``).
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ import os
 import posixpath
 import re
 import shutil
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +66,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SNAPSHOT_FORMAT",
+    "VERSIONS",
     "Snapshot",
     "SnapshotFiles",
     "SnapshotParts",
@@ -67,6 +75,7 @@ __all__ = [
     "night_directories",
     "previous_night",
     "publish",
+    "published_as_of",
     "read_snapshot",
     "recover",
     "staging_directory",
@@ -77,6 +86,8 @@ __all__ = [
 SNAPSHOT_FORMAT: Final = 1
 # OUT/latest.json names the night last published ({"as_of": "2026-10-31"}); see latest_night
 LATEST: Final = "latest.json"
+# the immutable versions OUT/<as-of> links point at: OUT/.nights/<as-of>.<version>/
+VERSIONS: Final = ".nights"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -293,22 +304,28 @@ def staging_directory(out_dir: Path, as_of: str) -> Path:
 
 
 def publish(staging: Path, out_dir: Path, as_of: str) -> Path:
-    """Move a complete staging folder to ``out_dir/<as_of>``.
+    """Publish a complete staging folder as ``out_dir/<as_of>``; returns that path.
 
-    A first publication is one atomic rename. A rerun moves the old night aside, renames
-    the new one in and then deletes the old: if the process dies between the two renames,
-    the old night is still whole in ``.<as_of>.replaced-*`` and the next run restores it
-    before starting.
+    The folder becomes the immutable version ``.nights/<as_of>.<version>`` (a rename), and
+    the link ``<as_of>`` is swapped to it in one ``os.replace``: until the swap readers see
+    the previous version whole, after it the new one. The replaced version is deleted last.
+    A night folder of an older kam-ml (a directory, not a link) is first moved into the
+    versions; ``recover`` relinks it if the process dies in between.
     """
-    final = Path(out_dir) / as_of
-    if final.exists():
-        aside = Path(out_dir) / f".{as_of}.replaced-{os.getpid()}"
-        final.rename(aside)
-        staging.rename(final)
-        shutil.rmtree(aside, ignore_errors=True)
-    else:
-        staging.rename(final)
-    _mark_latest(Path(out_dir), as_of)
+    out_dir = Path(out_dir)
+    final = out_dir / as_of
+    versions = out_dir / VERSIONS
+    versions.mkdir(exist_ok=True)
+    if final.is_dir() and not final.is_symlink():  # published before versions existed
+        final.rename(versions / f"{as_of}.0-legacy")
+    version = versions / f"{as_of}.{time.time_ns()}-{os.getpid()}"
+    staging.rename(version)
+    link = out_dir / f".{as_of}.link-{os.getpid()}"
+    link.unlink(missing_ok=True)
+    link.symlink_to(Path(VERSIONS) / version.name, target_is_directory=True)
+    os.replace(link, final)
+    _drop_unlinked_versions(out_dir, as_of)  # the version replaced
+    _mark_latest(out_dir, as_of)
     return final
 
 
@@ -325,29 +342,79 @@ def latest_night(out_dir: Path) -> Path | None:
     Not the newest folder name: a night published once with a wrong date (2031, say) would
     otherwise hide every correct night after it. The newest night is the fallback only when
     ``LATEST`` is missing (folders written before it existed), unreadable, or names a night
-    that is no longer published.
+    that is no longer published (``published_as_of`` tells the API to say so).
     """
     nights = night_directories(out_dir)
     if not nights:
         return None
-    try:
-        named = json.loads((Path(out_dir) / LATEST).read_text(encoding="utf-8"))["as_of"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return nights[-1]
+    named = published_as_of(out_dir)
     return next((night for night in nights if night.name == named), nights[-1])
 
 
+def published_as_of(out_dir: Path) -> str | None:
+    """The as-of date ``LATEST`` names (None when it is missing or unreadable)."""
+    try:
+        named = json.loads((Path(out_dir) / LATEST).read_text(encoding="utf-8"))["as_of"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return str(named)
+
+
 def recover(out_dir: Path) -> None:
-    """Restore a night a crashed rerun moved aside, and drop abandoned staging folders."""
-    if not Path(out_dir).is_dir():
+    """Clean up after crashed runs; call it holding the folder's lock (``kam_ml.nightly.lock``).
+
+    Drops abandoned staging folders and half-made links, relinks a night whose link is
+    missing (a crash while moving an older kam-ml's folder into the versions), deletes
+    versions no link points at (a crash after the swap), and restores a night an older
+    kam-ml's rerun moved aside. A staging folder whose process still runs is left alone
+    even so: a run of a kam-ml from before the lock may be writing it.
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
         return
-    for path in sorted(Path(out_dir).iterdir()):
+    for path in sorted(out_dir.iterdir()):
         name = path.name
         if name.startswith(".") and ".replaced-" in name:
-            final = Path(out_dir) / name[1:].split(".replaced-")[0]
+            final = out_dir / name[1:].split(".replaced-")[0]
             if final.exists():
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.rename(final)
-        elif name.startswith(".") and ".staging-" in name:
+        elif name.startswith(".") and ".staging-" in name and not _live_writer(name):
             shutil.rmtree(path, ignore_errors=True)
+        elif name.startswith(".") and ".link-" in name and path.is_symlink():
+            path.unlink()
+    versions = out_dir / VERSIONS
+    if not versions.is_dir():
+        return
+    days = sorted({p.name.split(".", 1)[0] for p in versions.iterdir() if "." in p.name})
+    for day in days:
+        final = out_dir / day
+        if not final.exists() and not final.is_symlink():
+            newest = max(p for p in versions.iterdir() if p.name.startswith(f"{day}."))
+            final.symlink_to(Path(VERSIONS) / newest.name, target_is_directory=True)
+        _drop_unlinked_versions(out_dir, day)
+
+
+def _drop_unlinked_versions(out_dir: Path, day: str) -> None:
+    """Delete the versions of ``day`` its link does not point at."""
+    final = Path(out_dir) / day
+    current = final.resolve() if final.is_symlink() else None
+    for path in (Path(out_dir) / VERSIONS).iterdir():
+        if path.name.startswith(f"{day}.") and path.resolve() != current:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _live_writer(staging_name: str) -> bool:
+    """Whether the process a staging folder is named after (``.<day>.staging-<pid>``) runs,
+    other than this one (whose own leftovers are its to replace)."""
+    pid = staging_name.rsplit("-", 1)[-1]
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True

@@ -62,6 +62,7 @@ __all__ = [
     "log_training_run",
     "model_bundle",
     "register",
+    "trained_on_the_same",
     "write_card",
 ]
 
@@ -301,6 +302,36 @@ def register(
         card,
         fitted or (),
     )
+
+
+def trained_on_the_same(
+    store: TrackingStore,
+    name: str,
+    fingerprint: Mapping[str, str | int],
+    definition: ProblemDefinition,
+    *,
+    refit: bool,
+) -> str | None:
+    """The champion version of ``name`` when it was trained on exactly this data (the same
+    ``data_fingerprint``: content hash and as-of date) with the same definition and refit
+    setting; else None.
+
+    Training again would fit the same model on the same rows, and the gate would then
+    reject it for not *strictly* beating the champion: a version registered for nothing.
+    ``kam-ml train`` says so and stops instead (``--force`` trains anyway, e.g. after an
+    upgrade of kam-ml changed the features).
+    """
+    version = store.alias_version(name, CHAMPION)
+    if version is None:
+        return None
+    params = store.version_run_params(name, version)
+    expected = {
+        "data.sha256": str(fingerprint["sha256"]),
+        "data.as_of": str(fingerprint["as_of"]),
+        "refit": _flag(refit),
+    } | {f"definition.{k}": str(v) for k, v in definition.to_dict().items()}
+    same = all(params.get(key) == value for key, value in expected.items())
+    return version if same else None
 
 
 def log_training_run(

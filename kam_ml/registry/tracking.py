@@ -19,7 +19,6 @@ registered before kam-ml recorded digests) loads only with ``BundleTrust.allow_u
 
 from __future__ import annotations
 
-import fcntl
 import json
 import tempfile
 import warnings
@@ -36,6 +35,7 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 from kam_ml.errors import BundleError, ModelNotFoundError
+from kam_ml.file_locks import exclusive_lock
 from kam_ml.registry.bundle import BundleTrust, ModelBundle, file_sha256
 
 __all__ = [
@@ -212,6 +212,15 @@ class TrackingStore:
             return []
         return sorted((str(v.version) for v in versions), key=int)
 
+    def version_run_params(self, name: str, version: str) -> dict[str, str]:
+        """The parameters the run that produced ``name`` version ``version`` logged (its data
+        fingerprint ``data.*``, definition ``definition.*``, ``refit``...); {} if unknown."""
+        try:
+            run_id = self.client.get_model_version(name, version).run_id
+            return dict(self.client.get_run(run_id).data.params) if run_id else {}
+        except MlflowException:
+            return {}
+
     def approved_bundle_sha256(self, name: str, version: str) -> str | None:
         """The sha256 of the bundle metadata the gate exported for this version, if any."""
         try:
@@ -380,12 +389,8 @@ def _first_use_lock(tracking_uri: str) -> Iterator[None]:
     if database is None or not database.parent.is_dir():
         yield  # nothing to lock beside; MLflow names what is wrong with the URI
         return
-    with open(database.with_name(database.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with exclusive_lock(database.with_name(database.name + ".lock")):
+        yield
 
 
 def _sqlite_path(tracking_uri: str) -> Path | None:

@@ -42,6 +42,8 @@ async def ready(state: StateDep) -> JSONResponse:
         snapshot_as_of=dt.date.fromisoformat(snapshot.as_of) if snapshot else None,
         snapshot_accounts=len(snapshot.records) if snapshot else None,
         snapshot_directory=snapshot.directory.name if snapshot else None,
+        snapshot_published_as_of=_day(state.published_as_of),
+        snapshot_problems=[_public(p) for p in state.snapshot_problems],
         model_versions=models.versions() if models else {},
         models_trained_as_of=_trained_as_of(models),
         # a failed reload (a tampered new champion, say) is listed while the old models serve
@@ -67,6 +69,14 @@ def _public(problem: str) -> str:
     if problem.startswith("no published night"):
         return "no published night in the nightly directory (KAM_NIGHTLY_DIR)"
     return _PATH.sub(lambda m: f"…/{m.group(0).rstrip('/').rsplit('/', 1)[-1]}", problem)
+
+
+def _day(text: str | None) -> dt.date | None:
+    """``latest.json``'s date, or None when it is missing or not a date."""
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def _trained_as_of(models: ScoringModels | None) -> dict[str, str | None]:

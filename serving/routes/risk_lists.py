@@ -2,6 +2,9 @@
 ``.csv`` or ``.xlsx``, its download) and the form every row of a list posts to,
 /risk-lists/{manager}/actions.
 
+A manager is found by slug alone (the index links by slug; a slug never moves from night
+to night, ``kam_ml.nightly.managers``).
+
 Pages need an API key like the JSON API; a browser passes it once as ``?key=...`` and
 gets it back as an HttpOnly, SameSite=Strict cookie, so links between pages and the forms
 work (and another site cannot post a form with it).
@@ -165,17 +168,15 @@ async def post_action_form(
 
 
 def _slug(snapshot: ServedSnapshot, manager: str) -> str:
-    """A manager's slug from their slug or name (with or without ``.html``); 404 if none.
+    """A manager's slug from their slug (with or without ``.html``); 404 if none.
 
-    A slug wins over a name: the pages link by slug, and a name that happens to be another
-    manager's slug must not lead to that manager's list."""
+    By slug only, never by name: slugs are stored identities (``OUT/managers.json``), and a
+    name can spell another manager's slug ("aisha-silva" the person vs Aisha Silva's URL),
+    so a name lookup could open the wrong manager's list."""
     known = _known_slugs(snapshot)
-    by_name = {m["manager"]: m["slug"] for m in snapshot.managers}
     for candidate in (manager, manager.removesuffix(".html")):
         if candidate in known:
             return candidate
-        if candidate in by_name:
-            return str(by_name[candidate])
     raise UnknownManager(f"unknown manager: {manager}")
 
 

@@ -13,6 +13,7 @@ from kam_ml.data.quarantine import QuarantineReport, RuleViolation
 from kam_ml.errors import KamMLError
 from kam_ml.nightly.snapshot import (
     SNAPSHOT_FORMAT,
+    VERSIONS,
     SnapshotFiles,
     SnapshotParts,
     latest_night,
@@ -20,6 +21,7 @@ from kam_ml.nightly.snapshot import (
     night_directories,
     publish,
     read_snapshot,
+    recover,
     staging_directory,
     write_manifest,
     write_snapshot,
@@ -189,3 +191,43 @@ def test_without_a_readable_pointer_the_newest_night_is_served(tmp_path):
     assert latest_night(out) == out / "2026-10-31"
     (out / "latest.json").unlink()  # folders published before the pointer existed
     assert latest_night(out) == out / "2026-10-31"
+
+
+def test_a_night_is_an_immutable_version_behind_a_link_swapped_in_one_step(tmp_path):
+    out = tmp_path / "nightly"
+    first = _published(out, "2026-10-31")
+    version = first.resolve()
+    assert first.is_symlink() and version.parent == out / VERSIONS
+    again = _published(out, "2026-10-31")  # a same-date rerun: a new version, the old gone
+    assert again == first and again.resolve() != version and not version.exists()
+    assert [p.name for p in (out / VERSIONS).iterdir()] == [again.resolve().name]
+    assert night_directories(out) == [first] and latest_night(out) == first
+
+
+def test_a_night_folder_of_an_older_kam_ml_is_moved_into_the_versions_on_rerun(tmp_path):
+    out = tmp_path / "nightly"
+    legacy = out / "2026-10-31"
+    legacy.mkdir(parents=True)
+    write_manifest(legacy, {"format": SNAPSHOT_FORMAT, "as_of": "2026-10-31", "risk_lists": []})
+    assert night_directories(out) == [legacy]  # read as it is
+    published = _published(out, "2026-10-31")
+    assert published.is_symlink() and read_snapshot(published).as_of == "2026-10-31"
+    assert len(list((out / VERSIONS).iterdir())) == 1
+
+
+def test_recover_relinks_a_night_and_drops_debris_but_not_a_live_writers_staging(tmp_path):
+    import os
+
+    out = tmp_path / "nightly"
+    night = _published(out, "2026-10-31")
+    version = night.resolve()
+    night.unlink()  # a crash while an older folder was being moved into the versions
+    (out / VERSIONS / "2026-10-31.1-999").mkdir()  # a version no link will point at
+    live = out / f".2026-11-01.staging-{os.getppid()}"  # a process that is running
+    gone = out / ".2026-11-01.staging-999999999"
+    live.mkdir()
+    gone.mkdir()
+    recover(out)
+    assert night.resolve() == version and latest_night(out) == night
+    assert sorted(p.name for p in (out / VERSIONS).iterdir()) == [version.name]
+    assert live.is_dir() and not gone.exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kam_ml.data.sources import read_raw_tables, read_source, read_sql_tables
+from kam_ml.data.sources import hide_passwords, read_raw_tables, read_source, read_sql_tables
 from kam_ml.data.tables import Tables
 from kam_ml.data.validation import load_tables, validate_tables
 from kam_ml.errors import DataContractError
@@ -182,3 +182,28 @@ def test_an_unsupported_source_is_refused_with_the_supported_ones() -> None:
 
 def test_read_source_takes_a_folder_as_str_or_path(csv_folder: Path) -> None:
     assert sorted(read_source(str(csv_folder))) == sorted(read_source(csv_folder))
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("postgresql://kam:secret@db:5432/book", "postgresql://kam:***@db:5432/book"),
+        ("postgresql+psycopg://kam:se/c@r:et@db/book", "postgresql+psycopg://kam:***@db/book"),
+        (
+            "could not reach postgresql://:pw@db/x (timeout)",
+            "could not reach postgresql://:***@db/x (timeout)",
+        ),
+        ("postgresql://kam@db/book", "postgresql://kam@db/book"),
+        ("sqlite:///book.db", "sqlite:///book.db"),
+        ("sqlite:////srv/kam/book.db", "sqlite:////srv/kam/book.db"),
+        ("data/book", "data/book"),
+    ],
+)
+def test_passwords_in_uris_are_hidden_and_nothing_else_changes(text: str, shown: str) -> None:
+    assert hide_passwords(text) == shown
+
+
+def test_an_unparsable_postgresql_uri_is_named_without_its_password() -> None:
+    with pytest.raises(DataContractError, match=r"kam:\*\*\*@") as error:
+        read_sql_tables("postgresql://kam:secret@[::1/book")
+    assert "secret" not in str(error.value)

@@ -30,6 +30,7 @@ from tests.builders import tables_from_rows
 
 BUNDLE = Path(__file__).parents[1] / "data" / "fixtures" / "pre-move-bundles" / "kam-churn"
 KEY = "bad-input test key"
+PASSWORD = "s3cret-pw"  # in the database URIs below; no output may show it
 
 ACCOUNTS = [
     {"account_id": f"A{i}", "signup_date": "2023-01-02", "manager": "M. Stone", "region": "EMEA"}
@@ -94,6 +95,27 @@ CASES: dict[str, tuple[list[str], str]] = {
     ),
     "validate missing sqlite": (["validate", "--data", "sqlite:///{tmp}/no.db"], "does not exist"),
     "validate without data": (["validate"], "Missing option '--data'"),
+    # a database URI's password never reaches the terminal, whatever the command
+    "validate postgresql, password hidden": (
+        ["validate", "--data", f"postgresql://kam:{PASSWORD}@127.0.0.1:1/book"],
+        "postgresql://kam:***@127.0.0.1:1/book",
+    ),
+    "train postgresql, password hidden": (
+        ["train", "--data", f"postgresql://kam:{PASSWORD}@127.0.0.1:1/book"],
+        "postgresql://kam:***@127.0.0.1:1/book",
+    ),
+    "score unparsable postgresql URI, password hidden": (
+        ["score", "--data", f"postgresql://kam:{PASSWORD}@[::1/book", "--out", "{tmp}/s.csv"],
+        "kam:***@",
+    ),
+    "nightly postgresql, password hidden": (
+        ["nightly", "--data", f"postgresql://kam:{PASSWORD}@127.0.0.1:1/book", "--out", "{tmp}/n"],
+        "postgresql://kam:***@127.0.0.1:1/book",
+    ),
+    "score month-first as-of": (
+        ["score", "--data", "{good}", "--out", "{tmp}/s.csv", "--as-of", "01/02/2026"],
+        "Invalid value for '--as-of': '01/02/2026' is not a date in the form YYYY-MM-DD",
+    ),
     # train
     "train missing folder": (["train", "--data", "{missing}"], "does not exist"),
     "train missing column": (["train", "--data", "{no_amount}"], "amount"),
@@ -292,3 +314,4 @@ def test_bad_input_exits_1_with_a_message_and_no_traceback(
     assert result.returncode == 1, output
     assert "Traceback" not in output
     assert CASES[case][1] in output, output
+    assert PASSWORD not in output

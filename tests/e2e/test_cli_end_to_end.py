@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
@@ -59,8 +61,34 @@ def test_train_registers_a_champion_with_metrics_plots_and_a_bundle(workdir):
     assert (workdir / "models" / "kam-churn" / "metadata.json").is_file()
 
 
-def test_second_run_is_a_challenger_that_must_beat_the_champion(workdir):
+def test_training_again_on_unchanged_data_says_so_and_registers_nothing(workdir):
     out = run(["train", "--data", "data"], workdir)
+    text = out.stdout.replace("\n", " ")
+    for name in ("kam-churn", "kam-offers", "kam-value"):
+        assert f"{name}: champion v1 was trained on this very data" in text
+    assert "Nothing to train: the data and settings are unchanged." in text
+    client = MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
+    for name in ("kam-churn", "kam-offers", "kam-value"):
+        assert [str(v.version) for v in client.search_model_versions(f"name='{name}'")] == ["1"]
+    # another setting is another model: a horizon of 60 days would be trained
+    from kam_ml.data.tables import data_fingerprint
+    from kam_ml.data.validation import load_tables
+    from kam_ml.problem.definition import ProblemDefinition
+    from kam_ml.registry.gate import trained_on_the_same
+    from kam_ml.registry.tracking import TrackingStore
+
+    tables = load_tables(str(workdir / "data")).tables
+    fingerprint = data_fingerprint(tables, tables.last_date())
+    store = TrackingStore(f"sqlite:///{workdir / 'mlflow.db'}")
+    same = ProblemDefinition()
+    assert trained_on_the_same(store, "kam-churn", fingerprint, same, refit=True) == "1"
+    assert trained_on_the_same(store, "kam-churn", fingerprint, same, refit=False) is None
+    other = same.with_horizon(60)
+    assert trained_on_the_same(store, "kam-churn", fingerprint, other, refit=True) is None
+
+
+def test_a_forced_second_run_is_a_challenger_that_must_beat_the_champion(workdir):
+    out = run(["train", "--data", "data", "--force"], workdir)
     client = MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
     assert str(client.get_model_version_by_alias("kam-churn", "challenger").version) == "2"
     assert str(client.get_model_version_by_alias("kam-churn", "champion").version) == "1"
@@ -133,3 +161,34 @@ def test_train_registers_offers_and_value_and_score_writes_them(workdir):
     assert scores["offer_reasons"].map(lambda r: len(r) == 2 and all(r)).all()
     assert scores["expected_value_12m"].notna().all() and scores["revenue_at_risk"].notna().all()
     assert (scores["value_model_version"] == "1").all()
+
+
+def _sqlite_book(workdir: Path) -> str:
+    """The demo book's four tables written into a SQLite file, as a CRM export would be."""
+    with closing(sqlite3.connect(workdir / "book.db")) as conn:
+        for name in ("accounts", "orders", "interactions", "categories"):
+            frame = pd.read_parquet(workdir / "data" / f"{name}.parquet")
+            frame.to_sql(name, conn, index=False, if_exists="replace")
+    return "sqlite:///book.db"  # relative to the working folder, as the README shows
+
+
+def test_every_command_reads_a_sqlite_uri_like_the_folder(workdir):
+    uri = _sqlite_book(workdir)
+    validated = run(["validate", "--data", uri], workdir)
+    assert "sqlite:///book.db follows the contract" in " ".join(validated.stdout.split())
+    run(["score", "--data", uri, "--out", "from_sqlite.parquet"], workdir)
+    run(["score", "--data", "data", "--out", "from_folder.parquet"], workdir)
+    from_sqlite = pd.read_parquet(workdir / "from_sqlite.parquet")
+    from_folder = pd.read_parquet(workdir / "from_folder.parquet")
+    assert list(from_sqlite["account_id"]) == list(from_folder["account_id"])
+    pd.testing.assert_series_equal(
+        from_sqlite["churn_probability"], from_folder["churn_probability"]
+    )
+    night = run(["nightly", "--data", uri, "--out", "nights"], workdir)
+    assert "Nightly run from sqlite:///book.db" in night.stdout
+    day = json.loads((workdir / "nights" / "latest.json").read_text())["as_of"]
+    assert f"accounts scored as of {day}" in " ".join(night.stdout.split())
+    assert (workdir / "nights" / day / "risk_lists" / "index.html").is_file()
+    # the same rows as the folder, to the content hash: the champion saw this very data
+    trained = run(["train", "--data", uri], workdir)
+    assert "Nothing to train: the data and settings are unchanged." in trained.stdout

@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kam_ml.nightly.slugs import SLUG_MAX_LENGTH, manager_slugs
+from kam_ml.nightly.slugs import SLUG_MAX_LENGTH, manager_slugs, stable_slugs
 
 SAFE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 WINDOWS_RESERVED = {
@@ -76,3 +76,30 @@ def test_reserved_and_letterless_names_still_get_a_file() -> None:
     assert re.fullmatch(r"con-[0-9a-f]{8}", slugs["CON"])
     assert re.fullmatch(r"index-[0-9a-f]{8}", slugs["index"])
     assert all(re.fullmatch(r"manager-[0-9a-f]{8}", slugs[n]) for n in ("???", "山田"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(names, max_size=6), min_size=1, max_size=5))
+def test_a_slug_once_given_never_moves_and_is_never_given_again(nights: list[list[str]]) -> None:
+    """Night after night, with managers joining and leaving: every slug handed out stays its
+    manager's, and no newcomer ever receives a slug an earlier manager held."""
+    known: dict[str, str] = {}
+    for managers in nights:
+        slugs = stable_slugs(managers, known)
+        assert set(managers) <= set(slugs) and set(known) <= set(slugs)
+        assert all(slugs[name] == slug for name, slug in known.items())
+        assert len(set(slugs.values())) == len(slugs)
+        for name in set(slugs) - set(known):
+            assert SAFE.match(slugs[name]) and len(slugs[name]) <= SLUG_MAX_LENGTH
+        known = slugs
+
+
+def test_a_newcomer_spelling_a_known_slug_gets_a_suffix_of_its_own() -> None:
+    known = stable_slugs(["Aisha Silva", "张伟"], {})
+    assert known["Aisha Silva"] == "aisha-silva"
+    tonight = stable_slugs(["Aisha Silva", "Aisha  Silva", "aisha-silva", "张伟", "山田"], known)
+    assert tonight["Aisha Silva"] == "aisha-silva" and tonight["张伟"] == known["张伟"]
+    assert tonight["Aisha  Silva"].startswith("aisha-silva-")
+    assert tonight["aisha-silva"].startswith("aisha-silva-")
+    assert tonight["山田"] != tonight["张伟"]
+    assert tonight == stable_slugs(["山田", "aisha-silva", "Aisha  Silva"], tonight)

@@ -115,7 +115,15 @@ def test_a_crash_leaves_the_published_night_intact(book, tmp_path, monkeypatch):
     assert night_directories(out) == [published]
     monkeypatch.undo()
     run_nightly(book.tables, out, source, as_of=book.second.as_of)  # cleans up the debris
-    assert sorted(p.name for p in out.iterdir()) == [".timings", published.name, "latest.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".nightly.lock",
+        ".nights",
+        ".timings",
+        published.name,
+        "latest.json",
+        "managers.json",
+    ]
+    assert [p.name for p in (out / ".nights").iterdir()] == [published.resolve().name]
 
 
 def test_the_lists_carry_each_accounts_last_action_from_the_store(book, tmp_path):

@@ -38,7 +38,7 @@ def test_manager_page_shows_that_managers_accounts_ranked_by_revenue_at_risk(cli
     own = explained.loc[explained["manager"] == manager].sort_values(
         "revenue_at_risk", ascending=False
     )
-    html = client.get(f"/risk-lists/{manager}").text  # by name or by slug
+    html = client.get(f"/risk-lists/{_slug(manager)}").text  # by slug, never by name
     positions = [html.index(f'data-account="{a}"') for a in own["account_id"]]
     assert positions == sorted(positions)
     others = explained.loc[explained["manager"] != manager, "account_id"]
@@ -49,7 +49,7 @@ def test_manager_page_shows_that_managers_accounts_ranked_by_revenue_at_risk(cli
 def test_manager_page_names_offers_and_says_what_their_percentage_means(client, book):
     explained = pd.read_parquet(book.second.directory / "explained.parquet")
     manager = explained["manager"].value_counts().index[0]
-    html = client.get(f"/risk-lists/{manager}").text
+    html = client.get(f"/risk-lists/{_slug(manager)}").text
     assert (
         "Offers: the percentage is the chance the account buys this category in the next "
         "90 days." in html
