@@ -227,8 +227,10 @@ def _entry_texts(
         at = np.flatnonzero(cols == j)
         # the side the value moved to picks the wording: "Spent 4,930 ... (was 373)",
         # "Spent only 373 ... (was 4,930)"
+        # with no old value ("none before") nothing moved down: the plain wording, never
+        # "Average NPS only 10.0 of 10 (none before)"
         with np.errstate(invalid="ignore"):
-            high = new[at] > old[at]
+            high = (new[at] > old[at]) | np.isnan(old[at])
         # np.unique on (value, side) pairs; a missing value as +inf, so it has one key
         pairs, inverse = np.unique(np.c_[_keyed(new[at]), high], axis=0, return_inverse=True)
         said = [_say(spec, v, bool(h)) for v, h in pairs.tolist()]
