@@ -16,6 +16,7 @@ from serving.access_log import redact_keys_in_access_log
 from serving.deps import require_api_key
 from serving.errors import install_error_handlers
 from serving.guard import FailedKeyThrottle, RequestGuard
+from serving.history_batches import HistoryBatcher
 from serving.limits import ConcurrencyLimit
 from serving.metrics import Metrics, MetricsMiddleware
 from serving.routes import accounts, actions, health, portfolio, risk_lists, scores
@@ -70,6 +71,9 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         settings.failed_key_limit, settings.failed_key_window_seconds
     )
     app.state.history_slots = ConcurrencyLimit(settings.max_concurrent_histories)
+    app.state.history_batcher = HistoryBatcher(
+        max_batch=settings.max_concurrent_histories, on_batch=metrics.history_batches.observe
+    )
     install_error_handlers(app)
     for module in (scores, accounts, actions, health, risk_lists, portfolio):
         app.include_router(module.router)

@@ -50,6 +50,12 @@ class Metrics:
             ("as_of",),
             registry=self.registry,
         )
+        self.history_batches = Histogram(
+            "kam_history_batch_size",
+            "Posted histories scored together in one pass (serving.history_batches)",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+            registry=self.registry,
+        )
         self.reloads = Counter(
             "kam_reloads", "Hot reloads of snapshot or models", ("what",), registry=self.registry
         )

@@ -32,8 +32,9 @@ class ServingSettings(Settings):
     max_batch: ids one ``POST /v1/scores`` may look up (at most 1,000, the schema's cap).
     max_history_rows: orders plus interactions one posted history may carry.
     max_body_bytes: the largest request body read; larger ones get 413 unread.
-    max_concurrent_histories: posted histories scored at once; beyond, 503 with Retry-After,
-        so that scoring histories cannot starve the lookups.
+    max_concurrent_histories: posted histories waiting or being scored at once (they are
+        scored together, in batches of what is waiting: ``serving.history_batches``);
+        beyond, 503 with Retry-After, so that a flood of histories queues no further.
     failed_key_limit, failed_key_window_seconds: a client that sends this many wrong keys
         within the window is refused (429) until the oldest leaves it.
     actions_url (inherited, ``KAM_ACTIONS_URL``): the managers' actions store; unset, it is
@@ -47,7 +48,7 @@ class ServingSettings(Settings):
     max_batch: int = Field(default=1000, ge=1, le=1000)
     max_history_rows: int = Field(default=50_000, ge=1)
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
-    max_concurrent_histories: int = Field(default=4, ge=1)
+    max_concurrent_histories: int = Field(default=64, ge=1)
     failed_key_limit: int = Field(default=30, ge=1)
     failed_key_window_seconds: float = Field(default=60.0, gt=0)
 

@@ -8,15 +8,11 @@ import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from kam_ml.errors import DataContractError, InactiveAccountError
-from kam_ml.registry.champions import ScoringModels
-from kam_ml.scoring.history import score_history
 from serving.deps import ApiKeyDep, ModelsDep, SettingsDep, SnapshotDep
 from serving.errors import InvalidHistory, RequestTooLarge
+from serving.history_batches import HistoryBatcher
 from serving.limits import ConcurrencyLimit
-from serving.records import RecordTable
 from serving.schemas import AccountScore, HistoryRequest, ScoresRequest, ScoresResponse
-from serving.state import ServedSnapshot
 
 router = APIRouter(prefix="/v1/scores", tags=["scores"])
 
@@ -58,7 +54,7 @@ async def post_scores(
     "from the posted history at the snapshot's as-of date (or `as_of`) and scored with the "
     "same code as the nightly job, with the snapshot's population statistics.",
 )
-def post_from_history(
+async def post_from_history(
     body: HistoryRequest,
     request: Request,
     snapshot: SnapshotDep,
@@ -80,37 +76,7 @@ def post_from_history(
             "that date. Omit as_of, or send the snapshot's date."
         )
     limit: ConcurrencyLimit = request.app.state.history_slots
+    batcher: HistoryBatcher = request.app.state.history_batcher
     with limit.slot("histories"):
-        return _score_history(body, as_of, snapshot, models)
-
-
-def _score_history(
-    body: HistoryRequest, as_of: pd.Timestamp, snapshot: ServedSnapshot, models: ScoringModels
-) -> Response:
-    raw = {
-        "accounts": pd.DataFrame([body.account.model_dump()]),
-        "orders": pd.DataFrame([o.model_dump() for o in body.orders]),
-        "interactions": pd.DataFrame(
-            [i.model_dump() for i in body.interactions],
-            columns=["event_date", "event_type", "value"],
-        ),
-    }
-    for name in ("orders", "interactions"):
-        raw[name]["account_id"] = body.account.account_id
-    if snapshot.categories is not None:
-        raw["categories"] = snapshot.categories
-    try:
-        explained = score_history(
-            raw,
-            as_of,
-            models,
-            snapshot.population,
-            snapshot.band_means,
-            snapshot.manifest.get("order_history_start"),
-        )
-    except (DataContractError, InactiveAccountError) as error:
-        raise InvalidHistory(str(error)) from None
-    records = RecordTable.from_explained(
-        explained, snapshot.band_means, str(as_of.date()), "history"
-    )
-    return Response(json.dumps(records.record(0)), media_type="application/json")
+        payload = await batcher.score(body, as_of, snapshot, models)
+    return Response(payload, media_type="application/json")
