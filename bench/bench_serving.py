@@ -29,9 +29,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -105,42 +107,12 @@ def _lua_list(values: list[str]) -> str:
     return "{" + ",".join(json.dumps(v) for v in values) + "}"
 
 
-def wrk(url: str, method: str, paths: list[str], bodies: list[str], duration: int) -> dict:
-    script = Path(tempfile.mktemp(suffix=".lua"))
-    script.write_text(
-        _LUA.replace("{BODIES}", _lua_list(bodies or [""]))
-        .replace("{PATHS}", _lua_list(paths))
-        .replace("{METHOD}", method)
-        .replace("{KEY}", KEY)
-    )
-    output = subprocess.run(
-        ["wrk", "-t2", "-c20", f"-d{duration}s", "--latency", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    script.unlink()
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    latency = {
-        p: _ms(v, unit)
-        for p, v, unit in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)", output, re.M)
-    }
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    socket_errors = re.search(r"Socket errors: (.*)", output)
-    return {
-        "requests_per_s": rate,
-        "p50_ms": latency.get("50"),
-        "p99_ms": latency.get("99"),
-        "non_2xx": int(errors.group(1)) if errors else 0,
-        "socket_errors": socket_errors.group(1) if socket_errors else None,
-    }
-
-
-def _ms(value: str, unit: str) -> float:
-    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
-
-
-def load(url: str, method: str, paths: list[str], bodies: list[str], duration: int) -> dict:
+def start_load(
+    url: str, method: str, paths: list[str], bodies: list[str], duration: int, clients: int = 20
+) -> Callable[[], dict]:
+    """Start a load generator (``clients`` concurrent connections for ``duration`` s) in a
+    child process; returns the call that waits for it and gives its figures. Two started
+    together load the server at once (lookups measured while histories are scored)."""
     check = httpx.request(
         method,
         url + paths[0],
@@ -151,40 +123,152 @@ def load(url: str, method: str, paths: list[str], bodies: list[str], duration: i
     if check.status_code != 200:
         raise RuntimeError(f"{method} {paths[0]} answered {check.status_code}: {check.text[:300]}")
     if shutil.which("wrk"):
-        return wrk(url, method, paths, bodies, duration)
-    return asyncio_load(url, method, paths, bodies, duration)
+        return _start_wrk(url, method, paths, bodies, duration, clients)
+    return _start_asyncio(url, method, paths, bodies, duration, clients)
 
 
-def asyncio_load(url: str, method: str, paths: list[str], bodies: list[str], duration: int) -> dict:
-    """Fallback generator: 20 concurrent clients for ``duration`` s, in a child process."""
+def load(url: str, method: str, paths: list[str], bodies: list[str], duration: int) -> dict:
+    return start_load(url, method, paths, bodies, duration)()
+
+
+def _start_wrk(
+    url: str, method: str, paths: list[str], bodies: list[str], duration: int, clients: int
+) -> Callable[[], dict]:
+    script = Path(tempfile.mktemp(suffix=".lua"))
+    script.write_text(
+        _LUA.replace("{BODIES}", _lua_list(bodies or [""]))
+        .replace("{PATHS}", _lua_list(paths))
+        .replace("{METHOD}", method)
+        .replace("{KEY}", KEY)
+    )
+    threads = min(2, clients)
+    process = subprocess.Popen(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{clients}",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+    def figures() -> dict:
+        output = process.communicate()[0]
+        script.unlink()
+        rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+        latency = {
+            p: _ms(v, unit)
+            for p, v, unit in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)", output, re.M)
+        }
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+        socket_errors = re.search(r"Socket errors: (.*)", output)
+        return {
+            "clients": clients,
+            "requests_per_s": rate,
+            "p50_ms": latency.get("50"),
+            "p99_ms": latency.get("99"),
+            "non_2xx": int(errors.group(1)) if errors else 0,
+            "socket_errors": socket_errors.group(1) if socket_errors else None,
+        }
+
+    return figures
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def _start_asyncio(
+    url: str,
+    method: str,
+    paths: list[str],
+    bodies: list[str],
+    duration: int,
+    clients: int,
+    rate: float | None = None,
+) -> Callable[[], dict]:
+    """``clients`` concurrent httpx clients, in a child process: the fallback generator
+    without wrk, and a paced one (``rate`` requests/s in all) for traffic that must not
+    saturate the server (lookups measured beside the history load)."""
+    pause = 0.0 if rate is None else clients / rate
+    requests = Path(tempfile.mktemp(suffix=".json"))
+    requests.write_text(json.dumps({"paths": paths, "bodies": bodies or [""]}))
     code = f"""
-import asyncio, json, time, httpx, statistics
-paths, bodies = {paths!r}, {bodies or [""]!r}
+import asyncio, json, random, time, httpx
+given = json.load(open({str(requests)!r}))
+paths, bodies = given["paths"], given["bodies"]
 async def client(http, stop, lat, errors):
     i = 0
     while time.monotonic() < stop:
         i += 1
+        await asyncio.sleep({pause} * (1 + random.random() - 0.5))
         t = time.perf_counter()
         r = await http.request({method!r}, paths[i % len(paths)], content=bodies[i % len(bodies)],
             headers={{"X-API-Key": {KEY!r}, "Content-Type": "application/json"}})
         lat.append(time.perf_counter() - t)
-        errors += r.status_code >= 300
+        errors.append(r.status_code >= 300)
 async def main():
-    lat = []
-    async with httpx.AsyncClient(base_url={url!r}, limits=httpx.Limits(max_connections=20)) as http:
+    lat, errors = [], []
+    async with httpx.AsyncClient(base_url={url!r}, timeout=60,
+            limits=httpx.Limits(max_connections={clients})) as http:
         stop = time.monotonic() + {duration}
         start = time.monotonic()
-        await asyncio.gather(*(client(http, stop, lat, 0) for _ in range(20)))
+        await asyncio.gather(*(client(http, stop, lat, errors) for _ in range({clients})))
         wall = time.monotonic() - start
     lat.sort()
-    print(json.dumps({{"requests_per_s": len(lat) / wall, "p50_ms": lat[len(lat)//2]*1e3,
-        "p99_ms": lat[int(len(lat)*0.99)]*1e3, "non_2xx": None, "socket_errors": None}}))
+    print(json.dumps({{"clients": {clients}, "requests_per_s": len(lat) / wall,
+        "p50_ms": lat[len(lat)//2]*1e3, "p99_ms": lat[int(len(lat)*0.99)]*1e3,
+        "non_2xx": sum(errors), "socket_errors": None}}))
 asyncio.run(main())
 """
-    output = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    return json.loads(output.stdout)
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+
+    def figures() -> dict:
+        output, _ = process.communicate()
+        requests.unlink()
+        if process.returncode:
+            raise RuntimeError("the load generator failed")
+        return json.loads(output)
+
+    return figures
+
+
+def history_bodies(data: Path, ids: list[str]) -> list[str]:
+    """The from-history request body of each account in ``ids`` (its rows in the book)."""
+    tables = ("accounts", "orders", "interactions")
+    raw = {n: pd.read_parquet(data / f"{n}.parquet") for n in tables}
+    by_account = {n: dict(tuple(f.groupby("account_id", observed=True))) for n, f in raw.items()}
+
+    def rows(name: str, account_id: str) -> list[dict]:
+        frame = by_account[name].get(account_id)
+        if frame is None:
+            return []
+        text = frame.drop(columns="account_id").to_json(
+            orient="records", date_format="iso", double_precision=15
+        )
+        return json.loads(text)
+
+    bodies = []
+    for account_id in ids:
+        account = by_account["accounts"][account_id].iloc[0]
+        body = {
+            "account": {
+                "account_id": account_id,
+                "signup_date": str(pd.Timestamp(account["signup_date"]).date()),
+                "manager": account["manager"],
+                "region": account["region"],
+                "segment": account["segment"],
+            },
+            "orders": rows("orders", account_id),
+            "interactions": rows("interactions", account_id),
+        }
+        bodies.append(json.dumps(body))
+    return bodies
 
 
 def main() -> None:
@@ -237,6 +321,15 @@ def main() -> None:
         results["api_single"] = load(base, "GET", one, [], args.duration)
         batches = [json.dumps({"account_ids": rng.sample(ids, 100)}) for _ in range(50)]
         results["api_batch_100"] = load(base, "POST", ["/v1/scores"], batches, args.duration)
+        histories = history_bodies(workdir / "data", rng.sample(ids, 200))
+        path = ["/v1/scores/from-history"]
+        results["api_from_history"] = load(base, "POST", path, histories, args.duration)
+        # the same history load, and a CRM's lookups (10 clients, 200 requests/s in all,
+        # paced: a closed-loop flood of lookups would measure the lookups' own saturation)
+        scoring = start_load(base, "POST", path, histories, args.duration)
+        looking = _start_asyncio(base, "GET", one, [], args.duration, clients=10, rate=200)
+        results["api_from_history_with_lookups"] = scoring()
+        results["api_single_during_from_history"] = looking()
     finally:
         stop(api)
 
@@ -325,6 +418,10 @@ def main() -> None:
     single = results["api_single"]["requests_per_s"]
     results["ratios"] = {
         "api_vs_minimal": single / results["minimal_fastapi_lightgbm"]["requests_per_s"],
+        "lookups_per_from_history": single / results["api_from_history"]["requests_per_s"],
+        "lookup_p99_during_from_history_vs_alone": (
+            results["api_single_during_from_history"]["p99_ms"] / results["api_single"]["p99_ms"]
+        ),
     }
     if "mlflow_models_serve" in results:
         results["ratios"]["api_vs_mlflow_serve"] = (
