@@ -18,6 +18,7 @@ from serving.errors import install_error_handlers
 from serving.guard import FailedKeyThrottle, RequestGuard
 from serving.limits import ConcurrencyLimit
 from serving.metrics import Metrics, MetricsMiddleware
+from serving.openapi import install_contract_openapi
 from serving.routes import accounts, actions, health, portfolio, risk_lists, scores
 from serving.settings import NO_KEYS, ServingSettings, get_settings
 from serving.state import ServingState
@@ -32,8 +33,10 @@ Scores by id are precomputed by the nightly job (`kam-ml nightly`) and served fr
 `/v1/scores/from-history` scores a posted history with the same code;
 `/v1/accounts/{id}/actions` records what a manager did about an account and lists the
 history. Authenticate with an
-API key in the `X-API-Key` header (keys: `KAM_API_KEYS`). The latest nightly snapshot and a
-new `champion` model are picked up without a restart.
+API key in the `X-API-Key` header (keys: `KAM_API_KEYS`; the `ApiKey` security scheme).
+Every answer that is not 2xx is an `ErrorResponse` (`detail`, and `errors` per field on
+a 422). The latest nightly snapshot and a new `champion` model are picked up without a
+restart.
 """
 
 
@@ -71,8 +74,10 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     )
     app.state.history_slots = ConcurrencyLimit(settings.max_concurrent_histories)
     install_error_handlers(app)
-    for module in (scores, accounts, actions, health, risk_lists, portfolio):
+    # actions before accounts: ``/v1/accounts/{account_id:path}`` would swallow ".../actions"
+    for module in (scores, actions, accounts, health, risk_lists, portfolio):
         app.include_router(module.router)
+    install_contract_openapi(app)
     # added last = outermost: the metrics see every answer, the guard's refusals included
     app.add_middleware(
         RequestGuard,

@@ -24,6 +24,8 @@ __all__ = [
     "AccountScore",
     "BandAverages",
     "Change",
+    "ErrorResponse",
+    "FieldProblem",
     "HistoryRequest",
     "InteractionIn",
     "NightScore",
@@ -53,6 +55,48 @@ Day = Annotated[dt.date, AfterValidator(_within_range)]
 Moment = Annotated[dt.datetime, AfterValidator(_within_range)]
 
 AccountId = Field(min_length=1, max_length=200, description="The CRM's account id.")
+
+
+class FieldProblem(BaseModel):
+    """One field of a request that breaks a rule (from the request's validation)."""
+
+    field: str = Field(description='Where, dotted: "account_ids", "orders.1.order_date".')
+    rule: str = Field(description='The rule broken, e.g. "too_long", "date_from_datetime_parsing".')
+    message: str = Field(description="The rule in words.")
+
+
+class ErrorResponse(BaseModel):
+    """The body of every answer that is not 2xx: 400, 401, 404, 413, 422, 429 and 503."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"detail": "unknown account: A000042", "errors": None},
+                {
+                    "detail": "account_ids: List should have at most 1000 items after "
+                    "validation, not 1001",
+                    "errors": [
+                        {
+                            "field": "account_ids",
+                            "rule": "too_long",
+                            "message": "List should have at most 1000 items after "
+                            "validation, not 1001",
+                        }
+                    ],
+                },
+            ]
+        }
+    )
+
+    detail: str = Field(
+        description="What went wrong, in words; stable strings clients may match on "
+        '("missing API key", "unknown account: <id>", a data-contract rule with its rows).'
+    )
+    errors: list[FieldProblem] | None = Field(
+        default=None,
+        description="On a 422 from the request's validation: every field that breaks a rule "
+        "(null for other errors).",
+    )
 
 
 class ScoresRequest(BaseModel):
