@@ -28,6 +28,7 @@ __all__ = [
     "FieldProblem",
     "HistoryRequest",
     "InteractionIn",
+    "MovedBy",
     "NightScore",
     "Offer",
     "OrderIn",
@@ -164,6 +165,20 @@ class Change(BaseModel):
     text: str = Field(description='In words, e.g. "No order for 95 days (was 40)".')
 
 
+class MovedBy(BaseModel):
+    """One thing that moved the score since the night compared with, as data and words."""
+
+    feature: str | None = Field(
+        description="The model feature, e.g. days_since_last_order (null for nights written "
+        "before changes were stored, which kept the words only)."
+    )
+    text: str = Field(description='In words, e.g. "No order for 95 days (was 40)".')
+    contribution_change: float | None = Field(
+        description="Change of its contribution to the churn log-odds (> 0: pushed risk up; "
+        "null for older nights)."
+    )
+
+
 class Offer(BaseModel):
     category: str = Field(description="Product category offered: the catalogue code.")
     label: str | None = Field(
@@ -175,7 +190,9 @@ class Offer(BaseModel):
         description="Chance the account buys this category within the offer model's horizon "
         "(90 days by default), when offers rank by relevance."
     )
-    reason: str | list[str] | None = Field(description="Why the category is offered.")
+    reason: str | None = Field(
+        description="Why the category is offered, in words (null: no reason stored)."
+    )
 
 
 class AccountScore(BaseModel):
@@ -208,8 +225,9 @@ class AccountScore(BaseModel):
     previous_probability: float | None = Field(
         description="Churn probability in the previous nightly run (null if new)."
     )
-    moved_by: list[str] = Field(
-        description="The texts of ``changes``: what moved the score since the night compared with."
+    moved_by: list[MovedBy] = Field(
+        description="What moved the score since the night compared with: ``changes`` as "
+        "feature, words and contribution change."
     )
     previous_risk_band: Literal["low", "medium", "high"] | None = Field(
         default=None, description="Risk band on the night compared with (null if new)."

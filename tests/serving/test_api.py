@@ -249,7 +249,9 @@ def test_account_says_what_changed_since_the_night_compared_with(client, book):
     assert body["new_on_list"] is False
     assert body["previous_risk_band"] == row["previous_risk_band"]
     assert [c["feature"] for c in body["changes"]] == [c["feature"] for c in row["changes"]]
-    assert body["moved_by"] == [c["text"] for c in body["changes"]]
+    assert body["moved_by"] == [
+        {k: c[k] for k in ("feature", "text", "contribution_change")} for c in body["changes"]
+    ]
     for change in body["changes"]:
         assert set(change) == {"feature", "previous_value", "value", "contribution_change", "text"}
         assert change["previous_value"] != change["value"]
