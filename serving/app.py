@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from kam_ml.actions import open_action_store
 from serving.access_log import redact_keys_in_access_log
 from serving.deps import require_api_key
+from serving.docs import install_offline_docs
 from serving.errors import install_error_handlers
 from serving.guard import FailedKeyThrottle, RequestGuard
 from serving.limits import ConcurrencyLimit
@@ -64,6 +65,8 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by install_offline_docs, without a CDN
+        redoc_url=None,
     )
     app.state.serving = ServingState(settings)
     url = settings.actions_store_url  # opening touches no disk: the file comes on first use
@@ -78,6 +81,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     for module in (scores, actions, accounts, health, risk_lists, portfolio):
         app.include_router(module.router)
     install_contract_openapi(app)
+    install_offline_docs(app)
     # added last = outermost: the metrics see every answer, the guard's refusals included
     app.add_middleware(
         RequestGuard,

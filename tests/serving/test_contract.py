@@ -4,6 +4,7 @@ an apiKey security scheme, readable operation ids, and ids with ``/`` routed."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -77,3 +78,16 @@ def test_an_account_id_with_a_slash_reaches_the_route(client, path):
     assert response.json() == {"detail": "unknown account: A/1"}
     history = client.get(f"{path}/history")
     assert history.json() == {"detail": "unknown account: A/1"}
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_docs_and_every_asset_they_load_come_from_this_server(anonymous, page):
+    response = anonymous.get(page)
+    assert response.status_code == 200
+    html = response.text
+    assert "cdn." not in html and "googleapis" not in html and "https://" not in html
+    assets = re.findall(r'(?:src|href)="(/[^"]+)"', html)
+    assert assets, html
+    for asset in assets:
+        assert anonymous.get(asset).status_code == 200, asset
+    assert anonymous.get("/openapi.json").status_code == 200
