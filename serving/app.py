@@ -20,7 +20,7 @@ from serving.guard import FailedKeyThrottle, RequestGuard
 from serving.limits import ConcurrencyLimit
 from serving.metrics import Metrics, MetricsMiddleware
 from serving.openapi import install_contract_openapi
-from serving.routes import accounts, actions, health, portfolio, risk_lists, scores
+from serving.routes import accounts, actions, feeds, health, portfolio, risk_lists, scores
 from serving.settings import NO_KEYS, ServingSettings, get_settings
 from serving.state import ServingState
 
@@ -78,7 +78,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.state.history_slots = ConcurrencyLimit(settings.max_concurrent_histories)
     install_error_handlers(app)
     # actions before accounts: ``/v1/accounts/{account_id:path}`` would swallow ".../actions"
-    for module in (scores, actions, accounts, health, risk_lists, portfolio):
+    for module in (scores, actions, accounts, feeds, health, risk_lists, portfolio):
         app.include_router(module.router)
     install_contract_openapi(app)
     install_offline_docs(app)

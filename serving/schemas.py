@@ -18,6 +18,11 @@ from kam_ml.actions import CATEGORY_MAX_LENGTH, MANAGER_MAX_LENGTH, NOTE_MAX_LEN
 
 __all__ = [
     "AccountIn",
+    "BandChange",
+    "BandChanges",
+    "ManagerList",
+    "ManagerSummaryOut",
+    "RiskList",
     "ActionHistory",
     "ActionIn",
     "ActionOut",
@@ -425,3 +430,51 @@ class ActionOut(BaseModel):
 class ActionHistory(BaseModel):
     account_id: str = Field(description="The account.")
     actions: list[ActionOut] = Field(description="Every action recorded for it, newest first.")
+
+
+Band = Literal["low", "medium", "high"]
+
+
+class ManagerSummaryOut(BaseModel):
+    manager: str = Field(description="The key account manager's name.")
+    slug: str = Field(description="Their stable id in URLs (never moves from night to night).")
+    accounts: int = Field(description="Accounts they own tonight.")
+    high: int = Field(description="Of which high risk.")
+    medium: int = Field(description="Of which medium risk.")
+    low: int = Field(description="Of which low risk.")
+    revenue_at_risk: float = Field(description="Sum of their accounts' revenue at risk.")
+
+
+class ManagerList(BaseModel):
+    as_of: dt.date = Field(description="As-of date of the night served.")
+    managers: list[ManagerSummaryOut] = Field(description="Every manager, by name.")
+
+
+class RiskList(BaseModel):
+    as_of: dt.date = Field(description="As-of date of the night served.")
+    manager: str = Field(description="The manager's name.")
+    slug: str = Field(description="The manager's slug.")
+    total: int = Field(description="Accounts on the whole list (before limit and offset).")
+    accounts: list[AccountScore] = Field(
+        description="The list's accounts, highest revenue at risk first (as the HTML list)."
+    )
+
+
+class BandChange(BaseModel):
+    account_id: str = Field(description="The account.")
+    manager: str | None = Field(description="Its key account manager.")
+    previous_risk_band: Band = Field(description="Its band on the night compared with.")
+    risk_band: Band = Field(description="Its band tonight.")
+    previous_probability: float | None = Field(description="Churn probability then.")
+    churn_probability: float = Field(description="Churn probability tonight.")
+    compared_with: dt.date | None = Field(description="As-of date of the night compared with.")
+    what_changed: str | None = Field(description="What moved it, in words.")
+
+
+class BandChanges(BaseModel):
+    as_of: dt.date = Field(description="As-of date of the night served.")
+    total: int = Field(description="Accounts whose band changed (with the band filter).")
+    changes: list[BandChange] = Field(
+        description="Accounts whose band changed since the night compared with, highest "
+        "churn probability first."
+    )
