@@ -112,7 +112,7 @@ class ScoresRequest(BaseModel):
         min_length=1,
         max_length=1000,
         description="Accounts to look up in the latest nightly snapshot (1 to 1,000).",
-        examples=[["A000001", "A000003"]],
+        examples=[["A000001", "A000003", "A002096"]],
     )
 
 
@@ -321,8 +321,63 @@ class InteractionIn(BaseModel):
     )
 
 
+# A new account as a CRM would post it: a few order lines (two share order SO-1002), one of
+# them returned, a complaint, a ticket and an NPS answer. It follows the data contract, so
+# "Try it out" in /docs answers 200 (tests/serving/test_contract.py posts it).
+HISTORY_EXAMPLE = {
+    "account": {
+        "account_id": "A900123",
+        "signup_date": "2025-11-03",
+        "manager": "Ava Martinez",
+        "region": "EMEA",
+        "segment": "gold",
+    },
+    "orders": [
+        {
+            "order_id": "SO-1001",
+            "order_date": "2026-03-14T10:21:00",
+            "category": "handbags",
+            "product_id": "HB-014",
+            "quantity": 1,
+            "amount": 3150.0,
+        },
+        {
+            "order_id": "SO-1002",
+            "order_date": "2026-06-05T14:12:00",
+            "category": "shoes",
+            "product_id": "SH-203",
+            "quantity": 2,
+            "amount": 1880.0,
+            "returned": True,
+            "return_date": "2026-06-19T09:00:00",
+        },
+        {
+            "order_id": "SO-1002",
+            "order_date": "2026-06-05T14:12:00",
+            "category": "fragrance",
+            "product_id": "FR-007",
+            "quantity": 3,
+            "amount": 690.0,
+        },
+        {
+            "order_id": "SO-1003",
+            "order_date": "2026-09-22T16:40:00",
+            "category": "fine_jewelry",
+            "product_id": "FJ-031",
+            "quantity": 1,
+            "amount": 6400.0,
+        },
+    ],
+    "interactions": [
+        {"event_date": "2026-06-20T11:00:00", "event_type": "complaint"},
+        {"event_date": "2026-06-21T08:30:00", "event_type": "ticket", "value": 18.0},
+        {"event_date": "2026-09-30T12:00:00", "event_type": "nps", "value": 8.0},
+    ],
+}
+
+
 class HistoryRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [HISTORY_EXAMPLE]})
 
     account: AccountIn = Field(description="The account row (data contract: accounts).")
     orders: list[OrderIn] = Field(

@@ -91,3 +91,27 @@ def test_the_docs_and_every_asset_they_load_come_from_this_server(anonymous, pag
     for asset in assets:
         assert anonymous.get(asset).status_code == 200, asset
     assert anonymous.get("/openapi.json").status_code == 200
+
+
+def test_the_documented_examples_follow_the_contract(client, document):
+    schemas = document["components"]["schemas"]
+    [history] = schemas["HistoryRequest"]["examples"]
+    scored = client.post("/v1/scores/from-history", json=history)
+    assert scored.status_code == 200, scored.text
+    assert scored.json()["account_id"] == history["account"]["account_id"]
+    assert len({o["order_id"] for o in history["orders"]}) < len(history["orders"])
+    assert any(o.get("returned") for o in history["orders"])
+    ids = schemas["ScoresRequest"]["properties"]["account_ids"]["examples"][0]
+    assert client.post("/v1/scores", json={"account_ids": ids}).status_code == 200
+    [action] = schemas["ActionIn"]["examples"]
+    recorded = client.post(f"/v1/accounts/{ids[0]}/actions", json=action)
+    assert recorded.status_code in (201, 404, 503), recorded.text
+
+
+def test_as_of_other_than_the_snapshot_date_is_a_422_naming_the_allowed_date(client, document):
+    history = document["components"]["schemas"]["HistoryRequest"]["examples"][0]
+    as_of = client.get("/ready").json()["snapshot_as_of"]
+    response = client.post("/v1/scores/from-history", json={**history, "as_of": "2026-09-30"})
+    assert response.status_code == 422
+    assert f"is not the nightly snapshot's date {as_of}" in response.json()["detail"]
+    assert response.json().get("errors") is None
