@@ -13,6 +13,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic.config import JsonDict
 
 from kam_ml.actions import CATEGORY_MAX_LENGTH, MANAGER_MAX_LENGTH, NOTE_MAX_LENGTH, ActionKind
 
@@ -324,7 +325,7 @@ class InteractionIn(BaseModel):
 # A new account as a CRM would post it: a few order lines (two share order SO-1002), one of
 # them returned, a complaint, a ticket and an NPS answer. It follows the data contract, so
 # "Try it out" in /docs answers 200 (tests/serving/test_contract.py posts it).
-HISTORY_EXAMPLE = {
+HISTORY_EXAMPLE: JsonDict = {
     "account": {
         "account_id": "A900123",
         "signup_date": "2025-11-03",
