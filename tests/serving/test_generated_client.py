@@ -80,6 +80,12 @@ def test_a_generated_client_calls_every_operation(kam_client, base_url, book, hi
     assert recorded.status_code in (201, 503)
     listed = _op("actions.list_actions").sync_detailed(client=client, account_id=account)
     assert listed.status_code in (200, 503)
+    managers = _op("feeds.list_managers").sync(client=client)
+    slug = managers.managers[0].slug
+    risk_list = _op("feeds.get_risk_list").sync(client=client, manager_slug=slug, limit=3)
+    assert risk_list.slug == slug and len(risk_list.accounts) <= 3
+    changes = _op("feeds.list_band_changes").sync(client=client, limit=5)
+    assert changes.total >= len(changes.changes)
     assert _op("operations.get_health").sync_detailed(client=client).status_code == 200
     assert _op("operations.get_readiness").sync(client=client).status == "ready"
     assert _op("operations.get_metrics").sync_detailed(client=client).status_code == 200
