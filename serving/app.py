@@ -14,12 +14,14 @@ from fastapi import FastAPI
 from kam_ml.actions import open_action_store
 from serving.access_log import redact_keys_in_access_log
 from serving.deps import require_api_key
+from serving.docs import install_offline_docs
 from serving.errors import install_error_handlers
 from serving.guard import FailedKeyThrottle, RequestGuard
 from serving.history_batches import HistoryBatcher
 from serving.limits import ConcurrencyLimit
 from serving.metrics import Metrics, MetricsMiddleware
-from serving.routes import accounts, actions, health, portfolio, risk_lists, scores
+from serving.openapi import install_contract_openapi
+from serving.routes import accounts, actions, feeds, health, portfolio, risk_lists, scores
 from serving.settings import NO_KEYS, ServingSettings, get_settings
 from serving.state import ServingState
 
@@ -33,8 +35,10 @@ Scores by id are precomputed by the nightly job (`kam-ml nightly`) and served fr
 `/v1/scores/from-history` scores a posted history with the same code;
 `/v1/accounts/{id}/actions` records what a manager did about an account and lists the
 history. Authenticate with an
-API key in the `X-API-Key` header (keys: `KAM_API_KEYS`). The latest nightly snapshot and a
-new `champion` model are picked up without a restart.
+API key in the `X-API-Key` header (keys: `KAM_API_KEYS`; the `ApiKey` security scheme).
+Every answer that is not 2xx is an `ErrorResponse` (`detail`, and `errors` per field on
+a 422). The latest nightly snapshot and a new `champion` model are picked up without a
+restart.
 """
 
 
@@ -62,6 +66,8 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by install_offline_docs, without a CDN
+        redoc_url=None,
     )
     app.state.serving = ServingState(settings)
     url = settings.actions_store_url  # opening touches no disk: the file comes on first use
@@ -75,8 +81,11 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         max_batch=settings.max_concurrent_histories, on_batch=metrics.history_batches.observe
     )
     install_error_handlers(app)
-    for module in (scores, accounts, actions, health, risk_lists, portfolio):
+    # actions before accounts: ``/v1/accounts/{account_id:path}`` would swallow ".../actions"
+    for module in (scores, actions, accounts, feeds, health, risk_lists, portfolio):
         app.include_router(module.router)
+    install_contract_openapi(app)
+    install_offline_docs(app)
     # added last = outermost: the metrics see every answer, the guard's refusals included
     app.add_middleware(
         RequestGuard,

@@ -12,7 +12,8 @@ import hmac
 import logging
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader
 
 from kam_ml.actions import ActionStore
 from kam_ml.registry.champions import ScoringModels
@@ -53,9 +54,19 @@ async def _state(request: Request) -> ServingState:
 StateDep = Annotated[ServingState, Depends(_state)]
 
 
+# The OpenAPI ``apiKey`` scheme (Swagger's Authorize button, a generated client's
+# AuthenticatedClient); auto_error=False so the check, its messages and its constant-time
+# comparison stay ours (``require_api_key``).
+API_KEY_HEADER = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="ApiKey",
+    description="An API key from KAM_API_KEYS.",
+    auto_error=False,
+)
+
+
 async def api_key(
-    request: Request,
-    x_api_key: Annotated[str | None, Header(description="An API key from KAM_API_KEYS.")] = None,
+    request: Request, x_api_key: Annotated[str | None, Depends(API_KEY_HEADER)]
 ) -> str:
     """401 unless X-API-Key (or, for the web pages, the kam_api_key cookie) is a known key."""
     return require_api_key(request, x_api_key)

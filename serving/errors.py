@@ -14,9 +14,13 @@ Every ``detail`` string here is stable (tests and clients match on it)::
     ├── UnknownPage        404   "unknown page: <path>" (a file of the night not served)
     └── InvalidHistory     422   the data-contract message (table, column, rule, rows)
     KamMLError (from the library) -> 422 with its message (bad input reached the library)
-    RequestValidationError        -> 422 {"detail": [{"field", "rule", "message", "input"}]}
+    RequestValidationError        -> 422 {"detail": "<field>: <message>",
+                                           "errors": [{"field", "rule", "message"}]}
     anything else                 -> 503 "temporarily unable to serve" (never a bare 500),
                                      answered by ``serving.guard.RequestGuard``
+
+Every answer has the one shape ``serving.schemas.ErrorResponse`` (``detail`` a string,
+``errors`` a list or absent), so a client generated from the OpenAPI document parses all.
 
 Bodies are rendered with ASCII escapes, so a lone surrogate echoed from a request (legal in
 JSON text, not encodable as UTF-8) cannot turn a 422 into an error of its own.
@@ -25,7 +29,6 @@ JSON text, not encodable as UTF-8) cannot turn a 422 into an error of its own.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -127,23 +130,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
-        return _AsciiJSONResponse({"detail": [_problem(e) for e in error.errors()]}, 422)
+        problems = [_problem(e) for e in error.errors()]
+        first = problems[0] if problems else {"field": "body", "message": "invalid request"}
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        detail = f"{first['field']}: {first['message']}{more}"
+        return _AsciiJSONResponse({"detail": detail, "errors": problems}, 422)
 
 
-def _problem(error: Mapping[str, Any]) -> dict[str, Any]:
+def _problem(error: Mapping[str, Any]) -> dict[str, str]:
+    """One pydantic error as a ``FieldProblem``; the input is not echoed (it may be huge, a
+    lone surrogate or NaN, and the message already says what was expected)."""
     location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
-    value = error.get("input")
     return {
         "field": ".".join(location) or "body",
-        "rule": error.get("type", "invalid"),
-        "message": error.get("msg", ""),
-        "input": value if _plain_finite(value) else None,
+        "rule": str(error.get("type", "invalid")),
+        "message": str(error.get("msg", "")),
     }
-
-
-def _plain_finite(value: object) -> bool:
-    """Whether an input can be echoed as it is: a plain scalar, and finite (Python's JSON
-    parser accepts ``NaN``, which valid JSON output cannot carry)."""
-    if isinstance(value, float):
-        return math.isfinite(value)
-    return isinstance(value, str | int | bool | None)

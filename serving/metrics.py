@@ -95,6 +95,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")
-            path = getattr(route, "path", "unmatched")
+            # path_format drops converters: "/v1/accounts/{account_id}", not "{...:path}"
+            path = getattr(route, "path_format", getattr(route, "path", "unmatched"))
             self.metrics.requests.labels(scope["method"], path, str(status[0])).inc()
             self.metrics.latency.labels(path).observe(time.perf_counter() - start)

@@ -162,7 +162,7 @@ class RecordTable:
             "revenue_at_risk": c["revenue_at_risk"][i],
             "manager": c["manager"][i],
             "previous_probability": c["previous_probability"][i],
-            "moved_by": [str(m) for m in c["moved_by"][i]],
+            "moved_by": _moved_by(c["changes"][i], c["moved_by"][i]),
             "previous_risk_band": c["previous_risk_band"][i],
             "new_on_list": c["new_on_list"][i],
             "compared_with": c["compared_with"][i],
@@ -251,9 +251,25 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _reason(value: Any) -> str | list[str] | None:
+def _reason(value: Any) -> str | None:
+    """One offer's reason as one string: a night that stored several phrases joins them."""
     if value is None:
         return None
     if isinstance(value, str):
         return value
-    return [str(v) for v in value]
+    return "; ".join(str(v) for v in value) or None
+
+
+def _moved_by(changes: list[dict[str, Any]], texts: list[Any]) -> list[dict[str, Any]]:
+    """``moved_by`` as items: from the stored changes, else (a night that kept only the
+    words) the words with no feature."""
+    if changes:
+        return [
+            {
+                "feature": c["feature"],
+                "text": c["text"],
+                "contribution_change": c["contribution_change"],
+            }
+            for c in changes
+        ]
+    return [{"feature": None, "text": str(t), "contribution_change": None} for t in texts]

@@ -13,19 +13,28 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic.config import JsonDict
 
 from kam_ml.actions import CATEGORY_MAX_LENGTH, MANAGER_MAX_LENGTH, NOTE_MAX_LENGTH, ActionKind
 
 __all__ = [
     "AccountIn",
+    "BandChange",
+    "BandChanges",
+    "ManagerList",
+    "ManagerSummaryOut",
+    "RiskList",
     "ActionHistory",
     "ActionIn",
     "ActionOut",
     "AccountScore",
     "BandAverages",
     "Change",
+    "ErrorResponse",
+    "FieldProblem",
     "HistoryRequest",
     "InteractionIn",
+    "MovedBy",
     "NightScore",
     "Offer",
     "OrderIn",
@@ -55,6 +64,48 @@ Moment = Annotated[dt.datetime, AfterValidator(_within_range)]
 AccountId = Field(min_length=1, max_length=200, description="The CRM's account id.")
 
 
+class FieldProblem(BaseModel):
+    """One field of a request that breaks a rule (from the request's validation)."""
+
+    field: str = Field(description='Where, dotted: "account_ids", "orders.1.order_date".')
+    rule: str = Field(description='The rule broken, e.g. "too_long", "date_from_datetime_parsing".')
+    message: str = Field(description="The rule in words.")
+
+
+class ErrorResponse(BaseModel):
+    """The body of every answer that is not 2xx: 400, 401, 404, 413, 422, 429 and 503."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"detail": "unknown account: A000042", "errors": None},
+                {
+                    "detail": "account_ids: List should have at most 1000 items after "
+                    "validation, not 1001",
+                    "errors": [
+                        {
+                            "field": "account_ids",
+                            "rule": "too_long",
+                            "message": "List should have at most 1000 items after "
+                            "validation, not 1001",
+                        }
+                    ],
+                },
+            ]
+        }
+    )
+
+    detail: str = Field(
+        description="What went wrong, in words; stable strings clients may match on "
+        '("missing API key", "unknown account: <id>", a data-contract rule with its rows).'
+    )
+    errors: list[FieldProblem] | None = Field(
+        default=None,
+        description="On a 422 from the request's validation: every field that breaks a rule "
+        "(null for other errors).",
+    )
+
+
 class ScoresRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -62,7 +113,7 @@ class ScoresRequest(BaseModel):
         min_length=1,
         max_length=1000,
         description="Accounts to look up in the latest nightly snapshot (1 to 1,000).",
-        examples=[["A000001", "A000003"]],
+        examples=[["A000001", "A000003", "A002096"]],
     )
 
 
@@ -120,6 +171,20 @@ class Change(BaseModel):
     text: str = Field(description='In words, e.g. "No order for 95 days (was 40)".')
 
 
+class MovedBy(BaseModel):
+    """One thing that moved the score since the night compared with, as data and words."""
+
+    feature: str | None = Field(
+        description="The model feature, e.g. days_since_last_order (null for nights written "
+        "before changes were stored, which kept the words only)."
+    )
+    text: str = Field(description='In words, e.g. "No order for 95 days (was 40)".')
+    contribution_change: float | None = Field(
+        description="Change of its contribution to the churn log-odds (> 0: pushed risk up; "
+        "null for older nights)."
+    )
+
+
 class Offer(BaseModel):
     category: str = Field(description="Product category offered: the catalogue code.")
     label: str | None = Field(
@@ -131,7 +196,9 @@ class Offer(BaseModel):
         description="Chance the account buys this category within the offer model's horizon "
         "(90 days by default), when offers rank by relevance."
     )
-    reason: str | list[str] | None = Field(description="Why the category is offered.")
+    reason: str | None = Field(
+        description="Why the category is offered, in words (null: no reason stored)."
+    )
 
 
 class AccountScore(BaseModel):
@@ -164,8 +231,9 @@ class AccountScore(BaseModel):
     previous_probability: float | None = Field(
         description="Churn probability in the previous nightly run (null if new)."
     )
-    moved_by: list[str] = Field(
-        description="The texts of ``changes``: what moved the score since the night compared with."
+    moved_by: list[MovedBy] = Field(
+        description="What moved the score since the night compared with: ``changes`` as "
+        "feature, words and contribution change."
     )
     previous_risk_band: Literal["low", "medium", "high"] | None = Field(
         default=None, description="Risk band on the night compared with (null if new)."
@@ -254,8 +322,63 @@ class InteractionIn(BaseModel):
     )
 
 
+# A new account as a CRM would post it: a few order lines (two share order SO-1002), one of
+# them returned, a complaint, a ticket and an NPS answer. It follows the data contract, so
+# "Try it out" in /docs answers 200 (tests/serving/test_contract.py posts it).
+HISTORY_EXAMPLE: JsonDict = {
+    "account": {
+        "account_id": "A900123",
+        "signup_date": "2025-11-03",
+        "manager": "Ava Martinez",
+        "region": "EMEA",
+        "segment": "gold",
+    },
+    "orders": [
+        {
+            "order_id": "SO-1001",
+            "order_date": "2026-03-14T10:21:00",
+            "category": "handbags",
+            "product_id": "HB-014",
+            "quantity": 1,
+            "amount": 3150.0,
+        },
+        {
+            "order_id": "SO-1002",
+            "order_date": "2026-06-05T14:12:00",
+            "category": "shoes",
+            "product_id": "SH-203",
+            "quantity": 2,
+            "amount": 1880.0,
+            "returned": True,
+            "return_date": "2026-06-19T09:00:00",
+        },
+        {
+            "order_id": "SO-1002",
+            "order_date": "2026-06-05T14:12:00",
+            "category": "fragrance",
+            "product_id": "FR-007",
+            "quantity": 3,
+            "amount": 690.0,
+        },
+        {
+            "order_id": "SO-1003",
+            "order_date": "2026-09-22T16:40:00",
+            "category": "fine_jewelry",
+            "product_id": "FJ-031",
+            "quantity": 1,
+            "amount": 6400.0,
+        },
+    ],
+    "interactions": [
+        {"event_date": "2026-06-20T11:00:00", "event_type": "complaint"},
+        {"event_date": "2026-06-21T08:30:00", "event_type": "ticket", "value": 18.0},
+        {"event_date": "2026-09-30T12:00:00", "event_type": "nps", "value": 8.0},
+    ],
+}
+
+
 class HistoryRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [HISTORY_EXAMPLE]})
 
     account: AccountIn = Field(description="The account row (data contract: accounts).")
     orders: list[OrderIn] = Field(
@@ -363,3 +486,51 @@ class ActionOut(BaseModel):
 class ActionHistory(BaseModel):
     account_id: str = Field(description="The account.")
     actions: list[ActionOut] = Field(description="Every action recorded for it, newest first.")
+
+
+Band = Literal["low", "medium", "high"]
+
+
+class ManagerSummaryOut(BaseModel):
+    manager: str = Field(description="The key account manager's name.")
+    slug: str = Field(description="Their stable id in URLs (never moves from night to night).")
+    accounts: int = Field(description="Accounts they own tonight.")
+    high: int = Field(description="Of which high risk.")
+    medium: int = Field(description="Of which medium risk.")
+    low: int = Field(description="Of which low risk.")
+    revenue_at_risk: float = Field(description="Sum of their accounts' revenue at risk.")
+
+
+class ManagerList(BaseModel):
+    as_of: dt.date = Field(description="As-of date of the night served.")
+    managers: list[ManagerSummaryOut] = Field(description="Every manager, by name.")
+
+
+class RiskList(BaseModel):
+    as_of: dt.date = Field(description="As-of date of the night served.")
+    manager: str = Field(description="The manager's name.")
+    slug: str = Field(description="The manager's slug.")
+    total: int = Field(description="Accounts on the whole list (before limit and offset).")
+    accounts: list[AccountScore] = Field(
+        description="The list's accounts, highest revenue at risk first (as the HTML list)."
+    )
+
+
+class BandChange(BaseModel):
+    account_id: str = Field(description="The account.")
+    manager: str | None = Field(description="Its key account manager.")
+    previous_risk_band: Band = Field(description="Its band on the night compared with.")
+    risk_band: Band = Field(description="Its band tonight.")
+    previous_probability: float | None = Field(description="Churn probability then.")
+    churn_probability: float = Field(description="Churn probability tonight.")
+    compared_with: dt.date | None = Field(description="As-of date of the night compared with.")
+    what_changed: str | None = Field(description="What moved it, in words.")
+
+
+class BandChanges(BaseModel):
+    as_of: dt.date = Field(description="As-of date of the night served.")
+    total: int = Field(description="Accounts whose band changed (with the band filter).")
+    changes: list[BandChange] = Field(
+        description="Accounts whose band changed since the night compared with, highest "
+        "churn probability first."
+    )

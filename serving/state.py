@@ -54,6 +54,34 @@ class ServedSnapshot:
         return list(self.manifest.get("risk_lists", []))
 
     @cached_property
+    def rows_by_manager(self) -> dict[str, list[int]]:
+        """Each manager's rows, highest revenue at risk first (ties: account id), as the
+        risk lists rank them; built once per night, on first use."""
+        c = self.records.columns
+        rows: dict[str, list[int]] = {}
+        for i, manager in enumerate(c["manager"]):
+            if isinstance(manager, str):
+                rows.setdefault(manager, []).append(i)
+        risk, ids = c["revenue_at_risk"], c["account_id"]
+        for manager_rows in rows.values():
+            manager_rows.sort(key=lambda i: (-(risk[i] or 0.0), ids[i]))
+        return rows
+
+    @cached_property
+    def band_change_rows(self) -> list[int]:
+        """Rows whose band differs from the night compared with, highest probability first."""
+        c = self.records.columns
+        changed = [
+            i
+            for i, (band, before) in enumerate(
+                zip(c["risk_band"], c["previous_risk_band"], strict=True)
+            )
+            if before is not None and before != band
+        ]
+        probability, ids = c["churn_probability"], c["account_id"]
+        return sorted(changed, key=lambda i: (-(probability[i] or 0.0), ids[i]))
+
+    @cached_property
     def known_categories(self) -> frozenset[str] | None:
         """The night's catalogue categories (None for a night stored without them)."""
         if self.categories is None:

@@ -1,5 +1,9 @@
 """GET /v1/accounts/{account_id}: one account's precomputed score, reasons, offers and what
-changed; GET /v1/accounts/{account_id}/history: its score over the last nights."""
+changed; GET /v1/accounts/{account_id}/history: its score over the last nights.
+
+An account id may hold ``/`` (a ``path`` parameter; sent percent-encoded or not). The
+history route is declared first, so ".../history" is the history of the id before it.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +31,25 @@ def _row(snapshot: ServedSnapshot, account_id: str) -> int:
 
 
 @router.get(
-    "/{account_id}",
+    "/{account_id:path}/history",
+    operation_id="get_account_history",
+    response_model=ScoreHistory,
+    responses={404: {"description": "unknown account: <id>"}},
+    summary="One account's churn probability and band on each of the last nights",
+)
+async def get_history(
+    account_id: AccountIdPath,
+    snapshot: SnapshotDep,
+    _: ApiKeyDep,
+) -> Response:
+    nights = snapshot.records.score_history(_row(snapshot, account_id))
+    body = {"account_id": account_id, "nights": nights}
+    return Response(json.dumps(body), media_type="application/json")
+
+
+@router.get(
+    "/{account_id:path}",
+    operation_id="get_account",
     response_model=AccountScore,
     responses={404: {"description": "unknown account: <id>"}},
     summary="Score, reasons and offers of one account (from the latest nightly run)",
@@ -41,19 +63,3 @@ async def get_account(
     return Response(
         json.dumps(records.record(_row(snapshot, account_id))), media_type="application/json"
     )
-
-
-@router.get(
-    "/{account_id}/history",
-    response_model=ScoreHistory,
-    responses={404: {"description": "unknown account: <id>"}},
-    summary="One account's churn probability and band on each of the last nights",
-)
-async def get_history(
-    account_id: AccountIdPath,
-    snapshot: SnapshotDep,
-    _: ApiKeyDep,
-) -> Response:
-    nights = snapshot.records.score_history(_row(snapshot, account_id))
-    body = {"account_id": account_id, "nights": nights}
-    return Response(json.dumps(body), media_type="application/json")

@@ -27,7 +27,7 @@ _RESPONSES: dict[int | str, dict[str, str]] = {
 
 
 @router.post(
-    "/{account_id}/actions",
+    "/{account_id:path}/actions",
     response_model=ActionOut,
     status_code=201,
     responses={
@@ -48,7 +48,7 @@ def post_action(
 
 
 @router.get(
-    "/{account_id}/actions",
+    "/{account_id:path}/actions",
     response_model=ActionHistory,
     responses=_RESPONSES,
     operation_id="list_actions",

@@ -19,7 +19,7 @@ router = APIRouter(tags=["operations"])
 _PATH = re.compile(r"(?:[a-z][\w+.-]*://|(?<![\w:]))/[^\s'\"]+")
 
 
-@router.get("/health", summary="Liveness: the process answers")
+@router.get("/health", operation_id="get_health", summary="Liveness: the process answers")
 async def health() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -27,6 +27,7 @@ async def health() -> dict[str, str]:
 @router.get(
     "/ready",
     response_model=Readiness,
+    operation_id="get_readiness",
     responses={503: {"model": Readiness, "description": "Not ready (problems listed)."}},
     summary="Readiness: models and a nightly snapshot are loaded",
 )
@@ -58,7 +59,13 @@ async def ready(state: StateDep) -> JSONResponse:
     return JSONResponse(body.model_dump(mode="json"), 200 if body.status == "ready" else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    operation_id="get_metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 async def metrics(request: Request) -> Response:
     return Response(request.app.state.metrics.render(), media_type=PROMETHEUS_CONTENT_TYPE)
 

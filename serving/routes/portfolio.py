@@ -32,7 +32,11 @@ def portfolio_root() -> Response:
     return RedirectResponse(f"/portfolio/{PAGE}", status_code=303)
 
 
-@router.get("/{name}", summary="The portfolio summary page, its plots and its Excel file")
+@router.get(
+    "/{name}",
+    include_in_schema=False,
+    summary="The portfolio summary page, its plots and its Excel file",
+)
 def portfolio_file(
     name: str, request: Request, snapshot: SnapshotDep, key: KeyQuery = None
 ) -> Response:

@@ -88,7 +88,12 @@ def authorise(request: Request, key: str | None) -> Response | None:
     return None
 
 
-@router.get("", response_class=HTMLResponse, summary="Managers with counts and revenue at risk")
+@router.get(
+    "",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+    summary="Managers with counts and revenue at risk",
+)
 def index(request: Request, snapshot: SnapshotDep, key: KeyQuery = None) -> Response:
     redirect = authorise(request, key)
     if redirect is not None:
@@ -105,7 +110,12 @@ def index(request: Request, snapshot: SnapshotDep, key: KeyQuery = None) -> Resp
     return HTMLResponse(html)
 
 
-@router.get("/{manager}", response_class=HTMLResponse, summary="One manager's risk list")
+@router.get(
+    "/{manager}",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+    summary="One manager's risk list",
+)
 def manager_page(
     manager: str,
     request: Request,
@@ -132,6 +142,7 @@ def manager_page(
     "/{manager}/actions",
     response_class=HTMLResponse,
     status_code=303,
+    include_in_schema=False,
     summary="The risk list's form: record an action for one of its rows, then back to it",
 )
 async def post_action_form(

@@ -20,6 +20,7 @@ router = APIRouter(prefix="/v1/scores", tags=["scores"])
 @router.post(
     "",
     response_model=ScoresResponse,
+    operation_id="score_accounts",
     summary="Scores, reasons and offers of up to 1,000 accounts (from the latest nightly run)",
 )
 async def post_scores(
@@ -45,6 +46,7 @@ async def post_scores(
 @router.post(
     "/from-history",
     response_model=AccountScore,
+    operation_id="score_history",
     responses={
         422: {"description": "The history breaks a data-contract rule or a limit (named)."},
         503: {"description": "Busy: too many histories being scored at once (Retry-After)."},

@@ -83,7 +83,7 @@ def test_a_bad_action_is_a_422_naming_the_field(client, accounts, body, field, r
     account = accounts[2]
     response = client.post(f"/v1/accounts/{account}/actions", json=body)
     assert response.status_code == 422, response.text
-    problems = response.json()["detail"]
+    problems = response.json()["errors"]
     assert [(p["field"], p["rule"]) for p in problems] == [(field, rule)]
     assert problems[0]["message"]
     assert client.get(f"/v1/accounts/{account}/actions").json()["actions"] == []
@@ -94,8 +94,8 @@ def test_an_unknown_category_names_it_and_some_known_ones(client, accounts, cate
         f"/v1/accounts/{accounts[2]}/actions",
         json={"action": "offered", "category": "yachts"},
     )
-    (problem,) = response.json()["detail"]
-    assert problem["input"] == "yachts"
+    (problem,) = response.json()["errors"]
+    assert problem["field"] == "category"
     assert problem["message"].startswith("Category 'yachts' is not in tonight's catalogue of")
 
 

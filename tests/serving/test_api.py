@@ -83,8 +83,9 @@ def test_a_batch_of_1000_is_served_and_1001_is_refused(client, scores):
     assert len(client.post("/v1/scores", json={"account_ids": ids}).json()["scores"]) == 1000
     response = client.post("/v1/scores", json={"account_ids": ids + ["one-more"]})
     assert response.status_code == 422
-    [problem] = response.json()["detail"]
+    [problem] = response.json()["errors"]
     assert (problem["field"], problem["rule"]) == ("account_ids", "too_long")
+    assert response.json()["detail"].startswith("account_ids: List should have at most 1000")
 
 
 @pytest.mark.parametrize(
@@ -100,7 +101,7 @@ def test_a_batch_of_1000_is_served_and_1001_is_refused(client, scores):
 def test_bad_bodies_get_422_naming_the_field_and_the_rule(client, body, field, rule):
     response = client.post("/v1/scores", json=body)
     assert response.status_code == 422
-    problems = response.json()["detail"]
+    problems = response.json()["errors"]
     assert {"field": field, "rule": rule} in [
         {"field": p["field"], "rule": p["rule"]} for p in problems
     ]
@@ -112,7 +113,7 @@ def test_malformed_json_is_a_422_not_a_500(client):
         "/v1/scores", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert response.status_code == 422
-    assert response.json()["detail"][0]["rule"] == "json_invalid"
+    assert response.json()["errors"][0]["rule"] == "json_invalid"
 
 
 def test_from_history_equals_the_nightly_score_for_the_same_history(client, scores, history_of):
@@ -170,7 +171,7 @@ def test_from_history_type_errors_name_the_row_and_field(client, scores, history
     body["orders"][1]["order_date"] = "yesterday"
     response = client.post("/v1/scores/from-history", json=body)
     assert response.status_code == 422
-    assert response.json()["detail"][0]["field"] == "orders.1.order_date"
+    assert response.json()["errors"][0]["field"] == "orders.1.order_date"
 
 
 def test_metrics_count_requests_and_expose_the_model_version(client, anonymous):
@@ -248,7 +249,9 @@ def test_account_says_what_changed_since_the_night_compared_with(client, book):
     assert body["new_on_list"] is False
     assert body["previous_risk_band"] == row["previous_risk_band"]
     assert [c["feature"] for c in body["changes"]] == [c["feature"] for c in row["changes"]]
-    assert body["moved_by"] == [c["text"] for c in body["changes"]]
+    assert body["moved_by"] == [
+        {k: c[k] for k in ("feature", "text", "contribution_change")} for c in body["changes"]
+    ]
     for change in body["changes"]:
         assert set(change) == {"feature", "previous_value", "value", "contribution_change", "text"}
         assert change["previous_value"] != change["value"]
