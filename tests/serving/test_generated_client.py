@@ -54,11 +54,12 @@ def _op(module: str):  # type: ignore[no-untyped-def]
     return importlib.import_module(f"kam_client.api.{module}")
 
 
-def test_a_generated_client_calls_every_operation(kam_client, base_url, book, history_of):
+def test_a_generated_client_calls_every_operation(kam_client, base_url, book, history_of, request):
     models = importlib.import_module("kam_client.models")
     client = kam_client.AuthenticatedClient(
         base_url=base_url, token=API_KEY, prefix="", auth_header_name="X-API-Key"
     )
+    request.addfinalizer(lambda: client.get_httpx_client().close())  # its pooled sockets
     account = str(pd.read_parquet(book.second.directory / "scores.parquet")["account_id"].iloc[0])
 
     scored = _op("scores.score_accounts").sync(
