@@ -88,10 +88,20 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
+# each wrk thread runs its own copy of the script: without a start of its own, every thread
+# sends the same sequence, and two clients post the same history at the same moment
 _LUA = """
 local bodies = {BODIES}
 local paths = {PATHS}
-local i = 0
+local threads = 0
+setup = function(thread)
+  thread:set("start", threads * 7919)
+  threads = threads + 1
+end
+i = 0
+init = function(args)
+  i = start or 0
+end
 request = function()
   i = i + 1
   local k = (i % #paths) + 1
