@@ -3,8 +3,9 @@
 Why: scoring one history is ~90 ms of fixed pandas cost and twenty cost about the same
 (``kam_ml.scoring.history``), so twenty clients scored one by one wait seconds while
 twenty scored together wait one pass. The worker takes every history waiting when it
-becomes free (at most ``max_batch``): under light load a history is scored at once, alone;
-under load the batches grow and the throughput with them, with no timer to tune.
+becomes free (at most ``max_batch``), waiting only a few milliseconds for more: under
+light load a history is scored at once, alone; under load the batches grow, and the
+throughput with them.
 
 Why one thread: the pipeline holds the GIL, so a second worker would only slice the same
 core finer; one worker leaves the event loop free to answer lookups between its slices.
@@ -149,20 +150,19 @@ def _score(batch: list[_Job]) -> None:
         snapshot.band_means,
         snapshot.manifest.get("order_history_start"),
     )
-    records = (
-        RecordTable.from_explained(
-            result.explained, snapshot.band_means, str(first.as_of.date()), "history"
-        )
-        if len(result.explained)
-        else None
-    )
-    for job in batch:
+    for job in batch:  # refused ones first: when every history is, there is nothing to record
         refused = result.refused.get(job.account_id)
-        if refused is not None or records is None:
+        if refused is not None:
             job.done.set_exception(InvalidHistory(str(refused)))
-        else:
-            record: dict[str, Any] = records.record(records.index[job.account_id])
-            job.done.set_result(json.dumps(record).encode())
+    pending = [job for job in batch if not job.done.done()]
+    if not pending:
+        return
+    records = RecordTable.from_explained(
+        result.explained, snapshot.band_means, str(first.as_of.date()), "history"
+    )
+    for job in pending:
+        record: dict[str, Any] = records.record(records.index[job.account_id])
+        job.done.set_result(json.dumps(record).encode())
 
 
 def _raw_tables(batch: list[_Job], snapshot: ServedSnapshot) -> dict[str, pd.DataFrame]:

@@ -37,7 +37,7 @@ def bodies(book, active_ids, history_of) -> dict[str, dict]:
     broken = history_of(active_ids[12])
     broken["orders"][0]["amount"] = -5.0
     chosen["broken"] = broken
-    scored = set(active_ids) | set(
+    scored = set(
         pd.read_parquet(book.second.directory / "scores.parquet")["account_id"].astype(str)
     )
     lapsed = next(a for a in book.tables.accounts["account_id"].astype(str) if a not in scored)
