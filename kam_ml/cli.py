@@ -151,7 +151,7 @@ BadRowsOption = Annotated[
 
 def _shown(text: object) -> str:
     """``text`` as the terminal may show it: every URI's password as ``***``."""
-    from kam_ml.data.sources import hide_passwords
+    from kam_ml.uris import hide_passwords
 
     return hide_passwords(str(text))
 
