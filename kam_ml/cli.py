@@ -570,7 +570,9 @@ def nightly(
 
     quiet_mlflow()
     settings = Settings()
-    actions = open_action_store(settings.actions_url or default_actions_url(out))
+    actions = open_action_store(
+        settings.actions_url or default_actions_url(out), tracking_uri=settings.tracking_uri
+    )
     source = ChampionSource(
         tracking_uri=settings.tracking_uri,
         models_dir=settings.models_dir,

@@ -29,6 +29,7 @@ from collections.abc import Collection, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Final, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 from kam_ml.actions.migrations import migrate
 from kam_ml.actions.record import ActionKind, NewAction, RecordedAction
@@ -255,9 +256,18 @@ def default_actions_url(nightly_dir: Path) -> str:
     return f"sqlite:///{Path(nightly_dir).resolve() / ACTIONS_FILE}"
 
 
-def open_action_store(url: str) -> ActionStore:
+def open_action_store(url: str, tracking_uri: str | None = None) -> ActionStore:
     """The store a URL names: ``sqlite:///relative.db``, ``sqlite:////absolute.db``, or
-    ``postgresql://user:password@host:port/database`` (also ``postgresql+psycopg://``)."""
+    ``postgresql://user:password@host:port/database`` (also ``postgresql+psycopg://``).
+
+    ``tracking_uri`` (MLflow's) is refused as the store: MLflow's own migrations manage
+    every table of its database, so the actions need a database of their own."""
+    if tracking_uri is not None and _database(url) == _database(tracking_uri):
+        raise ActionStoreError(
+            f"KAM_ACTIONS_URL={hide_passwords(url)!r} names MLflow's database "
+            "(MLFLOW_TRACKING_URI); MLflow's migrations manage every table in it. Give the "
+            "actions a database of their own, e.g. postgresql://kam@db/kam_actions."
+        )
     scheme, _, rest = url.partition("://")
     if scheme == "sqlite" and rest.startswith("/") and rest not in ("/", "/:memory:"):
         return SQLiteActionStore(Path(rest[1:]))
@@ -270,6 +280,20 @@ def open_action_store(url: str) -> ActionStore:
         "sqlite:///PATH (three slashes, then a relative path; four for an absolute one) or "
         "postgresql://USER:PASSWORD@HOST:PORT/DATABASE."
     )
+
+
+def _database(url: str) -> tuple[str, ...]:
+    """What identifies a URL's database: the file, or the server and database name."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.partition("+")[0]
+    scheme = "postgresql" if scheme == "postgres" else scheme
+    if scheme == "sqlite":
+        return (scheme, str(Path(url.partition(":///")[2]).resolve()))
+    try:
+        port = str(parts.port or 5432)
+    except ValueError:  # not a port: not equal to a working tracking URI either
+        port = parts.netloc
+    return (scheme, (parts.hostname or "").lower(), port, parts.path.strip("/"))
 
 
 def _text(at: dt.datetime) -> str:
