@@ -78,10 +78,10 @@ class PostgresActionStore:
                 found = connection.execute(_PG.by_key, (key,)).fetchone()
                 if found is not None:
                     return replay(action, stored_action(found))
-            with connection.transaction():
-                # a racing insert of the same key makes this one wait for it, then do nothing
-                inserted = connection.execute(_PG.insert, values).fetchone()
-                found = None if inserted else connection.execute(_PG.by_key, (key,)).fetchone()
+            # one statement, its own transaction: a racing insert of the same key makes it
+            # wait for that one to commit and then do nothing, so the read after it finds it
+            inserted = connection.execute(_PG.insert, values).fetchone()
+            found = None if inserted else connection.execute(_PG.by_key, (key,)).fetchone()
         if found is not None:
             return replay(action, stored_action(found))
         assert inserted is not None
