@@ -151,7 +151,7 @@ BadRowsOption = Annotated[
 
 def _shown(text: object) -> str:
     """``text`` as the terminal may show it: every URI's password as ``***``."""
-    from kam_ml.data.sources import hide_passwords
+    from kam_ml.uris import hide_passwords
 
     return hide_passwords(str(text))
 
@@ -570,7 +570,9 @@ def nightly(
 
     quiet_mlflow()
     settings = Settings()
-    actions = open_action_store(settings.actions_url or default_actions_url(out))
+    actions = open_action_store(
+        settings.actions_url or default_actions_url(out), tracking_uri=settings.tracking_uri
+    )
     source = ChampionSource(
         tracking_uri=settings.tracking_uri,
         models_dir=settings.models_dir,

@@ -15,6 +15,7 @@ into a message (exit 1, or an HTTP status) instead of a traceback. A ``ValueErro
     ├── InactiveAccountError     a posted account has no recent order, so it is not scored
     ├── ScoringInputError        features or tables that one scoring pass cannot score
     ├── InvalidActionError       a manager's action breaks a rule (names the field)
+    ├── ActionKeyReusedError     an action's idempotency key already names a different action
     └── ActionStoreError         the actions store cannot be opened, read or written
 
 ``require_positive_int`` is the one check behind every "must be a positive int" message, so
@@ -27,6 +28,7 @@ from __future__ import annotations
 from numbers import Integral
 
 __all__ = [
+    "ActionKeyReusedError",
     "ActionStoreError",
     "BadRowsError",
     "BundleError",
@@ -124,6 +126,19 @@ class InvalidActionError(KamMLError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class ActionKeyReusedError(KamMLError):
+    """An action came with an idempotency key that an earlier, different action was stored
+    under; ``existing_id`` is that action's id (the API answers 409)."""
+
+    def __init__(self, key: str, existing_id: int) -> None:
+        super().__init__(
+            f"The idempotency key {key!r} was used for action {existing_id}, which differs from "
+            "this one: a retry must repeat the action exactly, a new action needs a new key."
+        )
+        self.key = key
+        self.existing_id = existing_id
 
 
 class ActionStoreError(KamMLError):

@@ -71,7 +71,9 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     )
     app.state.serving = ServingState(settings)
     url = settings.actions_store_url  # opening touches no disk: the file comes on first use
-    app.state.actions = open_action_store(url) if url is not None else None
+    app.state.actions = (
+        open_action_store(url, tracking_uri=settings.tracking_uri) if url is not None else None
+    )
     app.state.metrics = metrics
     app.state.key_throttle = FailedKeyThrottle(
         settings.failed_key_limit, settings.failed_key_window_seconds

@@ -12,6 +12,8 @@ Every ``detail`` string here is stable (tests and clients match on it)::
     ├── UnknownAccount     404   "unknown account: <id>"
     ├── UnknownManager     404   "unknown manager: <name>"
     ├── UnknownPage        404   "unknown page: <path>" (a file of the night not served)
+    ├── ActionKeyConflict  409   "idempotency key already used for action <id>, a different
+    │                            action: a retry repeats it exactly, a new action needs a new key"
     └── InvalidHistory     422   the data-contract message (table, column, rule, rows)
     KamMLError (from the library) -> 422 with its message (bad input reached the library)
     RequestValidationError        -> 422 {"detail": "<field>: <message>",
@@ -39,6 +41,7 @@ from fastapi.responses import JSONResponse
 from kam_ml.errors import KamMLError
 
 __all__ = [
+    "ActionKeyConflict",
     "ActionsUnavailable",
     "Busy",
     "InvalidHistory",
@@ -98,6 +101,10 @@ class UnknownManager(ServingError):
 
 class UnknownPage(ServingError):
     status_code = 404
+
+
+class ActionKeyConflict(ServingError):
+    status_code = 409
 
 
 class InvalidHistory(ServingError):

@@ -15,7 +15,13 @@ from pydantic import (
 )
 from pydantic.config import JsonDict
 
-from kam_ml.actions import CATEGORY_MAX_LENGTH, MANAGER_MAX_LENGTH, NOTE_MAX_LENGTH, ActionKind
+from kam_ml.actions import (
+    CATEGORY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    MANAGER_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
+    ActionKind,
+)
 
 __all__ = [
     "AccountIn",
@@ -461,6 +467,14 @@ class ActionIn(BaseModel):
         max_length=MANAGER_MAX_LENGTH,
         description="Who acted; stored as recorded_by (default: the API key's fingerprint).",
     )
+    idempotency_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
+        description="The client's key for this action (e.g. a UUID, or the CRM's activity "
+        "id), as the Idempotency-Key header may carry it instead: a retry with the same key "
+        "and the same action stores nothing and answers 200 with the action stored first.",
+    )
 
     @field_validator("category")
     @classmethod
@@ -481,6 +495,7 @@ class ActionOut(BaseModel):
         description="The manager named, else the fingerprint of the API key used."
     )
     recorded_at: dt.datetime = Field(description="When it was recorded (UTC).")
+    idempotency_key: str | None = Field(description="The client's key, if it sent one.")
 
 
 class ActionHistory(BaseModel):

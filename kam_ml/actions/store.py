@@ -1,9 +1,12 @@
-"""Where actions are kept: the ``ActionStore`` interface and its SQLite implementation.
+"""Where actions are kept: the ``ActionStore`` interface, its SQLite implementation and the
+one place a URL becomes a store (``open_action_store``).
 
-``open_action_store(url)`` is the one place a URL becomes a store, so a PostgreSQL store
-(the next step) is one more class implementing ``ActionStore`` and one more branch there;
-callers hold an ``ActionStore`` and never see SQL. The SQL is plain (no SQLite-only
-syntax), with one ``account_actions`` table and an index by account.
+Callers hold an ``ActionStore`` and never see SQL. Both stores (this SQLite one and
+``kam_ml.actions.postgres.PostgresActionStore``) share the statements below, written once
+with a placeholder mark, and the schema of ``kam_ml.actions.migrations``, applied when a
+store is first used. Both answer alike: newest first, ties the later recorded first; one
+action per idempotency key, enforced by a unique index, so two writers racing on one key
+store it once (the loser reads the winner's action back).
 
 SQLite specifics, and why:
 
@@ -17,6 +20,7 @@ SQLite specifics, and why:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sqlite3
 import threading
@@ -25,9 +29,12 @@ from collections.abc import Collection, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Final, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
+from kam_ml.actions.migrations import migrate
 from kam_ml.actions.record import ActionKind, NewAction, RecordedAction
-from kam_ml.errors import ActionStoreError, InvalidActionError
+from kam_ml.errors import ActionKeyReusedError, ActionStoreError, InvalidActionError
+from kam_ml.uris import hide_passwords
 
 __all__ = [
     "ACTIONS_FILE",
@@ -38,23 +45,11 @@ __all__ = [
 ]
 
 ACTIONS_FILE: Final = "actions.db"
-_SCHEMA_VERSION: Final = 1
-_COLUMNS: Final = "id, account_id, action, category, note, manager, recorded_by, recorded_at"
-_IN_CHUNK: Final = 500  # ids per IN (...) list: far below any database's parameter limit
-_SCHEMA: Final = (
-    """CREATE TABLE IF NOT EXISTS account_actions (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        account_id TEXT NOT NULL,
-        action TEXT NOT NULL CHECK (action IN ({kinds})),
-        category TEXT,
-        note TEXT,
-        manager TEXT,
-        recorded_by TEXT NOT NULL,
-        recorded_at TEXT NOT NULL
-    )""".format(kinds=", ".join(f"'{k.value}'" for k in ActionKind)),
-    """CREATE INDEX IF NOT EXISTS account_actions_by_account
-        ON account_actions (account_id, recorded_at, id)""",
+_COLUMNS: Final = (
+    "id, account_id, action, category, note, manager, recorded_by, recorded_at, idempotency_key"
 )
+_IN_CHUNK: Final = 500  # ids per IN (...) list: far below any database's parameter limit
+_POSTGRES_SCHEMES: Final = ("postgresql", "postgresql+psycopg", "postgres")
 
 
 @runtime_checkable
@@ -66,7 +61,11 @@ class ActionStore(Protocol):
         """Where the actions are, as configured (``KAM_ACTIONS_URL``)."""
 
     def record(self, action: NewAction, at: dt.datetime | None = None) -> RecordedAction:
-        """Check ``action`` and store it at ``at`` (timezone-aware; default: now, UTC)."""
+        """Check ``action`` and store it at ``at`` (timezone-aware; default: now, UTC).
+
+        With an ``idempotency_key`` already stored, nothing is stored: the earlier action
+        comes back with ``replayed`` set, if it is the same action (``NewAction.same_action``),
+        else ``ActionKeyReusedError``."""
 
     def history(self, account_id: str, limit: int | None = None) -> list[RecordedAction]:
         """The account's actions, newest first (ties: the later recorded first)."""
@@ -75,8 +74,73 @@ class ActionStore(Protocol):
         """The newest action of each account that has one (of ``account_ids``, or all)."""
 
 
+class Statements:
+    """The SQL both stores run, with the driver's placeholder (``?`` or ``%s``)."""
+
+    def __init__(self, mark: str) -> None:
+        self.mark = mark
+        self.insert = (
+            "INSERT INTO account_actions (account_id, action, category, note, manager,"
+            f" recorded_by, recorded_at, idempotency_key) VALUES ({', '.join([mark] * 8)})"
+            " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
+        )
+        self.by_key = f"SELECT {_COLUMNS} FROM account_actions WHERE idempotency_key = {mark}"
+        self.history = (
+            f"SELECT {_COLUMNS} FROM account_actions WHERE account_id = {mark}"
+            " ORDER BY recorded_at DESC, id DESC"
+        )
+
+    def newest(self, where: str = "") -> str:
+        """The newest action of each account (of those ``where`` keeps)."""
+        return (
+            f"SELECT {_COLUMNS} FROM (SELECT {_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY"
+            " account_id ORDER BY recorded_at DESC, id DESC) AS newest FROM account_actions"
+            f" {where}) AS ranked WHERE newest = 1"
+        )
+
+
+def checked(action: NewAction, at: dt.datetime | None) -> tuple[NewAction, dt.datetime]:
+    """``action`` checked and its time in UTC (now, when none)."""
+    action.check()
+    at = dt.datetime.now(dt.UTC) if at is None else at
+    if at.tzinfo is None:
+        raise InvalidActionError(
+            "recorded_at", f"An action's time must carry a time zone. Got {at} instead."
+        )
+    return action, at.astimezone(dt.UTC)
+
+
+def replay(action: NewAction, stored: RecordedAction) -> RecordedAction:
+    """The answer to ``action`` when its key is already ``stored``: that action, or 409."""
+    if not action.same_action(stored):
+        assert action.idempotency_key is not None  # only keyed actions are found by key
+        raise ActionKeyReusedError(action.idempotency_key, stored.id)
+    return dataclasses.replace(stored, replayed=True)
+
+
+def stored_action(row: tuple[Any, ...]) -> RecordedAction:
+    """A row of ``_COLUMNS`` as an action; the time arrives as text (SQLite) or as a
+    timezone-aware datetime (PostgreSQL, in the session's zone)."""
+    row_id, account_id, action, category, note, manager, recorded_by, at, key = row
+    at = dt.datetime.fromisoformat(at) if isinstance(at, str) else at
+    return RecordedAction(
+        int(row_id),
+        account_id,
+        ActionKind(action),
+        category,
+        note,
+        manager,
+        recorded_by,
+        at.astimezone(dt.UTC),
+        key,
+    )
+
+
+_SQLITE: Final = Statements("?")
+
+
 class SQLiteActionStore:
-    """Actions in one SQLite file (created, with its folder and table, on first use)."""
+    """Actions in one SQLite file (created, with its folder and tables, on first use)."""
 
     def __init__(self, path: Path, timeout_seconds: float = 30.0) -> None:
         self.path = Path(path)
@@ -92,13 +156,7 @@ class SQLiteActionStore:
         return f"SQLiteActionStore({str(self.path)!r})"
 
     def record(self, action: NewAction, at: dt.datetime | None = None) -> RecordedAction:
-        action.check()
-        at = dt.datetime.now(dt.UTC) if at is None else at
-        if at.tzinfo is None:
-            raise InvalidActionError(
-                "recorded_at", f"An action's time must carry a time zone. Got {at} instead."
-            )
-        at = at.astimezone(dt.UTC)
+        action, at = checked(action, at)
         values = (
             action.account_id,
             action.action.value,
@@ -107,51 +165,43 @@ class SQLiteActionStore:
             action.manager,
             action.recorded_by,
             _text(at),
+            action.idempotency_key,
         )
         with self._connection() as connection:
+            key = action.idempotency_key
+            if key is not None:  # a retry needs no write lock
+                found = connection.execute(_SQLITE.by_key, (key,)).fetchone()
+                if found is not None:
+                    return replay(action, stored_action(found))
             connection.execute("BEGIN IMMEDIATE")
             try:
-                cursor = connection.execute(
-                    "INSERT INTO account_actions (account_id, action, category, note, manager,"
-                    " recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    values,
-                )
+                inserted = connection.execute(_SQLITE.insert, values).fetchone()
+                found = None if inserted else connection.execute(_SQLITE.by_key, (key,)).fetchone()
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
-        row_id = cursor.lastrowid
-        assert row_id is not None  # an INSERT into a rowid table always sets it
-        return RecordedAction(row_id, *_record_fields(values))
+        if found is not None:
+            return replay(action, stored_action(found))
+        return stored_action((inserted[0], *values))
 
     def history(self, account_id: str, limit: int | None = None) -> list[RecordedAction]:
-        sql = (
-            f"SELECT {_COLUMNS} FROM account_actions WHERE account_id = ?"
-            " ORDER BY recorded_at DESC, id DESC"
-        )
-        parameters: tuple[Any, ...] = (account_id,)
-        if limit is not None:
-            sql, parameters = sql + " LIMIT ?", (account_id, int(limit))
+        sql = _SQLITE.history + ("" if limit is None else " LIMIT ?")
+        parameters = (account_id,) if limit is None else (account_id, int(limit))
         with self._connection() as connection:
-            return [_action(row) for row in connection.execute(sql, parameters)]
+            return [stored_action(row) for row in connection.execute(sql, parameters)]
 
     def last_actions(self, account_ids: Collection[str] | None = None) -> dict[str, RecordedAction]:
-        newest = (
-            f"SELECT {_COLUMNS} FROM (SELECT {_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY"
-            " account_id ORDER BY recorded_at DESC, id DESC) AS newest FROM account_actions"
-            " {where}) AS ranked WHERE newest = 1"
-        )
         with self._connection() as connection:
             if account_ids is None:
-                rows = list(connection.execute(newest.format(where="")))
+                rows = list(connection.execute(_SQLITE.newest()))
             else:
                 ids, rows = sorted(set(account_ids)), []
                 for start in range(0, len(ids), _IN_CHUNK):
                     chunk = ids[start : start + _IN_CHUNK]
-                    marks = ", ".join("?" * len(chunk))
-                    where = f"WHERE account_id IN ({marks})"
-                    rows.extend(connection.execute(newest.format(where=where), chunk))
-        return {row[1]: _action(row) for row in rows}
+                    where = f"WHERE account_id IN ({', '.join('?' * len(chunk))})"
+                    rows.extend(connection.execute(_SQLITE.newest(where), chunk))
+        return {row[1]: stored_action(row) for row in rows}
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -195,18 +245,7 @@ class SQLiteActionStore:
             if self._ready:
                 return
             self._switch_to_wal(connection)
-            connection.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA:
-                connection.execute(statement)
-            (version,) = connection.execute("PRAGMA user_version").fetchone()
-            if version > _SCHEMA_VERSION:
-                connection.execute("ROLLBACK")
-                raise ActionStoreError(
-                    f"The actions store {self.path} has schema version {version}; this kam-ml "
-                    f"knows version {_SCHEMA_VERSION}. Upgrade kam-ml."
-                )
-            connection.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
-            connection.execute("COMMIT")
+            migrate(connection, "sqlite", str(self.path))
             self._ready = True
 
 
@@ -217,38 +256,45 @@ def default_actions_url(nightly_dir: Path) -> str:
     return f"sqlite:///{Path(nightly_dir).resolve() / ACTIONS_FILE}"
 
 
-def open_action_store(url: str) -> ActionStore:
-    """The store a URL names: ``sqlite:///relative.db`` or ``sqlite:////absolute.db``."""
+def open_action_store(url: str, tracking_uri: str | None = None) -> ActionStore:
+    """The store a URL names: ``sqlite:///relative.db``, ``sqlite:////absolute.db``, or
+    ``postgresql://user:password@host:port/database`` (also ``postgresql+psycopg://``).
+
+    ``tracking_uri`` (MLflow's) is refused as the store: MLflow's own migrations manage
+    every table of its database, so the actions need a database of their own."""
+    if tracking_uri is not None and _database(url) == _database(tracking_uri):
+        raise ActionStoreError(
+            f"KAM_ACTIONS_URL={hide_passwords(url)!r} names MLflow's database "
+            "(MLFLOW_TRACKING_URI); MLflow's migrations manage every table in it. Give the "
+            "actions a database of their own, e.g. postgresql://kam@db/kam_actions."
+        )
     scheme, _, rest = url.partition("://")
     if scheme == "sqlite" and rest.startswith("/") and rest not in ("/", "/:memory:"):
         return SQLiteActionStore(Path(rest[1:]))
-    if scheme.startswith("postgres"):
-        raise ActionStoreError(
-            f"KAM_ACTIONS_URL={url!r}: a PostgreSQL actions store is not implemented yet; "
-            "use sqlite:///PATH (the default keeps actions.db in the nightly folder)."
-        )
+    if scheme in _POSTGRES_SCHEMES and rest:
+        from kam_ml.actions.postgres import PostgresActionStore
+
+        return PostgresActionStore(url)
     raise ActionStoreError(
-        f"KAM_ACTIONS_URL={url!r} is not a store kam-ml knows: use sqlite:///PATH "
-        "(three slashes, then a relative path; four for an absolute one)."
+        f"KAM_ACTIONS_URL={hide_passwords(url)!r} is not a store kam-ml knows: use "
+        "sqlite:///PATH (three slashes, then a relative path; four for an absolute one) or "
+        "postgresql://USER:PASSWORD@HOST:PORT/DATABASE."
     )
+
+
+def _database(url: str) -> tuple[str, ...]:
+    """What identifies a URL's database: the file, or the server and database name."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.partition("+")[0]
+    scheme = "postgresql" if scheme == "postgres" else scheme
+    if scheme == "sqlite":
+        return (scheme, str(Path(url.partition(":///")[2]).resolve()))
+    try:
+        port = str(parts.port or 5432)
+    except ValueError:  # not a port: not equal to a working tracking URI either
+        port = parts.netloc
+    return (scheme, (parts.hostname or "").lower(), port, parts.path.strip("/"))
 
 
 def _text(at: dt.datetime) -> str:
     return at.isoformat(timespec="microseconds")
-
-
-def _record_fields(values: tuple[Any, ...]) -> tuple[Any, ...]:
-    account_id, action, category, note, manager, recorded_by, recorded_at = values
-    return (
-        account_id,
-        ActionKind(action),
-        category,
-        note,
-        manager,
-        recorded_by,
-        dt.datetime.fromisoformat(recorded_at),
-    )
-
-
-def _action(row: tuple[Any, ...]) -> RecordedAction:
-    return RecordedAction(int(row[0]), *_record_fields(tuple(row[1:])))

@@ -8,7 +8,6 @@ columns with their stored types, so every parse failure is found and reported by
 from __future__ import annotations
 
 import importlib.util
-import re
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -18,21 +17,12 @@ import pyarrow as pa
 
 from kam_ml.data.contract import REQUIRED_TABLES, TABLE_NAMES
 from kam_ml.errors import DataContractError
+from kam_ml.uris import hide_passwords
 
 __all__ = ["hide_passwords", "read_raw_tables", "read_source", "read_sql_tables"]
 
-# scheme://user:password@host: the password, up to the last "@" of the URI (a password
-# with "/" or "@" unencoded is still hidden whole)
-_PASSWORD = re.compile(r"(?P<head>[a-z][\w+.-]*://[^:/@\s]*:)(?P<password>\S*)@", re.I)
 _SUFFIXES = (".parquet", ".csv")  # in order of preference: Parquet keeps types
 _SHOWN = 12
-
-
-def hide_passwords(text: str | Path) -> str:
-    """``text`` with the password of every URI in it shown as ``***``
-    (``postgresql://kam:***@db/book``): what a message, a log line or the terminal may show
-    of a data source. A folder, or a URI without a password, is unchanged."""
-    return _PASSWORD.sub(lambda m: f"{m.group('head')}***@", str(text))
 
 
 def read_source(source: str | Path) -> dict[str, pd.DataFrame]:

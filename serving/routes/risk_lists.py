@@ -12,7 +12,9 @@ work (and another site cannot post a form with it).
 A list is the nightly job's static page with each row's "Last action" cell filled live from
 the actions store, with a plain HTML form to record the next action (no JavaScript): the
 form posts here, the action is recorded as through the API, and the browser is sent back
-to the row (303).
+to the row (303). Each form rendered carries a new idempotency key, so a form sent twice
+(a double click, a resent request) records one action; the same form sent again with a
+different action is refused (409 page).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import uuid
 from typing import Annotated
 from urllib.parse import parse_qs, quote
 
@@ -48,7 +51,7 @@ from serving.deps import (
     is_known_api_key,
     require_api_key,
 )
-from serving.errors import UnknownManager
+from serving.errors import ActionKeyConflict, UnknownManager
 from serving.schemas import ActionIn
 from serving.state import ServedSnapshot
 
@@ -175,6 +178,13 @@ async def post_action_form(
         ]
         page = render("action_error.html", problems=problems, back=back, account=account_id)
         return HTMLResponse(page, status_code=422)
+    except ActionKeyConflict:
+        problem = (
+            "form",
+            "This form was sent before with another action. Reload the list to record a new one.",
+        )
+        page = render("action_error.html", problems=[problem], back=back, account=account_id)
+        return HTMLResponse(page, status_code=409)
     return RedirectResponse(f"{back}#action-{quote(account_id)}", status_code=303)
 
 
@@ -232,6 +242,7 @@ def _action_cell(account: str, last: RecordedAction | None, target: str) -> str:
         f"{last_action_html(last)}"
         f'<form class="action-form" method="post" action="{target}">'
         f'<input type="hidden" name="account_id" value="{escaped}">'
+        f'<input type="hidden" name="idempotency_key" value="{uuid.uuid4()}">'
         f'<select name="action" aria-label="Action" required>'
         f'<option value="">Action…</option>{options}</select>'
         f'<input name="category" list="categories" maxlength="{CATEGORY_MAX_LENGTH}"'

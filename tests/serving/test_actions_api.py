@@ -1,5 +1,7 @@
 """POST and GET /v1/accounts/{id}/actions over real HTTP: round trip, newest first, who
-recorded it, 422 naming the field, 404 for an account not in the night, 401 without a key."""
+recorded it, 422 naming the field, 404 for an account not in the night, 401 without a key,
+one action per idempotency key (header or body; 200 on a retry, 409 on a different action),
+and a store on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -151,7 +153,14 @@ def test_the_openapi_spec_documents_the_actions_routes(anonymous):
     path = spec["paths"]["/v1/accounts/{account_id}/actions"]
     assert path["post"]["operationId"] == "record_action"
     assert path["get"]["operationId"] == "list_actions"
-    assert {"201", "401", "404", "422", "503"} <= set(path["post"]["responses"])
+    assert {"200", "201", "401", "404", "409", "422", "503"} <= set(path["post"]["responses"])
+    replayed = path["post"]["responses"]["200"]
+    assert replayed["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ActionOut"
+    }
+    assert "Idempotent-Replayed" in replayed["headers"]
+    (header,) = [p for p in path["post"]["parameters"] if p["in"] == "header"]
+    assert (header["name"], header["schema"]["anyOf"][0]["maxLength"]) == ("Idempotency-Key", 255)
     action = spec["components"]["schemas"]["ActionIn"]["properties"]["action"]
     kinds = spec["components"]["schemas"][action["$ref"].rsplit("/", 1)[-1]]["enum"]
     assert kinds == ["called", "met", "offered", "won_back", "lost"]
@@ -174,3 +183,93 @@ def test_a_broken_store_is_a_503_and_the_list_still_shows(book, accounts, tmp_pa
         manager = json.loads((book.second.directory / "manifest.json").read_text())["risk_lists"]
         page = http.get(f"/risk-lists/{manager[0]['slug']}")
         assert page.status_code == 200 and 'class="action-form"' in page.text
+
+
+def test_the_same_idempotency_key_twice_over_http_stores_one_action(client, accounts):
+    account, key = accounts[7], "crm-activity-00017"
+    path, body = f"/v1/accounts/{account}/actions", {"action": "called", "note": "retry me"}
+    first = client.post(path, json=body, headers={"Idempotency-Key": key})
+    again = client.post(path, json=body, headers={"Idempotency-Key": key})
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert again.json() == first.json() and first.json()["idempotency_key"] == key
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    in_body = client.post(path, json={**body, "idempotency_key": key})  # the body's field
+    assert (in_body.status_code, in_body.json()["id"]) == (200, first.json()["id"])
+    assert client.get(path).json()["actions"] == [first.json()]
+
+
+def test_a_used_key_with_a_different_action_is_a_409_and_stores_nothing(client, accounts):
+    account, key = accounts[8], "crm-activity-00018"
+    path = f"/v1/accounts/{account}/actions"
+    first = client.post(path, json={"action": "met"}, headers={"Idempotency-Key": key})
+    assert first.status_code == 201
+    other = client.post(path, json={"action": "lost"}, headers={"Idempotency-Key": key})
+    assert other.status_code == 409
+    assert other.json() == {
+        "detail": f"idempotency key already used for action {first.json()['id']}, a "
+        "different action: a retry repeats it exactly, a new action needs a new key"
+    }
+    assert client.get(path).json()["actions"] == [first.json()]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "field", "rule"),
+    [
+        (
+            {"Idempotency-Key": "a"},
+            {"idempotency_key": "b"},
+            "idempotency_key",
+            "idempotency_key_mismatch",
+        ),
+        ({"Idempotency-Key": "k" * 256}, {}, "header.Idempotency-Key", "string_too_long"),
+        ({}, {"idempotency_key": ""}, "idempotency_key", "string_too_short"),
+        ({}, {"idempotency_key": "tab\there"}, "idempotency_key", "invalid_action"),
+    ],
+)
+def test_a_bad_idempotency_key_is_a_422_naming_it(client, accounts, headers, body, field, rule):
+    path = f"/v1/accounts/{accounts[9]}/actions"
+    response = client.post(path, json={"action": "called", **body}, headers=headers)
+    assert response.status_code == 422, response.text
+    assert [(p["field"], p["rule"]) for p in response.json()["errors"]] == [(field, rule)]
+    assert client.get(path).json()["actions"] == []
+
+
+def test_eight_clients_racing_on_one_key_get_one_action(base_url, accounts):
+    account, start, answers = accounts[10], threading.Barrier(8), []
+
+    def post() -> None:
+        with httpx.Client(base_url=base_url, headers={"X-API-Key": API_KEY}, timeout=60) as http:
+            start.wait()
+            response = http.post(
+                f"/v1/accounts/{account}/actions",
+                json={"action": "met", "note": "race"},
+                headers={"Idempotency-Key": "race-1"},
+            )
+            answers.append((response.status_code, response.json()["id"]))
+
+    threads = [threading.Thread(target=post) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(code for code, _ in answers) == [200] * 7 + [201]
+    assert len({action_id for _, action_id in answers}) == 1
+
+
+def test_actions_on_postgresql_through_the_api(book, accounts, postgres):
+    url = postgres.create_database("actions_api")
+    settings = book.settings(actions_url=url.replace("postgresql://", "postgresql+psycopg://"))
+    with (
+        running(settings) as base,
+        httpx.Client(base_url=base, headers={"X-API-Key": API_KEY}) as http,
+    ):
+        path = f"/v1/accounts/{accounts[11]}/actions"
+        first = http.post(path, json={"action": "met"}, headers={"Idempotency-Key": "pg-1"})
+        again = http.post(path, json={"action": "met"}, headers={"Idempotency-Key": "pg-1"})
+        plain = http.post(path, json={"action": "called", "note": "é ☎"})
+        assert (first.status_code, again.status_code, plain.status_code) == (201, 200, 201)
+        assert again.json() == first.json()
+        assert http.get(path).json()["actions"] == [plain.json(), first.json()]
+        manager = json.loads((book.second.directory / "manifest.json").read_text())["risk_lists"]
+        assert http.get(f"/risk-lists/{manager[0]['slug']}").status_code == 200

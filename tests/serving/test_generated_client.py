@@ -79,6 +79,19 @@ def test_a_generated_client_calls_every_operation(kam_client, base_url, book, hi
         client=client, account_id=account, body=models.ActionIn(action=models.ActionKind.CALLED)
     )
     assert recorded.status_code in (201, 503)
+    retried = [
+        _op("actions.record_action").sync_detailed(
+            client=client,
+            account_id=account,
+            body=models.ActionIn(action=models.ActionKind.MET),
+            idempotency_key="generated-client-1",
+        )
+        for _ in range(2)
+    ]
+    assert [r.status_code for r in retried] in ([201, 200], [503, 503])
+    if retried[0].status_code == 201:  # the replay parses as the same action
+        assert retried[1].parsed.id == retried[0].parsed.id
+        assert retried[1].parsed.idempotency_key == "generated-client-1"
     listed = _op("actions.list_actions").sync_detailed(client=client, account_id=account)
     assert listed.status_code in (200, 503)
     managers = _op("feeds.list_managers").sync(client=client)

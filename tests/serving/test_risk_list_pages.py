@@ -4,6 +4,7 @@ form on every row that records an action."""
 from __future__ import annotations
 
 import html
+import re
 
 import httpx
 import pandas as pd
@@ -126,6 +127,23 @@ def test_posting_the_form_records_the_action_and_returns_to_the_row(base_url, li
         note,
         name,  # the page records the list's manager
     )
+
+
+def test_a_form_sent_twice_records_one_action_and_another_action_on_it_is_a_409(base_url, listed):
+    name, accounts = listed
+    account, slug = accounts[2], _slug(name)
+    with httpx.Client(base_url=base_url, headers={"X-API-Key": API_KEY}) as browser:
+        page = browser.get(f"/risk-lists/{slug}").text
+        keys = re.findall(r'name="idempotency_key" value="([^"]+)"', _row(page, account))
+        again = browser.get(f"/risk-lists/{slug}").text
+        assert len(keys) == 1 and keys[0] not in again  # a new key per form rendered
+        form = {"account_id": account, "action": "met", "idempotency_key": keys[0]}
+        sent = [browser.post(f"/risk-lists/{slug}/actions", data=form) for _ in range(2)]
+        assert [r.status_code for r in sent] == [303, 303]
+        other = browser.post(f"/risk-lists/{slug}/actions", data={**form, "action": "lost"})
+        assert other.status_code == 409 and "Reload the list" in other.text
+        history = browser.get(f"/v1/accounts/{account}/actions").json()["actions"]
+    assert [(a["action"], a["idempotency_key"]) for a in history] == [("met", keys[0])]
 
 
 def test_a_bad_form_is_a_422_page_naming_the_field_and_linking_back(base_url, listed):

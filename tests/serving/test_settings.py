@@ -43,5 +43,25 @@ def test_actions_live_in_the_nightly_folder_unless_kam_actions_url_says_otherwis
 
 
 def test_an_unknown_actions_url_stops_the_app_at_creation():
-    with pytest.raises(ActionStoreError, match="PostgreSQL actions store is not implemented"):
-        create_app(ServingSettings(actions_url="postgresql://db/kam"))
+    with pytest.raises(ActionStoreError, match="'mysql://db/kam' is not a store kam-ml knows"):
+        create_app(ServingSettings(actions_url="mysql://db/kam"))
+
+
+@pytest.mark.parametrize(
+    ("actions", "tracking"),
+    [
+        ("postgresql://kam:s3cret@db/mlflow", "postgresql+psycopg://mlflow:other@DB:5432/mlflow"),
+        ("sqlite:///mlflow.db", "sqlite:///./mlflow.db"),
+    ],
+)
+def test_mlflows_database_is_refused_as_the_actions_store(actions, tracking):
+    with pytest.raises(ActionStoreError, match="names MLflow's database") as caught:
+        create_app(ServingSettings(actions_url=actions, tracking_uri=tracking))
+    assert "s3cret" not in str(caught.value)
+
+
+def test_another_database_on_mlflows_server_is_fine():
+    settings = ServingSettings(
+        actions_url="postgresql://kam@db/kam_actions", tracking_uri="postgresql://kam@db/mlflow"
+    )
+    assert create_app(settings).state.actions.url == "postgresql://kam@db/kam_actions"
