@@ -27,6 +27,7 @@ from kam_ml.errors import KamMLError
 
 if TYPE_CHECKING:
     from kam_ml.data.validation import OnBadRows
+    from kam_ml.nightly.database import PublishedScores
     from kam_ml.offers.rules import RankBy
 
 
@@ -655,7 +656,7 @@ def publish(
     _print_published(published)
 
 
-def _print_published(published: Any) -> None:
+def _print_published(published: PublishedScores) -> None:
     """One line for ``PublishedScores``: how many rows went where."""
     replaced = f", replacing {published.replaced:,}" if published.replaced else ""
     console.print(

@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -272,3 +273,51 @@ def test_publish_names_a_missing_database_and_hides_the_password(book, postgres,
     assert f"(host 127.0.0.1:{postgres.port})" in message
     with pytest.raises(ScoresDatabaseError, match="is not a PostgreSQL URI"):
         publish_night(book.second.directory, "mysql://kam@db/crm")
+
+
+def _waiting(url: str, count: int) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        for _ in range(2400):
+            found = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+                "AND wait_event_type = 'Lock'",
+                (APPLICATION_NAME,),
+            ).fetchone()
+            if found is not None and found[0] == count:
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"{count} publishers never waited together")
+
+
+def test_publishers_of_one_night_at_once_queue_and_a_newer_schema_is_refused(book, postgres):
+    url = postgres.create_database("scores_together")
+    night = read_snapshot(book.second.directory)
+    explained = night.explained()
+    publish_scores(explained, night.as_of, url)
+    results: list[object] = []
+
+    def publish() -> None:
+        try:
+            results.append(publish_scores(explained, night.as_of, url))
+        except Exception as error:
+            results.append(error)
+
+    blocker = psycopg.connect(url)  # holds the night's rows: all three start together
+    blocker.execute("SELECT 1 FROM kam_scores WHERE as_of = %s FOR UPDATE", (night.as_of,))
+    threads = [threading.Thread(target=publish) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        _waiting(url, 3)
+    finally:
+        blocker.rollback()
+        blocker.close()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert [type(r).__name__ for r in results] == ["PublishedScores"] * 3, results
+    table = night_rows(url, night.as_of)
+    assert len(table) == len(explained) and table["account_id"].is_unique
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE kam_schema SET version = 2 WHERE component = 'kam_scores'")
+    with pytest.raises(ScoresDatabaseError, match="kam_scores at schema version 2"):
+        publish_scores(explained, night.as_of, url)
