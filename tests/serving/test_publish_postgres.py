@@ -31,9 +31,13 @@ from kam_ml.nightly.database import APPLICATION_NAME, publish_night, publish_sco
 from kam_ml.nightly.snapshot import read_snapshot
 
 
-def kam_ml(args: list[str], cwd: Path, tracking_uri: str) -> subprocess.Popen[str]:
+def kam_ml(
+    args: list[str], cwd: Path, tracking_uri: str, publish_url: str | None = None
+) -> subprocess.Popen[str]:
     env = os.environ | {"MLFLOW_TRACKING_URI": tracking_uri, "COLUMNS": "200"}
     env.pop("KAM_PUBLISH_URL", None)
+    if publish_url is not None:
+        env["KAM_PUBLISH_URL"] = publish_url
     return subprocess.Popen(
         [sys.executable, "-m", "kam_ml", *args],
         cwd=cwd,
@@ -244,10 +248,11 @@ def test_an_unreachable_database_fails_the_night_clearly_with_its_files_publishe
     url = f"postgresql://kam:s3cret@127.0.0.1:{port}/crm"
     out = tmp_path / "nightly"
     code, stdout, stderr = finished(
-        kam_ml(
-            ["nightly", "--data", str(book.data), "--out", str(out), "--publish", url],
+        kam_ml(  # through $KAM_PUBLISH_URL, the default of --publish
+            ["nightly", "--data", str(book.data), "--out", str(out)],
             tmp_path,
             book.tracking_uri,
+            publish_url=url,
         )
     )
     message = " ".join(stderr.split())
