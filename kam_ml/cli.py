@@ -27,6 +27,7 @@ from kam_ml.errors import KamMLError
 
 if TYPE_CHECKING:
     from kam_ml.data.validation import OnBadRows
+    from kam_ml.nightly.database import PublishedScores
     from kam_ml.offers.rules import RankBy
 
 
@@ -142,6 +143,15 @@ AsOfOption = Annotated[
 ]
 HorizonOption = Annotated[
     int | None, typer.Option("--horizon-days", min=1, help="Churn horizon H in days.")
+]
+PublishOption = Annotated[
+    str | None,
+    typer.Option(
+        "--publish",
+        metavar="URI",
+        help="Also write the night's scores to this PostgreSQL database's kam_scores table "
+        "(postgresql://user:password@host/db; default: $KAM_PUBLISH_URL).",
+    ),
 ]
 BadRowsOption = Annotated[
     BadRowsMode,
@@ -556,10 +566,12 @@ def nightly(
         str, typer.Option("--model", help="Churn model: models:/ URI or bundle folder.")
     ] = "models:/kam-churn@champion",
     on_bad_rows: BadRowsOption = BadRowsMode.quarantine,
+    publish_to: PublishOption = None,
 ) -> None:
     """Score every active account and write risk lists, a portfolio summary and the API
     snapshot under OUT/<as-of>/; the lists carry the managers' last actions
-    ($KAM_ACTIONS_URL, default OUT/actions.db)."""
+    ($KAM_ACTIONS_URL, default OUT/actions.db). With --publish (or $KAM_PUBLISH_URL) the
+    night's scores then replace that night's rows of the database's kam_scores table."""
     from kam_ml.actions import default_actions_url, open_action_store
     from kam_ml.nightly.job import run_nightly
     from kam_ml.nightly.stages import StageClock, StageTiming
@@ -596,6 +608,7 @@ def nightly(
         clock=StageClock(done),
         today=_today(),
         actions=actions,
+        publish_to=publish_to or settings.publish_url,
     )
     table = Table(title=f"{result.accounts:,} accounts scored as of {result.as_of.date()}")
     for column in ("risk band", "accounts"):
@@ -616,6 +629,43 @@ def nightly(
     if quarantine.is_dir():
         errors.print(f"[yellow]Quarantined rows:[/] {quarantine}/quarantine_summary.csv")
     console.print(f"Last actions from: {_shown(actions.url)}")
+    if result.database is not None:
+        _print_published(result.database)
+
+
+@app.command()
+@user_errors
+def publish(
+    night: Annotated[
+        Path,
+        typer.Option(
+            "--night", file_okay=False, help="A published night: the nightly OUT/<as-of> folder."
+        ),
+    ],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to", metavar="URI", help="PostgreSQL database: postgresql://user:password@host/db."
+        ),
+    ],
+) -> None:
+    """Write an already published night's scores to the database's kam_scores table again
+    (replacing that night's rows), without scoring."""
+    from kam_ml.nightly.database import publish_night
+
+    with console.status(f"Publishing {night} to {_shown(to)}…"):
+        published = publish_night(night, to)
+    _print_published(published)
+
+
+def _print_published(published: PublishedScores) -> None:
+    """One line for ``PublishedScores``: how many rows went where."""
+    replaced = f", replacing {published.replaced:,}" if published.replaced else ""
+    console.print(
+        f"Scores of {published.as_of} in kam_scores at {published.target}: "
+        f"{published.rows:,} rows{replaced}",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -16,7 +16,8 @@ into a message (exit 1, or an HTTP status) instead of a traceback. A ``ValueErro
     ├── ScoringInputError        features or tables that one scoring pass cannot score
     ├── InvalidActionError       a manager's action breaks a rule (names the field)
     ├── ActionKeyReusedError     an action's idempotency key already names a different action
-    └── ActionStoreError         the actions store cannot be opened, read or written
+    ├── ActionStoreError         the actions store cannot be opened, read or written
+    └── ScoresDatabaseError      the night's scores could not be published to PostgreSQL
 
 ``require_positive_int`` is the one check behind every "must be a positive int" message, so
 a ``ProblemDefinition`` field, an ``OfferRules`` window and a demo book size all read alike:
@@ -40,6 +41,7 @@ __all__ = [
     "KamMLError",
     "ModelNotFoundError",
     "NotEnoughHistoryError",
+    "ScoresDatabaseError",
     "ScoringInputError",
     "require_non_negative_int",
     "require_positive_int",
@@ -144,3 +146,9 @@ class ActionKeyReusedError(KamMLError):
 class ActionStoreError(KamMLError):
     """The actions store is unreachable, unsupported or unwritable: the server's problem,
     not the request's (the API answers 503)."""
+
+
+class ScoresDatabaseError(KamMLError):
+    """The night's scores could not be written to the database (``kam-ml nightly
+    --publish``): unreachable, refused, or a schema newer than this kam-ml. The message
+    names the server with its password hidden."""

@@ -16,7 +16,8 @@ class Settings(BaseSettings):
     ``MLFLOW_TRACKING_URI`` is MLflow's own variable, honoured so that a team server can
     be used without kam-ml specific configuration. ``actions_url`` (``KAM_ACTIONS_URL``)
     is the actions store; unset, it is ``actions.db`` in the nightly folder
-    (``kam_ml.actions.default_actions_url``).
+    (``kam_ml.actions.default_actions_url``). ``publish_url`` (``KAM_PUBLISH_URL``) is the
+    PostgreSQL database ``kam-ml nightly`` writes the night's scores to (``--publish``).
 
     Model integrity (README, "Model integrity"): ``bundle_key`` (``KAM_BUNDLE_KEY``) signs
     exported bundles and verifies them on load; ``trusted_root`` (``KAM_TRUSTED_ROOT``, by
@@ -30,6 +31,7 @@ class Settings(BaseSettings):
     models_dir: Path = Path("models")
     reports_dir: Path = Path("reports")
     actions_url: str | None = None
+    publish_url: str | None = None
     bundle_key: SecretStr | None = None
     trusted_root: Path | None = None
     allow_unverified_models: bool = False

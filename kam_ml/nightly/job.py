@@ -7,6 +7,11 @@ bytes; the stage timings (which vary) go to ``OUT/.timings/<as-of>.json`` instea
 
 Reasons for every account come from decision-path contributions
 (``kam_ml.churn.contributions``), ~100x faster than exact TreeSHAP.
+
+With ``publish_to`` (``kam-ml nightly --publish postgresql://...``) the night's scores then
+go to the ``kam_scores`` table too (``kam_ml.nightly.database``), after the folder is
+published: a database that cannot be written fails the run with ``ScoresDatabaseError``
+saying so, and the night's files stay published.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from kam_ml.actions import ActionStore
 from kam_ml.data.quarantine import QuarantineReport
 from kam_ml.data.tables import Tables, sorted_for_features
 from kam_ml.data.validation import OnBadRows, load_tables, validate_tables
+from kam_ml.errors import ScoresDatabaseError
 from kam_ml.features import build_features
+from kam_ml.nightly.database import PublishedScores, publish_scores
 from kam_ml.nightly.history import carry_history
 from kam_ml.nightly.lock import output_folder_lock
 from kam_ml.nightly.managers import assign_slugs
@@ -67,6 +74,7 @@ class NightlyResult:
     model_problems: tuple[str, ...]
     timings: list[StageTiming]
     model_warnings: tuple[str, ...] = ()  # models served from their bundle (see champions)
+    database: PublishedScores | None = None  # what went to kam_scores (with publish_to)
 
     @property
     def risk_lists(self) -> Path:
@@ -114,6 +122,7 @@ def run_nightly(
     clock: StageClock | None = None,
     actions: ActionStore | None = None,
     today: pd.Timestamp | None = None,
+    publish_to: str | None = None,
 ) -> NightlyResult:
     """Run the whole job; ``source`` is a data folder/URI, raw contract frames (validated
     here) or already validated ``Tables``. With an ``actions`` store, the risk lists carry
@@ -123,13 +132,22 @@ def run_nightly(
 
     Once the models are loaded (a run without them writes nothing, not even the folder), the
     run holds ``out_dir``'s lock to the end (``kam_ml.nightly.lock``): a second run into the
-    same folder stops with ``NightlyRunning`` before it reads the data."""
+    same folder stops with ``NightlyRunning`` before it reads the data. ``publish_to``, a
+    PostgreSQL URI, also writes the night's scores to its ``kam_scores`` table."""
     clock = clock or StageClock()
     with clock.stage("load models"):
         scoring_models = load_champions(models) if isinstance(models, ChampionSource) else models
     with output_folder_lock(Path(out_dir)):
         return _run_locked(
-            source, Path(out_dir), scoring_models, as_of, on_bad_rows, clock, actions, today
+            source,
+            Path(out_dir),
+            scoring_models,
+            as_of,
+            on_bad_rows,
+            clock,
+            actions,
+            today,
+            publish_to,
         )
 
 
@@ -142,6 +160,7 @@ def _run_locked(
     clock: StageClock,
     actions: ActionStore | None,
     today: pd.Timestamp | None,
+    publish_to: str | None,
 ) -> NightlyResult:
     not_after = as_of if as_of is not None else today
     with clock.stage("load and validate data"):
@@ -241,6 +260,17 @@ def _run_locked(
         )
         write_manifest(staging, manifest)
         directory = publish(staging, out_dir, day)
+    database = None
+    if publish_to is not None:
+        try:
+            with clock.stage("publish to database"):
+                database = publish_scores(explained, day, publish_to)
+        except ScoresDatabaseError as error:
+            _write_timings(out_dir, day, clock)
+            raise ScoresDatabaseError(
+                f"{error} The night's files are published in {directory}; "
+                "the database was not updated."
+            ) from None
     _write_timings(out_dir, day, clock)
     return NightlyResult(
         as_of=as_of,
@@ -252,6 +282,7 @@ def _run_locked(
         model_problems=tuple(scoring_models.problems),
         timings=list(clock.timings),
         model_warnings=tuple(scoring_models.warnings),
+        database=database,
     )
 
 
