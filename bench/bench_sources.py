@@ -3,7 +3,7 @@
 One run: the cached demo book (``cached_tables``) is written as a contract Parquet folder
 (account ids as text, as an export gives them), loaded into a throwaway PostgreSQL server
 with ADBC's ``adbc_ingest`` (timed), and then each reader runs in its own child process,
-so that the peak RSS printed is that reader's alone:
+so that the peak RSS printed (the child's ``VmHWM``) is that reader's alone:
 
 - ``parquet``: ``read_source(folder)``, the reference;
 - ``postgresql``: ``read_source("postgresql://...")``, ADBC (``kam_ml.data.postgres``);
@@ -135,15 +135,8 @@ def _sample_schema(uri: str, rows: int) -> str:
 
 def _run_child(reader: str, source: str) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", reader, source]
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    assert child.stdout is not None
-    out = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise RuntimeError(f"{reader} on {source} failed ({child.returncode})")
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    result["peak_rss_gib"] = usage.ru_maxrss / 2**20  # KiB on Linux
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, cwd=ROOT, check=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
@@ -157,7 +150,14 @@ def _child(reader: str, source: str) -> None:
     wall = time.perf_counter() - start
     dtypes = {name: {c: str(t) for c, t in f.dtypes.items()} for name, f in frames.items()}
     rows = {name: len(frame) for name, frame in frames.items()}
-    print(json.dumps({"wall_s": wall, "rows": rows, "dtypes": dtypes}))
+    # the child's own high-water mark: ru_maxrss would keep the forking parent's (it
+    # survives exec), VmHWM belongs to this process image alone
+    status = Path("/proc/self/status").read_text()
+    peak_kib = int(
+        next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]
+    )
+    print(json.dumps({"wall_s": wall, "peak_rss_gib": peak_kib / 2**20, "rows": rows,
+                      "dtypes": dtypes}))  # fmt: skip
 
 
 def _report(
