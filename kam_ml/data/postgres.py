@@ -125,7 +125,7 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
 
     PostgreSQL's ``numeric`` arrives as text (ADBC keeps every digit) and becomes float64,
     the contract's number; timestamps arrive in microseconds and get pandas'
-    nanoseconds; ``date`` becomes a timestamp at midnight (pandas would make
+    nanoseconds (``_nanoseconds``); ``date`` becomes a timestamp at midnight (pandas would make
     Python date objects); ``json`` becomes text. Anything else is unchanged (``uuid``
     arrives as Python UUIDs, read as text), and what does not convert stays as it came,
     for validation to report."""
@@ -144,12 +144,21 @@ def _column(field: pa.Field, column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_decimal(kind):
         return _cast_or_keep(column, pa.float64())
     if pa.types.is_date(kind):
-        return _cast_or_keep(column.cast(pa.timestamp("s")), pa.timestamp("ns"))
+        return _nanoseconds(column.cast(pa.timestamp("s")))
     if pa.types.is_timestamp(kind) and kind.unit != "ns":
-        # pandas' unit, as Parquet gives; a date beyond 1677-2262 keeps its unit and fails
-        # validation by name instead of overflowing here
-        return _cast_or_keep(column, pa.timestamp("ns", kind.tz))
+        return _nanoseconds(column)
     return column
+
+
+def _nanoseconds(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """pandas' unit, as Parquet gives. A column with a date pandas cannot hold (before 1677,
+    after 2262, PostgreSQL's ``infinity``) becomes ISO text instead, so that validation
+    quarantines those rows showing the value, and parses the rest as usual."""
+    kind = column.type
+    try:
+        return column.cast(pa.timestamp("ns", kind.tz))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return _cast_or_keep(column, pa.string())
 
 
 def _cast_or_keep(column: pa.ChunkedArray, kind: pa.DataType) -> pa.ChunkedArray:

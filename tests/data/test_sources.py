@@ -363,3 +363,17 @@ def test_a_wrong_password_names_the_server_and_hides_the_password(postgres) -> N
     )
     assert 'password authentication failed for user "guarded"' in message
     assert "horse" not in message
+
+
+def test_dates_pandas_cannot_hold_are_quarantined_showing_the_value(postgres, raw: Raw) -> None:
+    """A CRM's 'never' as 9999-12-31 must cost its row, named, not the read or the column."""
+    uri = _ingest(postgres.create_database("far_dates"), typed(raw))
+    _execute(uri, "UPDATE orders SET order_date = '9999-12-31' WHERE order_id = 'O-3'")
+    loaded = load_tables(uri)
+    assert "O-3" not in set(loaded.tables.orders["order_id"])
+    assert len(loaded.tables.orders) == len(raw["orders"]) - 1
+    assert "orders.order_date must be a valid timestamp: 1 row breaks it (order_id O-3)" in str(
+        loaded.report
+    )
+    (kept,) = loaded.report.quarantined["orders"]["order_date"]
+    assert str(kept).startswith("9999-12-31")  # the value as stored, for the report file
