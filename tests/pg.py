@@ -132,6 +132,29 @@ class ThrowawayPostgres:
         """A URI for ``database`` over TCP (``driver`` e.g. ``postgresql+psycopg``)."""
         return f"{driver}://{self.user}@127.0.0.1:{self.port}/{database}"
 
+    def add_password_user(self, name: str, password: str) -> None:
+        """A login role that must give ``password`` over TCP (every other role stays on
+        trust): for tests of a wrong password. The rule is active when this returns."""
+        import time
+
+        import psycopg
+
+        hba = self.data / "pg_hba.conf"
+        rule = f"host all {name} 127.0.0.1/32 scram-sha-256\n"
+        if rule not in hba.read_text():
+            hba.write_text(rule + hba.read_text())  # first matching line wins
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'DROP ROLE IF EXISTS "{name}"')
+            conn.execute(f"CREATE ROLE \"{name}\" LOGIN SUPERUSER PASSWORD '{password}'")
+            conn.execute("SELECT pg_reload_conf()")
+        for _ in range(100):  # the postmaster rereads pg_hba.conf on the signal, soon after
+            try:
+                psycopg.connect(f"postgresql://{name}@127.0.0.1:{self.port}/postgres").close()
+            except psycopg.OperationalError:
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"{hba}: the password rule for {name} did not take effect")
+
     def create_database(self, name: str) -> str:
         """Create ``name`` (dropping it first if it exists) and return its URI."""
         import psycopg

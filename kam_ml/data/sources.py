@@ -7,7 +7,6 @@ columns with their stored types, so every parse failure is found and reported by
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -74,14 +73,16 @@ def read_sql_tables(uri: str) -> dict[str, pd.DataFrame]:
     """Read every contract table from ``sqlite:///file.db`` or ``postgresql://...``.
 
     SQLite uses the standard library and opens the file read-only (a typo must not create
-    an empty database). PostgreSQL goes through SQLAlchemy and needs a driver, ``psycopg``
-    or ``psycopg2``.
+    an empty database). PostgreSQL is read in bulk through ADBC (``kam-ml[postgres]``),
+    else through SQLAlchemy and ``psycopg``; see ``kam_ml.data.postgres``.
     """
     scheme = uri.split("://", 1)[0].lower()
     if scheme == "sqlite":
         return _read_sqlite(uri)
     if scheme.split("+")[0] in ("postgresql", "postgres"):
-        return _read_postgresql(uri)
+        from kam_ml.data.postgres import read_postgresql  # imports ADBC only when used
+
+        return read_postgresql(uri)
     raise DataContractError(
         f"Unsupported data source {scheme}://...: use a folder of Parquet/CSV files, "
         "sqlite:///path/to/file.db or postgresql://user@host/database."
@@ -99,7 +100,7 @@ def _read_sqlite(uri: str) -> dict[str, pd.DataFrame]:
         with closing(sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)) as conn:
             rows = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
             names = {name.lower(): name for (name,) in rows}
-            _require_tables(names, uri)
+            require_tables(names, uri)
             return {
                 table: pd.read_sql_query(f'SELECT * FROM "{names[table]}"', conn)
                 for table in TABLE_NAMES
@@ -109,55 +110,8 @@ def _read_sqlite(uri: str) -> dict[str, pd.DataFrame]:
         raise DataContractError(f"Could not read the SQLite database {file}: {error}") from error
 
 
-def _read_postgresql(uri: str) -> dict[str, pd.DataFrame]:
-    if importlib.util.find_spec("sqlalchemy") is None:
-        raise DataContractError(
-            "Reading postgresql:// sources needs the 'sqlalchemy' and 'psycopg' packages: "
-            "pip install sqlalchemy 'psycopg[binary]'."
-        )
-    import sqlalchemy
-
-    try:
-        url = sqlalchemy.engine.make_url(uri)
-    except (sqlalchemy.exc.ArgumentError, ValueError):  # may quote the URI, password and all
-        raise DataContractError(
-            f"{hide_passwords(uri)} is not a database URI: use "
-            "postgresql://user:password@host:port/database."
-        ) from None
-    shown = url.render_as_string(hide_password=True)
-    has = {name: importlib.util.find_spec(name) is not None for name in ("psycopg", "psycopg2")}
-    if url.drivername in ("postgresql", "postgres") and has["psycopg"] and not has["psycopg2"]:
-        url = url.set(drivername="postgresql+psycopg")  # SQLAlchemy defaults to psycopg2
-    try:
-        engine = sqlalchemy.create_engine(url)
-    except ImportError as error:
-        raise DataContractError(
-            f"Reading {shown} needs a PostgreSQL driver: pip install 'psycopg[binary]' "
-            f"(or psycopg2). ({error})"
-        ) from error
-    try:
-        with engine.connect() as conn:
-            inspector = sqlalchemy.inspect(conn)
-            found = inspector.get_table_names() + inspector.get_view_names()
-            names = {name.lower(): name for name in found}
-            _require_tables(names, shown)
-            return {
-                table: pd.read_sql_query(
-                    sqlalchemy.select(sqlalchemy.text("*")).select_from(
-                        sqlalchemy.table(names[table])
-                    ),
-                    conn,
-                )
-                for table in TABLE_NAMES
-                if table in names
-            }
-    except sqlalchemy.exc.SQLAlchemyError as error:
-        raise DataContractError(f"Could not read {shown}: {error}") from error
-    finally:
-        engine.dispose()
-
-
-def _require_tables(names: dict[str, str], where: str) -> None:
+def require_tables(names: dict[str, str], where: str) -> None:
+    """Refuse a database without every required table (``names``: lower-case -> found)."""
     for table in REQUIRED_TABLES:
         if table not in names:
             found = ", ".join(sorted(names.values())[:_SHOWN]) or "no tables"

@@ -27,10 +27,10 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import pandas as pd
 
-from kam_ml.uris import hide_passwords
 from kam_ml.errors import ScoresDatabaseError
 from kam_ml.nightly.score_rows import SCORE_COLUMNS, score_rows
 from kam_ml.nightly.snapshot import read_snapshot
+from kam_ml.uris import hide_passwords
 
 __all__ = ["SCHEMA_VERSION", "PublishedScores", "publish_night", "publish_scores"]
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 from pathlib import Path
 
@@ -160,19 +161,30 @@ def test_a_file_that_is_not_a_database_is_named(tmp_path: Path) -> None:
         read_sql_tables(f"sqlite:///{path}")
 
 
-@pytest.mark.skipif(
-    any(importlib.util.find_spec(d) for d in ("psycopg", "psycopg2")),
-    reason="a PostgreSQL driver is installed",
-)
 def test_postgresql_without_a_driver_says_which_package_to_install() -> None:
-    with pytest.raises(DataContractError, match=r"needs a PostgreSQL driver: pip install 'psycopg"):
-        read_sql_tables("postgresql://kam:secret@localhost/book")
+    """In a Python where no driver imports (None in sys.modules hides an installed one)."""
+    hide = "; ".join(f"sys.modules[{m!r}] = None" for m in ("adbc_driver_postgresql",
+                                                            "psycopg", "psycopg2"))  # fmt: skip
+    code = (
+        f"import sys; {hide}; from kam_ml.data.sources import read_sql_tables; "
+        "read_sql_tables('postgresql://kam:secret@localhost/book')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        "kam_ml.errors.DataContractError: Reading postgresql://kam:***@localhost/book needs a "
+        "PostgreSQL driver: pip install 'kam-ml[postgres]' (ADBC, fast) or 'psycopg[binary]'."
+    )
+    assert "secret" not in done.stderr
 
 
-def test_postgresql_messages_hide_the_password() -> None:
+def test_an_unreachable_server_is_named_without_the_password() -> None:
     with pytest.raises(DataContractError) as error:
-        read_sql_tables("postgresql://kam:secret@127.0.0.1:1/book")
-    assert "secret" not in str(error.value)
+        read_sql_tables("postgresql+psycopg://kam:secret@127.0.0.1:1/book")
+    message = str(error.value)
+    assert message.startswith("Could not connect to PostgreSQL at 127.0.0.1:1/book as user kam")
+    assert "Connection refused" in message and "secret" not in message
 
 
 def test_an_unsupported_source_is_refused_with_the_supported_ones() -> None:
@@ -207,3 +219,171 @@ def test_an_unparsable_postgresql_uri_is_named_without_its_password() -> None:
     with pytest.raises(DataContractError, match=r"kam:\*\*\*@") as error:
         read_sql_tables("postgresql://kam:secret@[::1/book")
     assert "secret" not in str(error.value)
+
+
+# -- PostgreSQL: a real throwaway server (tests/pg.py), read through ADBC ---------------
+
+
+def _ingest(uri: str, frames: Raw) -> str:
+    """``frames`` as tables of the database at ``uri``, with ADBC's bulk ingest."""
+    import adbc_driver_postgresql.dbapi
+    import pyarrow as pa
+
+    with adbc_driver_postgresql.dbapi.connect(uri) as conn, conn.cursor() as cursor:
+        for name, frame in frames.items():
+            cursor.adbc_ingest(name, pa.Table.from_pandas(frame, preserve_index=False))
+        conn.commit()
+    return uri
+
+
+def _execute(uri: str, *statements: str) -> None:
+    import psycopg
+
+    with psycopg.connect(uri, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def test_a_postgresql_database_loads_like_the_parquet_folder(
+    postgres, raw: Raw, tmp_path: Path
+) -> None:
+    uri = _ingest(postgres.create_database("typed"), typed(raw))
+    from_pg = load_tables(uri, on_bad_rows="refuse")
+    from_parquet = load_tables(write_parquet(tmp_path / "parquet", typed(raw)))
+    assert_same_tables(from_pg.tables, from_parquet.tables)
+
+
+def test_postgresql_column_types_load_like_the_csv_folder(
+    postgres, csv_folder: Path, raw: Raw
+) -> None:
+    """numeric, date, timestamptz, integer and nullable boolean, as a DBA would declare them:
+    numeric arrives from ADBC as text and must not read as a string column."""
+    uri = postgres.create_database("declared")
+    _ingest(uri, {name: raw[name] for name in ("accounts", "categories")})
+    rows = ", ".join(
+        "('{}', '{}', '{}+00', '{}', '{}', {}, {}, {}, {})".format(
+            *row[:5], row[5], row[6], _sql_bool(row[7]), _sql_date(row[8])
+        )
+        for row in raw["orders"].itertuples(index=False)
+    )
+    _execute(
+        uri,
+        "ALTER TABLE accounts ALTER signup_date TYPE date USING signup_date::date",
+        "ALTER TABLE categories ALTER margin_rate TYPE numeric(6, 3) USING margin_rate::numeric",
+        "CREATE TABLE orders (order_id text, account_id text, order_date timestamptz, "
+        "category text, product_id text, quantity integer, amount numeric(12, 2), "
+        f"returned boolean, return_date date); INSERT INTO orders VALUES {rows}",
+        "CREATE TABLE interactions (account_id text, event_date timestamptz, event_type text, "
+        "value double precision); INSERT INTO interactions "
+        "VALUES ('A-1', '2024-01-15', 'complaint', NULL), ('A-2', '2024-02-01', 'nps', 9), "
+        "('A-3', '2024-03-01', 'ticket', 4.5), ('A-1', '2024-03-10', 'nps', 3)",
+    )
+    read = read_sql_tables(uri)
+    assert read["categories"]["margin_rate"].dtype == "float64"
+    assert read["orders"]["amount"].dtype == "float64"
+    assert str(read["orders"]["order_date"].dtype) == "datetime64[ns, UTC]"
+    assert read["accounts"]["signup_date"].dtype == "datetime64[ns]"
+    from_pg = validate_tables(read, on_bad_rows="refuse")
+    assert_same_tables(from_pg.tables, load_tables(csv_folder, on_bad_rows="refuse").tables)
+
+
+def _sql_bool(value: object) -> str:
+    spelled = {"false": "false", "yes": "true", "true": "true", "no": "false", "0": "false"}
+    return "NULL" if not isinstance(value, str) else spelled[value.lower()]
+
+
+def _sql_date(value: object) -> str:
+    return f"'{value}'" if isinstance(value, str) else "NULL"
+
+
+def test_a_team_maps_its_own_schema_with_views(postgres, csv_folder: Path, raw: Raw) -> None:
+    uri = postgres.create_database("crm")
+    crm_customers = raw["accounts"].rename(
+        columns={"account_id": "cust_no", "signup_date": "created", "manager": "owner"}
+    )
+    crm_sales = raw["orders"].rename(columns={"order_id": "line_id", "account_id": "cust_no"})
+    tables = {"crm_customers": crm_customers, "crm_sales": crm_sales}
+    _ingest(uri, tables | {name: raw[name] for name in ("interactions", "categories")})
+    _execute(
+        uri,
+        'CREATE VIEW "Accounts" AS SELECT cust_no AS account_id, created AS signup_date, '
+        "owner AS manager, region, segment FROM crm_customers",
+        "CREATE VIEW orders AS SELECT line_id AS order_id, cust_no AS account_id, order_date, "
+        "category, product_id, quantity, amount, returned, return_date FROM crm_sales",
+    )
+    from_views = load_tables(uri, on_bad_rows="refuse")
+    assert_same_tables(from_views.tables, load_tables(csv_folder, on_bad_rows="refuse").tables)
+
+
+def test_postgresql_gives_the_folders_quarantine_and_features(postgres, tmp_path: Path) -> None:
+    from kam_ml.demo.generate import generate_demo_data
+    from kam_ml.features.build import build_features
+    from kam_ml.problem.definition import ProblemDefinition
+
+    demo = generate_demo_data(n_accounts=600, seed=5)
+    frames = {name: getattr(demo, name) for name in ("accounts", "orders", "interactions",
+                                                     "categories")}  # fmt: skip
+    orders = frames["orders"]
+    broken = orders.iloc[:2].assign(amount=[-5.0, 10.0], account_id=["A-nobody", None])
+    frames["orders"] = pd.concat([orders, broken], ignore_index=True)  # two rows to quarantine
+    folder = write_parquet(tmp_path / "book", frames)
+    uri = _ingest(postgres.create_database("demo"), read_raw_tables(folder))
+    from_pg, from_folder = load_tables(uri), load_tables(folder)
+    assert not from_folder.report.is_clean
+    assert from_pg.report.summary().equals(from_folder.report.summary())
+    assert_same_tables(from_pg.tables, from_folder.tables)
+    as_of = from_folder.tables.last_date()
+    pd.testing.assert_frame_equal(
+        build_features(from_pg.tables, as_of, ProblemDefinition()),
+        build_features(from_folder.tables, as_of, ProblemDefinition()),
+    )
+
+
+def test_the_sqlalchemy_fallback_reads_what_adbc_reads(postgres, raw: Raw) -> None:
+    from kam_ml.data.postgres import read_with_sqlalchemy
+
+    uri = _ingest(postgres.create_database("fallback"), typed(raw))
+    assert_same_tables(
+        validate_tables(read_with_sqlalchemy(uri)).tables,
+        validate_tables(read_sql_tables(uri)).tables,
+    )
+
+
+def test_a_postgresql_database_without_a_required_table_lists_its_tables(
+    postgres, raw: Raw
+) -> None:
+    del raw["orders"]
+    uri = _ingest(postgres.create_database("partial"), raw)
+    with pytest.raises(DataContractError) as error:
+        read_sql_tables(uri)
+    assert str(error.value) == (
+        f"Required table 'orders' not found in {uri}; "
+        "found tables: accounts, categories, interactions."
+    )
+
+
+def test_a_wrong_password_names_the_server_and_hides_the_password(postgres) -> None:
+    postgres.add_password_user("guarded", "right-horse-battery")
+    uri = f"postgresql://guarded:wrong-horse-battery@127.0.0.1:{postgres.port}/postgres"
+    with pytest.raises(DataContractError) as error:
+        read_sql_tables(uri)
+    message = str(error.value)
+    assert message.startswith(
+        f"Could not connect to PostgreSQL at 127.0.0.1:{postgres.port}/postgres as user guarded"
+    )
+    assert 'password authentication failed for user "guarded"' in message
+    assert "horse" not in message
+
+
+def test_dates_pandas_cannot_hold_are_quarantined_showing_the_value(postgres, raw: Raw) -> None:
+    """A CRM's 'never' as 9999-12-31 must cost its row, named, not the read or the column."""
+    uri = _ingest(postgres.create_database("far_dates"), typed(raw))
+    _execute(uri, "UPDATE orders SET order_date = '9999-12-31' WHERE order_id = 'O-3'")
+    loaded = load_tables(uri)
+    assert "O-3" not in set(loaded.tables.orders["order_id"])
+    assert len(loaded.tables.orders) == len(raw["orders"]) - 1
+    assert "orders.order_date must be a valid timestamp: 1 row breaks it (order_id O-3)" in str(
+        loaded.report
+    )
+    (kept,) = loaded.report.quarantined["orders"]["order_date"]
+    assert str(kept).startswith("9999-12-31")  # the value as stored, for the report file
