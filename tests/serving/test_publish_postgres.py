@@ -280,6 +280,17 @@ def test_publish_names_a_missing_database_and_hides_the_password(book, postgres,
         publish_night(book.second.directory, "mysql://kam@db/crm")
 
 
+def test_a_wrong_password_is_refused_naming_the_server_without_the_password(book, postgres):
+    postgres.add_password_user("scores_writer", "right-pass-phrase")
+    url = f"postgresql://scores_writer:wrong-pass-phrase@127.0.0.1:{postgres.port}/postgres"
+    with pytest.raises(ScoresDatabaseError) as refused:
+        publish_night(book.second.directory, url)
+    message = str(refused.value)
+    assert "wrong-pass-phrase" not in message and "scores_writer:***@" in message
+    assert 'password authentication failed for user "scores_writer"' in message
+    assert f"127.0.0.1:{postgres.port}" in message
+
+
 def _waiting(url: str, count: int) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         for _ in range(2400):
