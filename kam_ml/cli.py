@@ -280,10 +280,14 @@ def train(
 
     quiet_mlflow()
     settings = Settings()
+    store = TrackingStore(  # first: a store that cannot keep the models stops us before work
+        settings.tracking_uri,
+        trust=BundleTrust.from_settings(settings),
+        artifact_root=settings.artifact_root,
+    )
     tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine", as_of).tables
     definition = ProblemDefinition().with_horizon(horizon_days)
     as_of_date = _as_of(as_of, tables)
-    store = TrackingStore(settings.tracking_uri, trust=BundleTrust.from_settings(settings))
     fingerprint = data_fingerprint(tables, as_of_date)
 
     @functools.cache  # asked once per model: the message is printed once
@@ -511,6 +515,7 @@ def score(
         models_dir=settings.models_dir,
         churn_uri=model,
         trust=BundleTrust.from_settings(settings),
+        artifact_root=settings.artifact_root,
     )
     models = load_champions(source, horizon_days=horizon_days)
     tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine", as_of).tables
@@ -576,6 +581,7 @@ def nightly(
         models_dir=settings.models_dir,
         churn_uri=model,
         trust=BundleTrust.from_settings(settings),
+        artifact_root=settings.artifact_root,
     )
 
     def done(timing: StageTiming) -> None:
@@ -614,6 +620,30 @@ def nightly(
     if quarantine.is_dir():
         errors.print(f"[yellow]Quarantined rows:[/] {quarantine}/quarantine_summary.csv")
     console.print(f"Last actions from: {_shown(actions.url)}")
+
+
+@app.command("db-upgrade")
+@user_errors
+def db_upgrade(
+    uri: Annotated[
+        str | None,
+        typer.Option(
+            "--uri",
+            metavar="URI",
+            help="The MLflow database: postgresql+psycopg://..., sqlite:///mlflow.db "
+            "(default: $MLFLOW_TRACKING_URI). Passwords are never printed.",
+        ),
+    ] = None,
+) -> None:
+    """Upgrade the schema of an MLflow database after upgrading MLflow (mlflow db upgrade);
+    an empty database gets the whole schema. Back the database up first."""
+    from kam_ml.registry.tracking import upgrade_schema
+    from kam_ml.settings import Settings
+
+    target = uri or Settings().tracking_uri
+    with console.status(f"Upgrading the MLflow schema of {_shown(target)}…"):
+        revision = upgrade_schema(target)
+    console.print(f"MLflow schema of {_shown(target)} is up to date (revision {revision})")
 
 
 @app.command()
