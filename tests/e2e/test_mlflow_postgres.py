@@ -351,8 +351,9 @@ def test_the_api_serves_from_the_server_and_hot_reloads_a_new_champion(
             client = MlflowClient(tracking_uri=url, registry_uri=url)
             v1 = client.get_model_version("kam-churn", "1")
             approval = {k: v1.tags[k] for k in (MODEL_DIGESTS_TAG, METADATA_DIGEST_TAG)}
-            v2 = client.create_model_version(
-                "kam-churn", v1.source, run_id=v1.run_id, tags=approval
+            logged_model = v1.model_id or v1.source.removeprefix("models:/")
+            v2 = client.create_model_version(  # a server checks the source is that model's
+                "kam-churn", v1.source, run_id=v1.run_id, tags=approval, model_id=logged_model
             )
             client.set_registered_model_alias("kam-churn", "champion", v2.version)
             promoted = str(v2.version)
