@@ -275,19 +275,21 @@ def train(
     from kam_ml.data.tables import data_fingerprint
     from kam_ml.problem.definition import ProblemDefinition
     from kam_ml.registry.bundle import BundleTrust
-    from kam_ml.registry.tracking import TrackingStore, quiet_mlflow
+    from kam_ml.registry.tracking import TrackingStore, quiet_mlflow, require_artifact_root
     from kam_ml.settings import Settings
 
     quiet_mlflow()
     settings = Settings()
-    store = TrackingStore(  # first: a store that cannot keep the models stops us before work
+    # a store that could not keep the models stops us before any work
+    require_artifact_root(settings.tracking_uri, settings.artifact_root)
+    tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine", as_of).tables
+    definition = ProblemDefinition().with_horizon(horizon_days)
+    as_of_date = _as_of(as_of, tables)
+    store = TrackingStore(
         settings.tracking_uri,
         trust=BundleTrust.from_settings(settings),
         artifact_root=settings.artifact_root,
     )
-    tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine", as_of).tables
-    definition = ProblemDefinition().with_horizon(horizon_days)
-    as_of_date = _as_of(as_of, tables)
     fingerprint = data_fingerprint(tables, as_of_date)
 
     @functools.cache  # asked once per model: the message is printed once
