@@ -285,15 +285,21 @@ def train(
     from kam_ml.data.tables import data_fingerprint
     from kam_ml.problem.definition import ProblemDefinition
     from kam_ml.registry.bundle import BundleTrust
-    from kam_ml.registry.tracking import TrackingStore, quiet_mlflow
+    from kam_ml.registry.tracking import TrackingStore, quiet_mlflow, require_artifact_root
     from kam_ml.settings import Settings
 
     quiet_mlflow()
     settings = Settings()
+    # a store that could not keep the models stops us before any work
+    require_artifact_root(settings.tracking_uri, settings.artifact_root)
     tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine", as_of).tables
     definition = ProblemDefinition().with_horizon(horizon_days)
     as_of_date = _as_of(as_of, tables)
-    store = TrackingStore(settings.tracking_uri, trust=BundleTrust.from_settings(settings))
+    store = TrackingStore(
+        settings.tracking_uri,
+        trust=BundleTrust.from_settings(settings),
+        artifact_root=settings.artifact_root,
+    )
     fingerprint = data_fingerprint(tables, as_of_date)
 
     @functools.cache  # asked once per model: the message is printed once
@@ -521,6 +527,7 @@ def score(
         models_dir=settings.models_dir,
         churn_uri=model,
         trust=BundleTrust.from_settings(settings),
+        artifact_root=settings.artifact_root,
     )
     models = load_champions(source, horizon_days=horizon_days)
     tables = _load(data, on_bad_rows, settings.reports_dir / "quarantine", as_of).tables
@@ -590,6 +597,7 @@ def nightly(
         models_dir=settings.models_dir,
         churn_uri=model,
         trust=BundleTrust.from_settings(settings),
+        artifact_root=settings.artifact_root,
     )
 
     def done(timing: StageTiming) -> None:
@@ -666,6 +674,30 @@ def _print_published(published: PublishedScores) -> None:
         f"{published.rows:,} rows{replaced}",
         highlight=False,
     )
+
+
+@app.command("db-upgrade")
+@user_errors
+def db_upgrade(
+    uri: Annotated[
+        str | None,
+        typer.Option(
+            "--uri",
+            metavar="URI",
+            help="The MLflow database: postgresql+psycopg://..., sqlite:///mlflow.db "
+            "(default: $MLFLOW_TRACKING_URI). Passwords are never printed.",
+        ),
+    ] = None,
+) -> None:
+    """Upgrade the schema of an MLflow database after upgrading MLflow (mlflow db upgrade);
+    an empty database gets the whole schema. Back the database up first."""
+    from kam_ml.registry.tracking import upgrade_schema
+    from kam_ml.settings import Settings
+
+    target = uri or Settings().tracking_uri
+    with console.status(f"Upgrading the MLflow schema of {_shown(target)}…"):
+        revision = upgrade_schema(target)
+    console.print(f"MLflow schema of {_shown(target)} is up to date (revision {revision})")
 
 
 @app.command()

@@ -12,6 +12,7 @@ into a message (exit 1, or an HTTP status) instead of a traceback. A ``ValueErro
     ├── NotEnoughHistoryError    the data cannot support the requested cutoffs / training
     ├── BundleError              an exported model bundle is missing, tampered or incompatible
     ├── ModelNotFoundError       no registered model / alias / bundle at the given URI
+    ├── TrackingStoreError       the MLflow store is configured so that artifacts would be lost
     ├── InactiveAccountError     a posted account has no recent order, so it is not scored
     ├── ScoringInputError        features or tables that one scoring pass cannot score
     ├── InvalidActionError       a manager's action breaks a rule (names the field)
@@ -43,6 +44,7 @@ __all__ = [
     "NotEnoughHistoryError",
     "ScoresDatabaseError",
     "ScoringInputError",
+    "TrackingStoreError",
     "require_non_negative_int",
     "require_positive_int",
 ]
@@ -107,6 +109,12 @@ class BundleError(KamMLError):
 
 class ModelNotFoundError(KamMLError):
     """No model could be resolved from the given URI or path."""
+
+
+class TrackingStoreError(KamMLError):
+    """The MLflow store cannot be used as configured: a database tracking URI without an
+    artifact root (``KAM_ARTIFACT_ROOT``), or a schema upgrade (``kam-ml db-upgrade``) that
+    failed."""
 
 
 class InactiveAccountError(KamMLError):

@@ -110,6 +110,7 @@ class ServingState:
             models_dir=self.settings.models_dir,
             churn_uri=self.settings.churn_model,
             trust=BundleTrust.from_settings(self.settings),
+            artifact_root=self.settings.artifact_root,
         )
 
     def refresh(self) -> list[str]:

@@ -93,21 +93,34 @@ class ChampionSource:
     ``churn_uri`` may pin the churn model instead: another ``models:/`` URI (a version or
     alias, from the store only) or a bundle folder. ``trust`` is what a model must prove
     before it is unpickled (``BundleTrust.from_settings`` builds it from the configuration).
+    ``artifact_root`` is the store's (``KAM_ARTIFACT_ROOT``): a database store is refused
+    without one, by readers too, so that a misconfigured deployment stops at the first
+    command instead of at the first training written where nobody can read it.
     """
 
     tracking_uri: str | None = None
     models_dir: Path | None = None
     churn_uri: str = champion_uri(MODEL_NAMES.churn)
     trust: BundleTrust = field(default_factory=BundleTrust)
+    artifact_root: str | None = None
 
-    def churn_version(self) -> str | None:
-        """The registry's current champion version (cheap: one registry call), if any."""
-        if not _registry(self.tracking_uri) or not self.churn_uri.startswith("models:/"):
+    def store(self) -> TrackingStore | None:
+        """The MLflow store to ask, or None when there is none (no URI, no SQLite file)."""
+        if not _registry(self.tracking_uri):
             return None
         from kam_ml.registry.tracking import TrackingStore
 
+        return TrackingStore(
+            str(self.tracking_uri), trust=self.trust, artifact_root=self.artifact_root
+        )
+
+    def churn_version(self) -> str | None:
+        """The registry's current champion version (cheap: one registry call), if any."""
+        store = self.store()
+        if store is None or not self.churn_uri.startswith("models:/"):
+            return None
         name, _, alias = self.churn_uri.removeprefix("models:/").partition("@")
-        return TrackingStore(str(self.tracking_uri)).alias_version(name, alias or CHAMPION)
+        return store.alias_version(name, alias or CHAMPION)
 
 
 def load_champions(source: ChampionSource, *, horizon_days: int | None = None) -> ScoringModels:
@@ -154,7 +167,7 @@ def _resolve(
     Anything found but unusable raises: ``BundleError`` (its message names the file and
     the check that failed) or the store's ``KamMLError``.
     """
-    store = _store(source)
+    store = source.store()
     if not uri.startswith("models:/"):
         path = Path(uri)
         if not path.exists():
@@ -185,14 +198,6 @@ def _resolve(
             f"(v{bundle.version}) instead."
         )
     return bundle
-
-
-def _store(source: ChampionSource) -> TrackingStore | None:
-    if not _registry(source.tracking_uri):
-        return None
-    from kam_ml.registry.tracking import TrackingStore
-
-    return TrackingStore(str(source.tracking_uri), trust=source.trust)
 
 
 def _load_folder(folder: Path, trust: BundleTrust, store: TrackingStore | None) -> ModelBundle:
@@ -240,10 +245,9 @@ def _remedy(source: ChampionSource, name: str) -> str:
     first" would then send the user to run again what just succeeded.
     """
     versions: list[str] = []
-    if _registry(source.tracking_uri) and source.churn_uri.startswith("models:/"):
-        from kam_ml.registry.tracking import TrackingStore
-
-        versions = TrackingStore(str(source.tracking_uri)).version_numbers(name)
+    store = source.store()
+    if store is not None and source.churn_uri.startswith("models:/"):
+        versions = store.version_numbers(name)
     if not versions:
         return "Train one first: kam-ml train --data DIR."
     listed = ", ".join(versions)

@@ -15,11 +15,21 @@ metadata, the gate writes them on the registered version's tags (``APPROVAL_TAGS
 registry, not the artifact store, holds them), and ``load_bundle`` checks the downloaded
 files against those tags before MLflow opens ``model.pkl``. A version without them (one
 registered before kam-ml recorded digests) loads only with ``BundleTrust.allow_unverified``.
+
+Where artifacts go (docs/mlflow.md): a tracking server (``http(s)://``) decides itself (its
+``--artifacts-destination``); a local SQLite store keeps them beside its database file; a
+database store (``postgresql+psycopg://...``) has no place of its own, and MLflow would put
+each new experiment's artifacts in ``./mlruns`` of whichever process created it, where no
+other machine can read them. So a database store is refused without an explicit artifact
+root (``KAM_ARTIFACT_ROOT``), and every experiment kam-ml creates is put under it.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
@@ -34,7 +44,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from kam_ml.errors import BundleError, ModelNotFoundError
+from kam_ml.data.sources import hide_passwords
+from kam_ml.errors import BundleError, ModelNotFoundError, TrackingStoreError
 from kam_ml.file_locks import exclusive_lock
 from kam_ml.registry.bundle import BundleTrust, ModelBundle, file_sha256
 
@@ -48,7 +59,10 @@ __all__ = [
     "LoggedModel",
     "TrackedRun",
     "TrackingStore",
+    "is_database_store",
     "quiet_mlflow",
+    "require_artifact_root",
+    "upgrade_schema",
 ]
 
 CHALLENGER = "challenger"
@@ -59,6 +73,9 @@ _METADATA_ARTIFACT = "bundle/metadata.json"
 MODEL_DIGESTS_TAG = "kam.model_sha256"  # JSON {file in the logged model: sha256}
 METADATA_DIGEST_TAG = "kam.metadata_sha256"  # sha256 of the run's bundle/metadata.json
 BUNDLE_DIGEST_TAG = "kam.bundle_sha256"  # sha256 of the exported bundle's metadata.json
+# Database tracking stores other than SQLite (MLflow's SQLAlchemy store; "+driver" allowed)
+_DATABASE_SCHEMES = frozenset({"postgresql", "mysql", "mssql"})
+_SERVER_SCHEMES = frozenset({"http", "https"})
 
 # Warnings MLflow raises while it saves and loads a model, none of which we can act on.
 # Listed rather than silenced wholesale, so that anything new still reaches the user (and
@@ -93,13 +110,25 @@ class TrackedRun:
 
 
 class TrackingStore:
-    """An MLflow tracking server or local store (``sqlite:///...``) with its registry."""
+    """An MLflow tracking server (``http://...``), local store (``sqlite:///...``) or database
+    store (``postgresql+psycopg://...`` with an artifact root) with its registry."""
 
-    def __init__(self, tracking_uri: str, trust: BundleTrust | None = None) -> None:
+    def __init__(
+        self,
+        tracking_uri: str,
+        trust: BundleTrust | None = None,
+        artifact_root: str | None = None,
+    ) -> None:
         """``trust``: what loading a version requires (and the key the gate signs exported
-        bundles with); the default verifies every version and signs nothing."""
+        bundles with); the default verifies every version and signs nothing.
+        ``artifact_root`` (``KAM_ARTIFACT_ROOT``): where new experiments keep their artifacts
+        (``<artifact_root>/<experiment>``); required for a database store (the module
+        docstring says why: ``TrackingStoreError`` without it), ignored by a server.
+        """
+        require_artifact_root(tracking_uri, artifact_root)
         self.tracking_uri = tracking_uri
         self.trust = trust or BundleTrust()
+        self.artifact_root = artifact_root
         with _first_use_lock(tracking_uri):
             self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
@@ -112,7 +141,8 @@ class TrackingStore:
         tags: Mapping[str, str] | None = None,
         nested: bool = False,
     ) -> Iterator[str]:
-        """Start a run in ``experiment`` (created next to a local store if missing);
+        """Start a run in ``experiment`` (created under the artifact root, or beside a local
+        store, if missing);
         ``nested`` starts it inside the active run (a tuning trial under its study).
 
         The logging methods below write to this run, so they are called inside the block.
@@ -334,11 +364,113 @@ class TrackingStore:
             ) from None
 
     def _artifact_root(self, experiment: str) -> str | None:
-        """Artifacts of a local SQLite store live beside the database file, not in the cwd."""
+        """Where a new experiment's artifacts go: under the artifact root when one is set,
+        else beside a local SQLite database file; never the working directory."""
+        if _scheme(self.tracking_uri) in _SERVER_SCHEMES:
+            return None  # the server decides (its --artifacts-destination)
+        if self.artifact_root is not None:
+            if "://" in self.artifact_root:
+                return f"{self.artifact_root.rstrip('/')}/{experiment}"
+            return (Path(self.artifact_root).expanduser().resolve() / experiment).as_uri()
         database = _sqlite_path(self.tracking_uri)
         if database is None:
-            return None  # a tracking server decides where artifacts go
+            return None  # a file store keeps artifacts in its own folder
         return (database.resolve().parent / "mlartifacts" / experiment).as_uri()
+
+
+def is_database_store(tracking_uri: str) -> bool:
+    """Whether ``tracking_uri`` is a database other than SQLite (``postgresql+psycopg://``,
+    ``mysql://``, ``mssql://``): a store with no folder of its own for artifacts."""
+    return _scheme(tracking_uri) in _DATABASE_SCHEMES
+
+
+def require_artifact_root(tracking_uri: str, artifact_root: str | None) -> None:
+    """Raise ``TrackingStoreError`` unless a database store comes with an absolute artifact
+    root (a relative one would depend on the working directory, the problem it solves)."""
+    if not is_database_store(tracking_uri):
+        return
+    shown = hide_passwords(tracking_uri)
+    if artifact_root is None or not artifact_root.strip():
+        raise TrackingStoreError(
+            f"The MLflow tracking URI {shown} is a database, which has no place of its own "
+            "for artifacts: MLflow would write each new experiment's models into the mlruns "
+            "folder of whichever process created it, where no other machine (the API, the "
+            "nightly job) can read them. Either set KAM_ARTIFACT_ROOT to a folder or URI "
+            "that every process reaches (each experiment's artifacts then go in a folder of "
+            "its name under it), or run 'mlflow server --backend-store-uri "
+            f"{shown} --artifacts-destination DIR' and set MLFLOW_TRACKING_URI to the "
+            "server's http:// URI. See docs/mlflow.md."
+        )
+    if "://" not in artifact_root and not Path(artifact_root).expanduser().is_absolute():
+        raise TrackingStoreError(
+            f"KAM_ARTIFACT_ROOT must be an absolute folder or a URI (s3://..., file:///...). "
+            f"Got {artifact_root!r}, which would depend on each process's working directory."
+        )
+
+
+def upgrade_schema(database_uri: str) -> str:
+    """Run ``mlflow db upgrade`` on a database store (creating the schema in an empty one)
+    and return the schema revision it is at afterwards.
+
+    MLflow's own command, run in a child process as MLflow's CLI runs it, with the URI
+    passed in the environment rather than the command line (where ``ps`` would show its
+    password). Raises ``TrackingStoreError`` with MLflow's reason when it fails.
+    """
+    shown = hide_passwords(database_uri)
+    if not (is_database_store(database_uri) or _sqlite_path(database_uri) is not None):
+        raise TrackingStoreError(
+            f"{shown} is not a database URI (postgresql+psycopg://..., mysql://..., "
+            "sqlite:///...). A tracking server (http://...) upgrades its own database: run "
+            "kam-ml db-upgrade (or mlflow db upgrade) with the server's --backend-store-uri."
+        )
+    program = (
+        "import os, mlflow.db; "
+        "mlflow.db.upgrade.main([os.environ['_KAM_UPGRADE_URI']], prog_name='mlflow db upgrade')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        env=os.environ | {"_KAM_UPGRADE_URI": database_uri},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise TrackingStoreError(
+            f"mlflow db upgrade {shown} failed: {hide_passwords(_raised(done.stderr))}"
+        )
+    return _schema_revision(database_uri)
+
+
+def _raised(stderr: str) -> str:
+    """The exception a child Python printed, without its traceback (or its last line)."""
+    lines = stderr.rstrip().splitlines()
+    frames = [i for i, line in enumerate(lines) if line.startswith("  File ")]
+    start = frames[-1] + 1 if frames else max(len(lines) - 1, 0)
+    while start < len(lines) and lines[start].startswith(" "):
+        start += 1  # the frame's source line and its ^^^ markers
+    message = " ".join(line.strip() for line in lines[start:] if line.strip())
+    return message or "no reason given"
+
+
+def _schema_revision(database_uri: str) -> str:
+    """The alembic revision MLflow's schema in ``database_uri`` is at."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(database_uri)
+    try:
+        with engine.connect() as connection:
+            revision = connection.execute(
+                sqlalchemy.text("SELECT version_num FROM alembic_version")
+            ).scalar()
+    finally:
+        engine.dispose()
+    return str(revision)
+
+
+def _scheme(uri: str) -> str:
+    """``postgresql`` of ``postgresql+psycopg://...``; "" for a path."""
+    head, found, _ = uri.partition("://")
+    return head.split("+", 1)[0].lower() if found else ""
 
 
 def _approval(tags: Mapping[str, str], where: str) -> tuple[dict[str, str], str] | None:
