@@ -205,6 +205,10 @@ class _Check:
         )
 
     def quarantined(self) -> pd.DataFrame:
+        if not self.flags:  # the usual case, and a posted history's: nothing to label
+            return self.raw.iloc[:0].assign(
+                row=np.zeros(0, dtype=np.int64), rule=np.zeros(0, dtype=object)
+            )
         bad = ~self.keep()
         frame = self.raw.loc[bad]
         labels = np.full(len(frame), "", dtype=object)
