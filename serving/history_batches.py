@@ -1,15 +1,18 @@
 """Posted histories scored together: one worker thread, batches of whatever is waiting.
 
-Why: scoring one history is ~90 ms of fixed pandas cost and twenty cost about the same
-(``kam_ml.scoring.history``), so twenty clients scored one by one wait seconds while
-twenty scored together wait one pass. The worker takes every history waiting when it
+Why: scoring one history is tens of milliseconds of fixed pandas cost and twenty cost
+about the same (``kam_ml.scoring.history``), so twenty clients scored one by one wait
+seconds while twenty scored together wait one pass. The worker takes every history waiting when it
 becomes free (at most ``max_batch``), waiting only a few milliseconds for more: under
 light load a history is scored at once, alone; under load the batches grow, and the
 throughput with them.
 
 Why one thread: the pipeline holds the GIL, so a second worker would only slice the same
 core finer; one worker leaves the event loop free to answer lookups between its slices.
-A request waits on an asyncio future, holding no server thread.
+A request waits on an asyncio future, holding no server thread. (Why not a worker process,
+which would not share the GIL: it needs its own copy of the models and the night, sent or
+reloaded at every hot reload, and on this 2-core machine, shared, there is no idle core for
+it to win; see docs/serving.md, "Posted histories, scored together".)
 """
 
 from __future__ import annotations

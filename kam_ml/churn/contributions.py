@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from kam_ml.boosting.estimator import small_prediction_threads
+
 __all__ = ["PathExplainer", "path_explainer"]
 
 
@@ -51,9 +53,8 @@ class PathExplainer:
 
     def leaves(self, data: Any) -> np.ndarray:
         """(rows, trees) leaf index of every row in every tree."""
-        return np.asarray(self.booster.predict(data, pred_leaf=True), dtype=np.int32).reshape(
-            -1, len(self.trees_)
-        )
+        leaves = self.booster.predict(data, pred_leaf=True, **small_prediction_threads(len(data)))
+        return np.asarray(leaves, dtype=np.int32).reshape(-1, len(self.trees_))
 
     def explain(self, data: Any) -> np.ndarray:
         """``contributions(leaves(data))``: one ``pred_leaf`` pass, about the cost of a predict.

@@ -12,7 +12,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-from kam_ml.boosting.estimator import BoostedEstimator, eval_rows
+from kam_ml.boosting.estimator import BoostedEstimator, eval_rows, small_prediction_threads
 from kam_ml.churn.contributions import path_explainer
 from kam_ml.features.build import ALL_FEATURES as FEATURES
 
@@ -234,4 +234,7 @@ class ChurnModel(ClassifierMixin, BoostedEstimator):
         super().__setstate__(state)
 
     def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.booster_.predict(self._prepare(X), raw_score=True))
+        X = self._prepare(X)
+        return np.asarray(
+            self.booster_.predict(X, raw_score=True, **small_prediction_threads(len(X)))
+        )

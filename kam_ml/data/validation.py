@@ -205,6 +205,10 @@ class _Check:
         )
 
     def quarantined(self) -> pd.DataFrame:
+        if not self.flags:  # the usual case, and a posted history's: nothing to label
+            return self.raw.iloc[:0].assign(
+                row=np.zeros(0, dtype=np.int64), rule=np.zeros(0, dtype=object)
+            )
         bad = ~self.keep()
         frame = self.raw.loc[bad]
         labels = np.full(len(frame), "", dtype=object)
@@ -368,9 +372,11 @@ def _check_categories(check: _Check | None) -> pd.DataFrame:
         check.flag(RowRule.MARGIN_OUT_OF_RANGE, ~((margin >= 0) & (margin <= 1)))
     keep = check.keep()
     kept = check.kept("category", keep)
+    # parse_column already stripped the labels and blanked the empty ones: only the missing
+    # ones are made from the code (skipped when none is, as in a night's catalogue)
     given = check.kept("label", keep) if "label" in check.values else _blank(keep)
-    given = given.str.strip().replace("", np.nan)
-    label = given.fillna(kept.map(category_label, na_action="ignore"))
+    missing = given.isna().to_numpy()
+    label = given.fillna(kept.map(category_label, na_action="ignore")) if missing.any() else given
     columns = {"category": kept, "margin_rate": pd.Series(margin[keep]), "label": label}
     return _frame(columns, check.extras(keep))
 

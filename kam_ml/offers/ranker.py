@@ -23,7 +23,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-from kam_ml.boosting.estimator import BoostedEstimator, eval_rows
+from kam_ml.boosting.estimator import BoostedEstimator, eval_rows, small_prediction_threads
 
 __all__ = ["QUERY_LEVELS", "OfferRanker", "query_groups", "sort_queries"]
 
@@ -179,9 +179,9 @@ class OfferRanker(BoostedEstimator):
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Raw LambdaRank scores: they order categories within one account."""
         check_is_fitted(self, "booster_")
-        return np.asarray(
-            self.booster_.predict(self._prepare(X), num_threads=_prediction_threads())
-        )
+        X = self._prepare(X)
+        threads = small_prediction_threads(len(X)) or {"num_threads": _prediction_threads()}
+        return np.asarray(self.booster_.predict(X, **threads))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Columns: P(not bought in the horizon), P(bought)."""

@@ -82,10 +82,11 @@ def offer_reasons(offers: pd.DataFrame, labels: Mapping[str, str] | None = None)
     given = dict(labels or {})
 
     def display(values: pd.Series) -> np.ndarray:
-        codes = values.astype(str)
-        # one label per distinct code, not per row
-        shown = {c: given.get(c) or category_label(c) for c in pd.unique(codes)}
-        return codes.map(shown).to_numpy(dtype=object)
+        codes = values.astype(str).tolist()
+        # one label per distinct code, not per row; a list, not a Series.map: the API
+        # phrases a handful of offers per pass, where pandas' fixed cost is the whole cost
+        shown = {c: given.get(c) or category_label(c) for c in dict.fromkeys(codes)}
+        return np.array([shown[c] for c in codes], dtype=object)
 
     def text(column: str, at: np.ndarray) -> np.ndarray:
         return display(offers[column].iloc[at])

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from kam_ml.data.tables import sorted_for_features
 from kam_ml.data.validation import validate_tables
 from kam_ml.errors import DataContractError, InactiveAccountError, KamMLError
 from kam_ml.features import build_features
@@ -85,6 +86,9 @@ def score_histories(
         models = scoring_models_for(tables, models)
     if history_start is not None:
         tables = dataclasses.replace(tables, history_start=pd.Timestamp(history_start))
+    # features and offers each sort and encode the order lines; sorted once here, both
+    # find them in order (a few ms of a pass: tiny frames pay pandas' fixed cost each time)
+    tables = sorted_for_features(tables)
     definition = models.churn.definition
     as_of = pd.Timestamp(as_of).normalize()
     features = build_features(tables, as_of, definition)

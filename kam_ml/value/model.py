@@ -23,7 +23,7 @@ import pandas as pd
 from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from kam_ml.boosting.estimator import BoostedEstimator
+from kam_ml.boosting.estimator import BoostedEstimator, small_prediction_threads
 
 __all__ = ["ValueModel"]
 
@@ -89,4 +89,5 @@ class ValueModel(RegressorMixin, BoostedEstimator):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Expected revenue over the next 12 months if the account stays (>= 0)."""
         check_is_fitted(self, "booster_")
-        return np.maximum(self.booster_.predict(self._prepare(X)), 0.0)
+        X = self._prepare(X)
+        return np.maximum(self.booster_.predict(X, **small_prediction_threads(len(X))), 0.0)

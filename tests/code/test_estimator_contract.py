@@ -19,6 +19,7 @@ import pytest
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 
+from kam_ml.boosting.estimator import SMALL_PREDICTION_ROWS
 from kam_ml.churn.model import ChurnModel
 from kam_ml.offers.ranker import OfferRanker
 from kam_ml.value.model import ValueModel
@@ -152,3 +153,19 @@ def test_churn_model_on_a_feature_subset(seed: int) -> None:
     np.testing.assert_array_equal(_outputs(model, X), _outputs(alone, X))
     with pytest.raises(ValueError, match=r"'features' of ChurnModel must be columns of X"):
         ChurnModel(features=["signal", "nope"], **SMALL).fit(X, y)
+
+
+def test_a_small_batch_scores_as_it_does_inside_a_large_one(case: Fitting) -> None:
+    """Small batches predict on one thread (``small_prediction_threads``), large ones on
+    the booster's two: the rows of a posted history must score as they do in the night."""
+    model, X, y = case
+    model.set_params(n_jobs=2).fit(X, y)
+    repeats = -(-SMALL_PREDICTION_ROWS // len(X))
+    large = pd.concat([X] * repeats)
+    assert len(large) >= SMALL_PREDICTION_ROWS > len(X.head(20))
+    np.testing.assert_array_equal(_outputs(model, X.head(20)), _outputs(model, large)[:20])
+    if isinstance(model, ChurnModel):
+        np.testing.assert_array_equal(
+            model.contributions(X.head(20)).to_numpy(),
+            model.contributions(large).to_numpy()[:20],
+        )
