@@ -6,7 +6,7 @@ DEMO   ?= demo
 DEMO_ACCOUNTS ?= 3000
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lock cdnow demo test lint bench bench-cdnow clean
+.PHONY: install lock cdnow demo test test-lowest-pandas lint bench bench-cdnow clean
 
 # The development environment installs from the lock file, so a new upstream release cannot
 # break a fresh clone; the package's own ranges in pyproject.toml stay wide.
@@ -48,6 +48,27 @@ demo: install
 
 test: install
 	$(BIN)/pytest
+
+# The lowest supported pandas (the floor in pyproject.toml; Databricks runtimes ship pandas < 3):
+# a second venv from the same lock with only pandas swapped, then the tests that exercise
+# pandas most. PYTHON must be a Python the lock's wheels cover (3.11).
+LOWEST_PANDAS ?= 2.2.3
+LOWEST_VENV   ?= .venv-lowest-pandas
+LOWEST_STAMP  := $(LOWEST_VENV)/.installed-pandas-$(LOWEST_PANDAS)
+
+$(LOWEST_STAMP): pyproject.toml requirements-dev.lock
+	rm -rf $(LOWEST_VENV)
+	$(PYTHON) -m venv $(LOWEST_VENV)
+	$(LOWEST_VENV)/bin/pip install --quiet --upgrade pip
+	grep -v '^pandas==' requirements-dev.lock > $(LOWEST_VENV)/requirements.txt
+	echo 'pandas==$(LOWEST_PANDAS)' >> $(LOWEST_VENV)/requirements.txt
+	$(LOWEST_VENV)/bin/pip install --quiet -r $(LOWEST_VENV)/requirements.txt
+	$(LOWEST_VENV)/bin/pip install --quiet --no-deps -e .
+	$(LOWEST_VENV)/bin/python -c "import pandas; assert pandas.__version__ == '$(LOWEST_PANDAS)', pandas.__version__"
+	touch $(LOWEST_STAMP)
+
+test-lowest-pandas: $(LOWEST_STAMP)
+	$(LOWEST_VENV)/bin/pytest tests/code tests/data tests/properties
 
 lint: install
 	$(BIN)/ruff check kam_ml serving tests bench

@@ -17,6 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kam_ml.pandas_compat import TEXT
+
 __all__ = [
     "ABSURD_AMOUNT",
     "BOOLEAN_SPELLINGS",
@@ -218,7 +220,8 @@ def parse_column(values: pd.Series, type_: LogicalType) -> tuple[pd.Series, np.n
     Missing values (NaN, None, blank text) are not parse failures: whether a missing value
     breaks a rule is the validator's call. The returned Series keeps the input's index.
     Strings come back stripped, with blanks as NaN; dates and timestamps as naive-UTC
-    datetime64[ns] (dates at midnight); ints, floats and booleans as float64 (1.0/0.0).
+    datetime64[ns] in whole microseconds (dates at midnight); ints, floats and booleans as
+    float64 (1.0/0.0).
     A dtype that cannot hold the type at all (a float column for a date) fails every value.
     """
     is_text = _is_text_like(values)
@@ -235,7 +238,7 @@ def parse_column(values: pd.Series, type_: LogicalType) -> tuple[pd.Series, np.n
 
 
 def _text(values: pd.Series) -> pd.Series:
-    text = values if isinstance(values.dtype, pd.StringDtype) else values.astype("str")
+    text = values if isinstance(values.dtype, pd.StringDtype) else values.astype(TEXT)
     if _already_clean(text):
         return text
     text = text.str.strip()
@@ -319,7 +322,15 @@ def _timestamps(values: pd.Series, is_text: bool, date_only: bool) -> pd.Series:
         except pd.errors.OutOfBoundsDatetime:
             in_range = (parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max)
             parsed = parsed.where(in_range).astype("datetime64[ns]")
-    return parsed.dt.normalize() if date_only else parsed
+    return parsed.dt.normalize() if date_only else _whole_microseconds(parsed)
+
+
+def _whole_microseconds(parsed: pd.Series) -> pd.Series:
+    """Timestamps without their sub-microsecond part: kam-ml's Parquet files store
+    microseconds (``kam_ml.parquet``), so a finer part could not be written back."""
+    ns = parsed.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    fine = (ns % 1000 != 0) & parsed.notna().to_numpy()
+    return parsed.dt.floor("us") if fine.any() else parsed
 
 
 def _parse_iso_text(text: pd.Series) -> pd.Series:

@@ -13,15 +13,23 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from kam_ml.data.contract import REQUIRED_TABLES, TABLE_NAMES
 from kam_ml.errors import DataContractError
+from kam_ml.pandas_compat import arrow_to_pandas
 from kam_ml.uris import hide_passwords
 
 __all__ = ["hide_passwords", "read_raw_tables", "read_source", "read_sql_tables"]
 
 _SUFFIXES = (".parquet", ".csv")  # in order of preference: Parquet keeps types
 _SHOWN = 12
+# CSV cells that mean "missing": pandas' default markers (``keep_default_na``), spelled out
+# so that every pandas release reads a CSV file the same way
+_MISSING_MARKERS = (
+    *("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND"),
+    *("1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"),
+)
 
 
 def read_source(source: str | Path) -> dict[str, pd.DataFrame]:
@@ -63,10 +71,42 @@ def _read_file(file: Path) -> pd.DataFrame:
     try:
         if file.suffix == ".parquet":
             return pd.read_parquet(file)
-        # The Arrow engine is multi-threaded and, unlike the C engine, refuses ragged rows.
-        return pd.read_csv(file, dtype=str, keep_default_na=True, engine="pyarrow")
+        return _read_csv_as_text(file)
     except (OSError, ValueError, pa.ArrowException) as error:
         raise DataContractError(f"Could not read {file}: {error}") from error
+
+
+def _read_csv_as_text(file: Path) -> pd.DataFrame:
+    """Every column as text, exactly as typed (``007`` stays ``007``), missing markers as NaN.
+
+    Arrow's reader is multi-threaded and, unlike pandas' C engine, refuses ragged rows. It is
+    called directly because pandas 2's ``engine="pyarrow"`` infers types first and casts
+    back to text (``1`` in a column with a blank becomes ``1.0``); the header is read first
+    since Arrow takes text types per column name.
+    """
+    names = pacsv.open_csv(file).schema.names
+    options = pacsv.ConvertOptions(
+        column_types={name: pa.large_string() for name in names},
+        null_values=list(_MISSING_MARKERS),
+        strings_can_be_null=True,
+    )
+    table = pacsv.read_csv(file, convert_options=options).rename_columns(_numbered(names))
+    return arrow_to_pandas(table)
+
+
+def _numbered(names: list[str]) -> list[str]:
+    """``a, b, a`` -> ``a, b, a.1``: repeated column names numbered as pandas numbers them."""
+    counts: dict[str, int] = {}
+    unique = []
+    for name in names:
+        count = counts.get(name, 0)
+        while count > 0:
+            counts[name] = count + 1
+            name = f"{name}.{count}"
+            count = counts.get(name, 0)
+        unique.append(name)
+        counts[name] = count + 1
+    return unique
 
 
 def read_sql_tables(uri: str) -> dict[str, pd.DataFrame]:

@@ -30,6 +30,7 @@ from kam_ml.data.quarantine import QuarantineReport, RuleViolation
 from kam_ml.data.sources import read_source
 from kam_ml.data.tables import Tables
 from kam_ml.errors import BadRowsError, DataContractError, DefinitionError
+from kam_ml.pandas_compat import TEXT
 
 __all__ = [
     "OnBadRows",
@@ -254,7 +255,7 @@ def _check_accounts(check: _Check) -> pd.DataFrame:
 
 
 def _blank(keep: np.ndarray) -> pd.Series:
-    return pd.Series(np.nan, index=range(int(keep.sum())), dtype="str")
+    return pd.Series(np.nan, index=range(int(keep.sum())), dtype=TEXT)
 
 
 def _account_codes(ids: pd.Series, accounts: pd.Series) -> np.ndarray:
@@ -325,7 +326,7 @@ def _check_interactions(
             {
                 "account_id": _categorical(np.array([], dtype=np.int64), accounts),
                 "event_date": pd.Series([], dtype="datetime64[ns]"),
-                "event_type": pd.Series([], dtype="str"),
+                "event_type": pd.Series([], dtype=TEXT),
                 "value": pd.Series([], dtype="float64"),
             }
         )
@@ -359,9 +360,9 @@ def _check_interactions(
 def _check_categories(check: _Check | None) -> pd.DataFrame:
     if check is None:
         empty = {
-            "category": pd.Series([], dtype="str"),
+            "category": pd.Series([], dtype=TEXT),
             "margin_rate": pd.Series([], dtype=float),
-            "label": pd.Series([], dtype="str"),
+            "label": pd.Series([], dtype=TEXT),
         }
         return pd.DataFrame(empty)
     category = check.values["category"]
@@ -390,9 +391,9 @@ def _with_ordered_categories(catalogue: pd.DataFrame, ordered: pd.Series) -> pd.
         return catalogue
     added = pd.DataFrame(
         {
-            "category": pd.Series(missing, dtype="str"),
+            "category": pd.Series(missing, dtype=TEXT),
             "margin_rate": np.ones(len(missing)),
-            "label": pd.Series([category_label(c) for c in missing], dtype="str"),
+            "label": pd.Series([category_label(c) for c in missing], dtype=TEXT),
         }
     )
     return pd.concat([catalogue, added], ignore_index=True)

@@ -50,6 +50,8 @@ from kam_ml.demo.hazard import reaction_steps
 from kam_ml.demo.offers import plant_offer_structure
 from kam_ml.demo.process import simulate
 from kam_ml.errors import require_positive_int
+from kam_ml.pandas_compat import TEXT, arrow_to_pandas
+from kam_ml.parquet import write_parquet
 
 __all__ = ["DemoData", "generate_demo_data"]
 
@@ -105,7 +107,7 @@ class DemoData:
         for name, frame in tables.items():
             path = out_dir / f"{name}.{fmt}"
             if fmt == "parquet":
-                frame.to_parquet(path, index=False)
+                write_parquet(frame, path)
             else:
                 frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S")
 
@@ -155,7 +157,7 @@ def generate_demo_data(
         interactions=_interactions_frame(sim, account_ids, calendar),
         categories=pd.DataFrame(
             {
-                "category": pd.array([c.name for c in CATEGORIES], dtype="str"),
+                "category": pd.array([c.name for c in CATEGORIES], dtype=TEXT),
                 "margin_rate": np.array([c.margin_rate for c in CATEGORIES]),
             }
         ),
@@ -253,7 +255,7 @@ def _accounts_frame(
             "segment": pc.take(pa.array([s.name for s in SEGMENTS]), book.segment),
         }
     )
-    return table.to_pandas()
+    return arrow_to_pandas(table)
 
 
 def _orders_frame(
@@ -282,7 +284,7 @@ def _orders_frame(
             "return_date": _timestamps(calendar, return_day, return_seconds, mask=~dated),
         }
     )
-    return table.to_pandas()
+    return arrow_to_pandas(table)
 
 
 def _interactions_frame(sim: Simulation, account_ids: _Ids, calendar: Calendar) -> pd.DataFrame:
@@ -300,7 +302,7 @@ def _interactions_frame(sim: Simulation, account_ids: _Ids, calendar: Calendar) 
             "value": pa.array(value, mask=np.isnan(value)),
         }
     )
-    return table.to_pandas()
+    return arrow_to_pandas(table)
 
 
 def _truth_frame(
@@ -336,7 +338,7 @@ def _truth_frame(
         }
         columns.update({name: oracle[name][rows] for name in _TRUTH_SCHEMA.names[4:]})
         frames.append(pa.table(columns, schema=_TRUTH_SCHEMA))
-    return pa.concat_tables([_TRUTH_SCHEMA.empty_table(), *frames]).to_pandas()
+    return arrow_to_pandas(pa.concat_tables([_TRUTH_SCHEMA.empty_table(), *frames]))
 
 
 _TRUTH_SCHEMA = pa.schema(

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from kam_ml.demo.catalogue import CATEGORIES
+from kam_ml.pandas_compat import TEXT
 
 __all__ = [
     "COMPLEMENTS",
@@ -103,7 +104,7 @@ def plant_offer_structure(orders: pd.DataFrame, accounts: pd.DataFrame, seed: in
     _cross_sell(account, dates, category, index, rng)
 
     out = orders.copy()
-    out["category"] = pd.array(np.asarray(names, dtype=object)[category], dtype="str")
+    out["category"] = pd.array(np.asarray(names, dtype=object)[category], dtype=TEXT)
     out["amount"] = np.round(
         orders["amount"].to_numpy(dtype=np.float64) * price[category] / price[original], 2
     )

@@ -60,6 +60,7 @@ import pandas as pd
 
 from kam_ml.data.quarantine import QuarantineReport
 from kam_ml.errors import KamMLError
+from kam_ml.parquet import read_parquet, write_parquet
 
 if TYPE_CHECKING:
     from kam_ml.offers.population import PopulationStats
@@ -168,26 +169,23 @@ class Snapshot:
         return str(self.manifest["as_of"])
 
     def scores(self) -> pd.DataFrame:
-        return pd.read_parquet(self.directory / SnapshotFiles.SCORES)
+        return read_parquet(self.directory / SnapshotFiles.SCORES)
 
     def features(self) -> pd.DataFrame:
-        return pd.read_parquet(self.directory / SnapshotFiles.FEATURES)
+        return read_parquet(self.directory / SnapshotFiles.FEATURES)
 
     def explained(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The API rows; ``columns`` reads only those (the list columns are most of the file)."""
-        return pd.read_parquet(
-            self.directory / SnapshotFiles.EXPLAINED,
-            columns=list(columns) if columns is not None else None,
-        )
+        return read_parquet(self.directory / SnapshotFiles.EXPLAINED, columns=columns)
 
     def history(self) -> pd.DataFrame | None:
         """Each account's score on the last nights (None for a night from before histories)."""
         path = self.directory / SnapshotFiles.HISTORY
-        return pd.read_parquet(path) if path.is_file() else None
+        return read_parquet(path) if path.is_file() else None
 
     def band_means(self) -> pd.DataFrame:
         """Per feature (the index), its mean among low/medium/high-risk accounts."""
-        return pd.read_parquet(self.directory / SnapshotFiles.BAND_MEANS).set_index("feature")
+        return read_parquet(self.directory / SnapshotFiles.BAND_MEANS).set_index("feature")
 
     def contributions(self, account_ids: Sequence[str] | pd.Series | None = None) -> pd.DataFrame:
         """Per-feature contributions, one row per account of ``account_ids`` in that order
@@ -196,7 +194,7 @@ class Snapshot:
         Raises ``KamMLError`` for an id the night did not score: a silent misalignment
         would explain one account's change with another account's reasons.
         """
-        frame = pd.read_parquet(self.directory / SnapshotFiles.CONTRIBUTIONS)
+        frame = read_parquet(self.directory / SnapshotFiles.CONTRIBUTIONS)
         if account_ids is None:
             return frame.drop(columns="account_id")
         position = pd.Index(frame["account_id"]).get_indexer(pd.Index(account_ids))
@@ -213,7 +211,7 @@ class Snapshot:
     def categories(self) -> pd.DataFrame | None:
         """The offer catalogue (None for a night written before catalogues were stored)."""
         path = self.directory / SnapshotFiles.CATEGORIES
-        return pd.read_parquet(path) if path.is_file() else None
+        return read_parquet(path) if path.is_file() else None
 
     def population(self) -> PopulationStats | None:
         """The offers' population statistics (None when the night had no offers model)."""
@@ -229,17 +227,15 @@ def write_snapshot(staging: Path, parts: SnapshotParts) -> None:
     """Write the data files of one night into ``staging`` (the manifest comes last, from
     ``write_manifest``, once the risk lists and the portfolio are written too)."""
     staging = Path(staging)
-    parts.scores.to_parquet(staging / SnapshotFiles.SCORES, index=False)
-    parts.features.to_parquet(staging / SnapshotFiles.FEATURES, index=False)
+    write_parquet(parts.scores, staging / SnapshotFiles.SCORES)
+    write_parquet(parts.features, staging / SnapshotFiles.FEATURES)
     ids = parts.scores["account_id"].to_numpy(dtype=object)
-    parts.contributions.assign(account_id=ids).to_parquet(
-        staging / SnapshotFiles.CONTRIBUTIONS, index=False
-    )
-    parts.explained.to_parquet(staging / SnapshotFiles.EXPLAINED, index=False)
-    parts.band_means.reset_index().to_parquet(staging / SnapshotFiles.BAND_MEANS, index=False)
-    parts.categories.to_parquet(staging / SnapshotFiles.CATEGORIES, index=False)
+    write_parquet(parts.contributions.assign(account_id=ids), staging / SnapshotFiles.CONTRIBUTIONS)
+    write_parquet(parts.explained, staging / SnapshotFiles.EXPLAINED)
+    write_parquet(parts.band_means.reset_index(), staging / SnapshotFiles.BAND_MEANS)
+    write_parquet(parts.categories, staging / SnapshotFiles.CATEGORIES)
     if parts.history is not None:
-        parts.history.to_parquet(staging / SnapshotFiles.HISTORY, index=False)
+        write_parquet(parts.history, staging / SnapshotFiles.HISTORY)
     if parts.population is not None:
         parts.population.to_parquet(staging / SnapshotFiles.POPULATION)
     if parts.quarantine is not None and not parts.quarantine.is_clean:

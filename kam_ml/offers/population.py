@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from kam_ml.data.tables import Tables, account_codes, sorted_for_features
 from kam_ml.errors import DataContractError
+from kam_ml.parquet import write_parquet
 from kam_ml.problem.definition import ProblemDefinition
 from kam_ml.problem.spine import active_account_positions
 
@@ -124,7 +125,7 @@ class PopulationStats:
             (table.schema.metadata or {}) | {_METADATA_KEY: json.dumps(meta).encode()}
         )
         tmp = path.with_name(path.name + ".tmp")
-        pq.write_table(table, tmp)
+        write_parquet(table, tmp)
         tmp.replace(path)
         return path
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from kam_ml.csv_cells import write_csv
 from kam_ml.errors import KamMLError
+from kam_ml.parquet import write_parquet
 
 __all__ = ["write_table"]
 
@@ -25,7 +26,7 @@ def write_table(frame: pd.DataFrame, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     if suffix == ".parquet":
-        frame.to_parquet(tmp, index=False)
+        write_parquet(frame, tmp)
     else:
         flat = frame.copy()
         for column in flat.columns:

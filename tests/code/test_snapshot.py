@@ -27,6 +27,7 @@ from kam_ml.nightly.snapshot import (
     write_snapshot,
 )
 from kam_ml.offers.population import population_stats
+from kam_ml.pandas_compat import TEXT
 from tests.offer_builders import DEFINITION, PAST, T, book
 
 IDS = ["A1", "A2", "A3"]
@@ -79,16 +80,26 @@ def _night(tmp_path: Path, parts: SnapshotParts, as_of: str = "2026-03-31") -> P
     return night
 
 
+def as_read(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text columns (and index) as a snapshot reads text (``TEXT``);
+    on pandas 2, text built from Python lists is ``object`` in memory."""
+    text = [c for c in frame if pd.api.types.infer_dtype(frame[c], skipna=True) == "string"]
+    frame = frame.astype(dict.fromkeys(text, TEXT))
+    if pd.api.types.infer_dtype(frame.index, skipna=True) == "string":
+        frame.index = frame.index.astype(TEXT)
+    return frame
+
+
 def test_every_part_written_is_read_back_unchanged(tmp_path):
     parts = _parts()
     snapshot = read_snapshot(_night(tmp_path, parts))
     assert snapshot.as_of == "2026-03-31"
-    pd.testing.assert_frame_equal(snapshot.scores(), parts.scores)
-    pd.testing.assert_frame_equal(snapshot.features(), parts.features)
-    pd.testing.assert_frame_equal(snapshot.explained(), parts.explained)
-    pd.testing.assert_frame_equal(snapshot.band_means(), parts.band_means)
-    pd.testing.assert_frame_equal(snapshot.contributions(), parts.contributions)
-    pd.testing.assert_frame_equal(snapshot.categories(), parts.categories)
+    pd.testing.assert_frame_equal(snapshot.scores(), as_read(parts.scores))
+    pd.testing.assert_frame_equal(snapshot.features(), as_read(parts.features))
+    pd.testing.assert_frame_equal(snapshot.explained(), as_read(parts.explained))
+    pd.testing.assert_frame_equal(snapshot.band_means(), as_read(parts.band_means))
+    pd.testing.assert_frame_equal(snapshot.contributions(), as_read(parts.contributions))
+    pd.testing.assert_frame_equal(snapshot.categories(), as_read(parts.categories))
     population = snapshot.population()
     assert parts.population is not None and population is not None
     pd.testing.assert_frame_equal(population.to_frame(), parts.population.to_frame())

@@ -11,6 +11,7 @@ from pandas.api import types
 from sklearn.metrics import roc_auc_score
 
 from kam_ml.demo.generate import DemoData, generate_demo_data
+from kam_ml.parquet import read_parquet
 
 HORIZON_DAYS = 90
 DAY = pd.Timedelta(days=1)
@@ -255,8 +256,8 @@ def test_write_keeps_the_truth_out_of_the_contract_folder(tmp_path: Path, fmt: s
     )
     assert (tmp_path / "truth" / f"churn_truth.{fmt}").is_file()
     if fmt == "parquet":
-        orders = pd.read_parquet(tmp_path / "orders.parquet")
-        pd.testing.assert_frame_equal(orders, demo.orders, check_dtype=False)
+        orders = read_parquet(tmp_path / "orders.parquet")  # stored in us, read back in ns
+        pd.testing.assert_frame_equal(orders, demo.orders)
     else:
         orders = pd.read_csv(tmp_path / "orders.csv", parse_dates=["order_date"])
         assert len(orders) == len(demo.orders)

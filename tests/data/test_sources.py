@@ -9,6 +9,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from kam_ml.data.sources import hide_passwords, read_raw_tables, read_source, read_sql_tables
@@ -28,12 +29,7 @@ def typed(raw: Raw) -> Raw:
         orders[column] = pd.to_datetime(orders[column], format="ISO8601").dt.tz_localize("UTC")
     orders["quantity"] = orders["quantity"].astype("int64")
     orders["amount"] = orders["amount"].astype("float64")
-    spelled = (
-        orders["returned"]
-        .str.lower()
-        .map({"yes": True, "true": True, "no": False, "false": False, "0": False})
-    )
-    orders["returned"] = spelled.fillna(False).astype(bool)
+    orders["returned"] = orders["returned"].str.lower().isin(["yes", "true"])
     out["interactions"]["event_date"] = pd.to_datetime(out["interactions"]["event_date"])
     out["interactions"]["value"] = out["interactions"]["value"].astype("float64")
     out["categories"]["margin_rate"] = out["categories"]["margin_rate"].astype("float64")
@@ -68,6 +64,23 @@ def test_csv_and_parquet_of_the_same_data_load_to_identical_tables(
     assert_same_tables(from_csv.tables, from_parquet.tables)
 
 
+@pytest.mark.parametrize("unit", ["us", "ns"])
+def test_parquet_with_microsecond_or_nanosecond_timestamps_loads_alike(
+    csv_folder: Path, raw: Raw, tmp_path: Path, unit: str
+) -> None:
+    frames = {
+        name: frame.astype(
+            {c: f"datetime64[{unit}, UTC]" for c in frame.select_dtypes("datetimetz")}
+        )
+        for name, frame in typed(raw).items()
+    }
+    folder = write_parquet(tmp_path / unit, frames)
+    assert {str(pq.read_schema(folder / "orders.parquet").field("order_date").type)} == {
+        f"timestamp[{unit}, tz=UTC]"
+    }
+    assert_same_tables(load_tables(folder).tables, load_tables(csv_folder).tables)
+
+
 def test_parquet_wins_over_csv_in_the_same_folder(csv_folder: Path, raw: Raw) -> None:
     raw["accounts"].iloc[:2].to_parquet(csv_folder / "accounts.parquet", index=False)
     assert len(read_raw_tables(csv_folder)["accounts"]) == 2
@@ -98,7 +111,7 @@ def test_a_missing_folder_is_named(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "problem"),
-    [("", "No columns to parse"), ("a,b\n1,2,3\n", "CSV parse error: Expected 2 columns")],
+    [("", "Empty CSV file"), ("a,b\n1,2,3\n", "CSV parse error: Expected 2 columns")],
 )
 def test_an_unreadable_csv_is_named(csv_folder: Path, text: str, problem: str) -> None:
     (csv_folder / "orders.csv").write_text(text)

@@ -454,6 +454,13 @@ def test_tz_aware_timestamp_columns_become_naive_utc(raw: Raw) -> None:
     assert orders.loc[0, "order_date"] == pd.Timestamp("2024-01-04 23:00")
 
 
+def test_timestamps_keep_whole_microseconds(raw: Raw) -> None:
+    order(raw, order_date="2024-06-01T12:00:00.123456789")
+    dates = validate_tables(raw, on_bad_rows="refuse").tables.orders["order_date"]
+    assert dates.iloc[-1] == pd.Timestamp("2024-06-01 12:00:00.123456")
+    assert dates.dtype == "datetime64[ns]"
+
+
 def test_dates_outside_the_nanosecond_range_are_row_problems(raw: Raw) -> None:
     order(raw, order_date="3024-01-01")
     report = validate_tables(raw).report

@@ -11,6 +11,8 @@ from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -192,3 +194,18 @@ def test_every_command_reads_a_sqlite_uri_like_the_folder(workdir):
     # the same rows as the folder, to the content hash: the champion saw this very data
     trained = run(["train", "--data", uri], workdir)
     assert "Nothing to train: the data and settings are unchanged." in trained.stdout
+    # every Parquet file demo-data, score and nightly wrote stores microseconds: Spark
+    # rejects nanosecond timestamps (TIMESTAMP(NANOS))
+    units = {
+        path.relative_to(workdir).as_posix(): {
+            field.name: field.type.unit
+            for field in pq.read_schema(path)
+            if pa.types.is_timestamp(field.type)
+        }
+        for path in workdir.rglob("*.parquet")
+    }
+    assert {"data/orders.parquet", "from_folder.parquet"} <= set(units)
+    assert any(p.startswith("nights/") and p.endswith("/explained.parquet") for p in units)
+    assert units["data/orders.parquet"] == {"order_date": "us", "return_date": "us"}
+    finer = {(p, c) for p, columns in units.items() for c, unit in columns.items() if unit != "us"}
+    assert finer == set()
