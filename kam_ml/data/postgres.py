@@ -18,6 +18,7 @@ import pyarrow as pa
 from kam_ml.data.contract import TABLE_NAMES
 from kam_ml.data.sources import require_tables
 from kam_ml.errors import DataContractError
+from kam_ml.pandas_compat import arrow_to_pandas
 from kam_ml.uris import hide_passwords
 
 __all__ = ["read_postgresql", "read_with_sqlalchemy"]
@@ -132,7 +133,7 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
     for validation to report."""
     pairs = zip(table.schema, table.columns, strict=True)
     columns = [_column(field, column) for field, column in pairs]
-    return pa.table(columns, names=table.column_names).to_pandas()
+    return arrow_to_pandas(pa.table(columns, names=table.column_names))
 
 
 def _column(field: pa.Field, column: pa.ChunkedArray) -> pa.ChunkedArray:

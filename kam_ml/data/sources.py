@@ -18,6 +18,7 @@ import pyarrow.csv as pacsv
 from kam_ml.data.contract import REQUIRED_TABLES, TABLE_NAMES
 from kam_ml.errors import DataContractError
 from kam_ml.pandas_compat import arrow_to_pandas
+from kam_ml.parquet import read_parquet
 from kam_ml.uris import hide_passwords
 
 __all__ = ["hide_passwords", "read_raw_tables", "read_source", "read_sql_tables"]
@@ -69,8 +70,8 @@ def read_raw_tables(path: Path) -> dict[str, pd.DataFrame]:
 
 def _read_file(file: Path) -> pd.DataFrame:
     try:
-        if file.suffix == ".parquet":
-            return pd.read_parquet(file)
+        if file.suffix == ".parquet":  # text as TEXT on every pandas, as the other readers give
+            return read_parquet(file)
         return _read_csv_as_text(file)
     except (OSError, ValueError, pa.ArrowException) as error:
         raise DataContractError(f"Could not read {file}: {error}") from error
