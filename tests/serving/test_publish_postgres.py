@@ -19,6 +19,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -170,6 +172,23 @@ def _gone(url: str, pid: int) -> None:
     raise AssertionError("the killed publisher's backend is still there")
 
 
+@contextmanager
+def _publisher_held_by(
+    url: str, blocker: psycopg.Connection, night: Path, tmp_path: Path, statement: str
+) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """``kam-ml publish`` of ``night``, yielded with its backend's pid once it waits on
+    ``blocker``'s lock in ``statement``; the lock is released and the publisher reaped after."""
+    publisher = kam_ml(["publish", "--night", str(night), "--to", url], tmp_path, "")
+    try:
+        yield publisher, _waiting_publisher(url, statement)
+    finally:
+        blocker.rollback()
+        blocker.close()
+        if publisher.poll() is None:
+            publisher.kill()
+            publisher.communicate()
+
+
 @pytest.mark.parametrize("kill", ["sigkill", "server"])
 def test_a_publisher_killed_while_inserting_leaves_every_night_as_it_was(
     book, postgres, tmp_path, kill
@@ -184,21 +203,14 @@ def test_a_publisher_killed_while_inserting_leaves_every_night_as_it_was(
         "INSERT INTO kam_scores (as_of, account_id, published_at) VALUES (%s, %s, now())",
         (newer.name, middle),
     )
-    publisher = kam_ml(["publish", "--night", str(newer), "--to", url], tmp_path, "")
-    try:
-        pid = _waiting_publisher(url, "INSERT")  # half the night inserted, then waiting
+    # half the night inserted, then waiting on the blocker's key
+    with _publisher_held_by(url, blocker, newer, tmp_path, "INSERT") as (publisher, pid):
         if kill == "sigkill":
             publisher.send_signal(signal.SIGKILL)
         else:
             with psycopg.connect(url, autocommit=True) as admin:
                 admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
         code, _, stderr = finished(publisher)
-    finally:
-        blocker.rollback()
-        blocker.close()
-        if publisher.poll() is None:
-            publisher.kill()
-            publisher.communicate()
     _gone(url, pid)
     if kill == "sigkill":
         assert code == -signal.SIGKILL
@@ -221,17 +233,9 @@ def test_a_publisher_killed_while_deleting_the_old_rows_leaves_them(book, postgr
         "SELECT 1 FROM kam_scores WHERE as_of = %s AND account_id = %s FOR UPDATE",
         (night.name, middle),
     )
-    publisher = kam_ml(["publish", "--night", str(night), "--to", url], tmp_path, "")
-    try:
-        pid = _waiting_publisher(url, "DELETE")
+    with _publisher_held_by(url, blocker, night, tmp_path, "DELETE") as (publisher, pid):
         publisher.send_signal(signal.SIGKILL)
         finished(publisher)
-    finally:
-        blocker.rollback()
-        blocker.close()
-        if publisher.poll() is None:
-            publisher.kill()
-            publisher.communicate()
     _gone(url, pid)
     after = night_rows(url, night.name)
     pd.testing.assert_frame_equal(after, before)  # published_at too: the old rows, all
