@@ -260,9 +260,10 @@ def _already_clean(text: pd.Series) -> bool:
     """
     if len(text) > SMALL_COLUMN_ROWS:
         return False
+    # each distinct value once: a posted history's ids and codes repeat on every line
     return all(
         not isinstance(value, str) or (value.isascii() and value.strip() == value != "")
-        for value in text.tolist()
+        for value in set(text.tolist())
     )
 
 

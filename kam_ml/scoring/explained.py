@@ -221,7 +221,6 @@ def explained_scores(
         out[column] = (
             scores[column].astype(object).to_numpy() if column in scores else np.full(n, None)
         )
-    frame = pd.DataFrame(out)
     changes = what_changed(
         ids,
         probability,
@@ -231,14 +230,17 @@ def explained_scores(
         previous,
         model_version=out["churn_model_version"],
     )
-    frame["previous_probability"] = changes.previous_probability
-    frame["probability_change"] = probability - changes.previous_probability
-    frame["previous_risk_band"] = changes.previous_band
-    frame["new_on_list"] = changes.new_on_list
-    frame["compared_with"] = np.full(n, changes.compared_with, dtype=object)
-    frame["changes"] = changes.entries
-    frame["what_changed"] = changes.texts
-    frame["moved_by"] = [[e["text"] for e in row] for row in changes.entries]
+    # Built once with every column: inserting the eight change columns one by one cost
+    # ~0.1 ms each on a posted history's frame (pandas' per-insert overhead).
+    out["previous_probability"] = changes.previous_probability
+    out["probability_change"] = probability - changes.previous_probability
+    out["previous_risk_band"] = changes.previous_band
+    out["new_on_list"] = changes.new_on_list
+    out["compared_with"] = np.full(n, changes.compared_with, dtype=object)
+    out["changes"] = changes.entries
+    out["what_changed"] = changes.texts
+    out["moved_by"] = [[e["text"] for e in row] for row in changes.entries]
+    frame = pd.DataFrame(out)
     return frame
 
 
