@@ -225,6 +225,8 @@ class _Check:
 
     def extras(self, keep: np.ndarray) -> pd.DataFrame:
         extra = [c for c in self.raw.columns if c not in self.schema.column_names]
+        if keep.all():  # the usual case: ``raw`` already has a fresh RangeIndex
+            return self.raw[extra]
         return self.raw[extra].loc[keep].reset_index(drop=True)
 
 
