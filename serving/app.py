@@ -54,12 +54,18 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
             logger.warning(NO_KEYS)
         await asyncio.to_thread(_refresh, state, metrics)
         task = asyncio.create_task(_keep_fresh(state, metrics))
+        batcher: HistoryBatcher = app.state.history_batcher
+        # started beside serving, not before it: lookups need no worker, histories wait
+        warm_up = asyncio.create_task(asyncio.to_thread(batcher.start))
         try:
             yield
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            with contextlib.suppress(Exception):
+                await warm_up
+            batcher.close()
 
     app = FastAPI(
         title="kam-ml scoring API",
@@ -80,7 +86,9 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     )
     app.state.history_slots = ConcurrencyLimit(settings.max_concurrent_histories)
     app.state.history_batcher = HistoryBatcher(
-        max_batch=settings.max_concurrent_histories, on_batch=metrics.history_batches.observe
+        max_batch=settings.max_concurrent_histories,
+        on_batch=metrics.history_batches.observe,
+        worker_process=settings.history_process,
     )
     install_error_handlers(app)
     # actions before accounts: ``/v1/accounts/{account_id:path}`` would swallow ".../actions"
