@@ -11,6 +11,9 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -160,3 +163,24 @@ def test_a_killed_worker_is_replaced_and_the_next_history_is_answered(book, bodi
         replacement = app.state.history_batcher.worker_pid
     assert first[0][0] == 200 and again == first
     assert replacement is not None and replacement != killed
+
+
+def test_the_worker_exits_when_its_server_is_killed(tmp_path):
+    """A server killed with SIGKILL runs no clean-up: its worker must notice by itself."""
+    script = (
+        "import os, signal, sys\n"
+        "from serving.history_worker import WorkerProcess\n"
+        "worker = WorkerProcess()\n"
+        "worker.start()\n"
+        "print(worker.pid, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    server = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert server.returncode == -signal.SIGKILL, server.stderr
+    worker = int(server.stdout.split()[0])
+    deadline = time.monotonic() + 30
+    while psutil.pid_exists(worker) and psutil.Process(worker).status() != "zombie":
+        assert time.monotonic() < deadline, "the worker outlived its server"
+        time.sleep(0.1)
