@@ -227,6 +227,9 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, default=None, help="write cProfile stats of the measured night"
     )
+    parser.add_argument(
+        "--buckets", type=int, default=1, help="score the accounts in N buckets (kam-ml nightly)"
+    )
     args = parser.parse_args()
 
     models = (
@@ -263,7 +266,7 @@ def main() -> None:
         print(f"previous night {previous_day.date()} (not measured):", flush=True)
         warmup = StageClock()
         start = time.perf_counter()
-        run_nightly(raw, out, models, as_of=previous_day, clock=warmup)
+        run_nightly(raw, out, models, as_of=previous_day, clock=warmup, buckets=args.buckets)
         print(
             f"  {time.perf_counter() - start:.1f} s wall, "
             f"{sum(t.cpu_seconds for t in warmup.timings):.1f} s CPU",
@@ -275,7 +278,7 @@ def main() -> None:
     start = time.perf_counter()
     if profiler is not None:
         profiler.enable()
-    result = run_nightly(raw, out, models, as_of=last_day, clock=clock)
+    result = run_nightly(raw, out, models, as_of=last_day, clock=clock, buckets=args.buckets)
     wall = time.perf_counter() - start
     if profiler is not None:
         profiler.disable()
@@ -296,6 +299,7 @@ def main() -> None:
     record = {
         "machine": {"platform": platform.platform(), "python": platform.python_version()},
         "accounts": args.accounts,
+        "buckets": args.buckets,
         "order_lines": int(len(raw["orders"])),
         "scored_accounts": result.accounts,
         "models": result.model_versions,

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
+import psutil
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -286,6 +287,11 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=HERE / ".cache" / "serving-demo")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument(
+        "--history-only",
+        action="store_true",
+        help="only the from-history runs (alone and beside lookups), not the references",
+    )
     args = parser.parse_args()
     workdir = args.workdir.resolve()
     prepare(workdir)
@@ -328,12 +334,18 @@ def main() -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         one = [f"/v1/accounts/{rng.choice(ids)}" for _ in range(500)]
-        results["api_single"] = load(base, "GET", one, [], args.duration)
-        batches = [json.dumps({"account_ids": rng.sample(ids, 100)}) for _ in range(50)]
-        results["api_batch_100"] = load(base, "POST", ["/v1/scores"], batches, args.duration)
+        if not args.history_only:
+            results["api_single"] = load(base, "GET", one, [], args.duration)
+            batches = [json.dumps({"account_ids": rng.sample(ids, 100)}) for _ in range(50)]
+            results["api_batch_100"] = load(base, "POST", ["/v1/scores"], batches, args.duration)
         histories = history_bodies(workdir / "data", rng.sample(ids, 200))
         path = ["/v1/scores/from-history"]
+        load(base, "POST", path, histories, 2)  # the worker process started and warm
+        before = cpu_seconds(api.pid)
         results["api_from_history"] = load(base, "POST", path, histories, args.duration)
+        results["api_from_history"] |= cpu_per_request(
+            before, cpu_seconds(api.pid), results["api_from_history"], args.duration
+        )
         # the same history load, and a CRM's lookups (10 clients, 200 requests/s in all,
         # paced: a closed-loop flood of lookups would measure the lookups' own saturation)
         scoring = start_load(base, "POST", path, histories, args.duration)
@@ -342,6 +354,9 @@ def main() -> None:
         results["api_single_during_from_history"] = looking()
     finally:
         stop(api)
+    if args.history_only:
+        _report(results)
+        return
 
     from kam_ml.features import build_features  # noqa: F401  (import cost outside timings)
     from kam_ml.registry.bundle import BundleTrust, load_bundle
@@ -437,6 +452,34 @@ def main() -> None:
         results["ratios"]["api_vs_mlflow_serve"] = (
             single / results["mlflow_models_serve"]["requests_per_s"]
         )
+    _report(results)
+
+
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) of the server process and of its children (the
+    history worker), read from outside: figures the neighbours on the machine do not move
+    the way they move requests/s."""
+    server = psutil.Process(pid)
+    children = server.children(recursive=True)
+
+    def used(process: psutil.Process) -> float:
+        times = process.cpu_times()
+        return times.user + times.system
+
+    return {"server": used(server), "worker": sum(used(c) for c in children)}
+
+
+def cpu_per_request(
+    before: dict[str, float], after: dict[str, float], run: dict, duration: int
+) -> dict[str, float]:
+    requests = run["requests_per_s"] * duration
+    return {
+        f"{part}_cpu_ms_per_request": 1000 * (after[part] - before[part]) / requests
+        for part in before
+    }
+
+
+def _report(results: dict) -> None:
     print(json.dumps(results, indent=2))
     out = HERE / "results" / f"serving-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(exist_ok=True)

@@ -574,6 +574,15 @@ def nightly(
     ] = "models:/kam-churn@champion",
     on_bad_rows: BadRowsOption = BadRowsMode.quarantine,
     publish_to: PublishOption = None,
+    buckets: Annotated[
+        int,
+        typer.Option(
+            "--buckets",
+            min=1,
+            help="Score the accounts in this many buckets (by a hash of account_id), one at a "
+            "time: the same outputs, the scoring stage's memory divided by about N.",
+        ),
+    ] = 1,
 ) -> None:
     """Score every active account and write risk lists, a portfolio summary and the API
     snapshot under OUT/<as-of>/; the lists carry the managers' last actions
@@ -617,6 +626,7 @@ def nightly(
         today=_today(),
         actions=actions,
         publish_to=publish_to or settings.publish_url,
+        buckets=buckets,
     )
     table = Table(title=f"{result.accounts:,} accounts scored as of {result.as_of.date()}")
     for column in ("risk band", "accounts"):

@@ -7,32 +7,35 @@ becomes free (at most ``max_batch``), waiting only a few milliseconds for more: 
 light load a history is scored at once, alone; under load the batches grow, and the
 throughput with them.
 
-Why one thread: the pipeline holds the GIL, so a second worker would only slice the same
-core finer; one worker leaves the event loop free to answer lookups between its slices.
-A request waits on an asyncio future, holding no server thread. (Why not a worker process,
-which would not share the GIL: it needs its own copy of the models and the night, sent or
-reloaded at every hot reload, and on this 2-core machine, shared, there is no idle core for
-it to win; see docs/serving.md, "Posted histories, scored together".)
+Why one thread: the pipeline holds the GIL, so a second worker thread would only slice
+the same core finer. With ``KAM_HISTORY_PROCESS=true`` the thread hands each pass to a
+worker process (``serving.history_worker``), which runs it on another core while the event
+loop keeps answering lookups. A request waits on an asyncio future, holding no server
+thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import itertools
 import logging
 import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
 from kam_ml.registry.champions import ScoringModels
-from kam_ml.scoring.history import score_histories
 from serving.errors import InvalidHistory
-from serving.records import RecordTable
+from serving.history_worker import (
+    HistoryPayload,
+    Outcome,
+    ScoringContext,
+    WorkerProcess,
+    score_payload,
+)
 from serving.schemas import AccountIn, HistoryRequest, InteractionIn, OrderIn
 from serving.state import ServedSnapshot
 
@@ -45,7 +48,6 @@ logger = logging.getLogger("serving")
 _ACCOUNT_FIELDS = set(AccountIn.model_fields)
 _ORDER_FIELDS = set(OrderIn.model_fields)
 _INTERACTION_FIELDS = set(InteractionIn.model_fields)
-_INTERACTION_COLUMNS = ["account_id", *InteractionIn.model_fields]
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,9 +71,21 @@ class _Job:
 class HistoryBatcher:
     """``await batcher.score(...)``: the AccountScore JSON of one posted history."""
 
-    def __init__(self, max_batch: int = 64, on_batch: Callable[[int], None] | None = None) -> None:
-        """``on_batch(n)`` after every pass that scored ``n`` histories (the metrics)."""
+    def __init__(
+        self,
+        max_batch: int = 64,
+        on_batch: Callable[[int], None] | None = None,
+        worker_process: bool = False,
+    ) -> None:
+        """``on_batch(n)`` after every pass that scored ``n`` histories (the metrics);
+        ``worker_process``: passes go to a worker process (else the thread scores them)."""
         self.max_batch = max_batch
+        self._process = WorkerProcess() if worker_process else None
+        # a token per (night, models, date) scored lately, never reused: the worker keeps
+        # contexts under it (ids alone could be reused once a reloaded object is freed;
+        # holding the objects here keeps theirs unique while they are kept)
+        self._tokens: dict[tuple[int, int, pd.Timestamp], tuple[int, object, object]] = {}
+        self._issued = itertools.count()
         # how long the worker waits for one more history once it has one: the clients it
         # has just answered post again within a millisecond or two, and waiting for them
         # keeps every waiting client in one pass instead of two alternating half-batches
@@ -93,6 +107,20 @@ class HistoryBatcher:
         self._ensure_worker()
         self._jobs.put(job)
         return await asyncio.wrap_future(job.done)
+
+    def start(self) -> None:
+        """Start the worker process now (else the first history waits for it to start)."""
+        if self._process is not None:
+            self._process.start()
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.close()
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The worker process's id (None when passes run in the server's thread)."""
+        return self._process.pid if self._process is not None else None
 
     def _ensure_worker(self) -> None:
         if self._worker is not None:
@@ -117,7 +145,7 @@ class HistoryBatcher:
             jobs = [job for job in jobs if job.done.set_running_or_notify_cancel()]
             for batch in _batches(jobs):
                 try:
-                    _score(batch)
+                    self._score(batch)
                     if self._on_batch is not None:
                         self._on_batch(len(batch))
                 except Exception as error:  # a bug answers its own requests, never the worker
@@ -125,6 +153,23 @@ class HistoryBatcher:
                     for job in batch:
                         if not job.done.done():
                             job.done.set_exception(error)
+
+    def _score(self, batch: list[_Job]) -> None:
+        context, payload = _context(batch[0]), _payload(batch)
+        if self._process is None:
+            outcomes = score_payload(context, payload)
+        else:
+            outcomes = self._process.score(self._token(batch[0]), context, payload)
+        _answer(batch, outcomes)
+
+    def _token(self, job: _Job) -> int:
+        held = self._tokens.get(job.batch_key)
+        if held is None:
+            held = (next(self._issued), job.snapshot, job.models)
+            self._tokens[job.batch_key] = held
+            while len(self._tokens) > 4:
+                self._tokens.pop(next(iter(self._tokens)))
+        return held[0]
 
 
 def _batches(jobs: list[_Job]) -> list[list[_Job]]:
@@ -142,52 +187,41 @@ def _batches(jobs: list[_Job]) -> list[list[_Job]]:
     return [batch for rounds in groups.values() for batch in rounds]
 
 
-def _score(batch: list[_Job]) -> None:
-    first = batch[0]
-    snapshot = first.snapshot
-    result = score_histories(
-        _raw_tables(batch, snapshot),
-        first.as_of,
-        first.models,
-        snapshot.population,
-        snapshot.band_means,
-        snapshot.manifest.get("order_history_start"),
+def _context(job: _Job) -> ScoringContext:
+    snapshot = job.snapshot
+    return ScoringContext(
+        models=job.models,
+        as_of=job.as_of,
+        band_means=snapshot.band_means,
+        categories=snapshot.categories,
+        population=snapshot.population,
+        history_start=snapshot.manifest.get("order_history_start"),
     )
-    for job in batch:  # refused ones first: when every history is, there is nothing to record
-        refused = result.refused.get(job.account_id)
-        if refused is not None:
-            job.done.set_exception(InvalidHistory(str(refused)))
-    pending = [job for job in batch if not job.done.done()]
-    if not pending:
-        return
-    records = RecordTable.from_explained(
-        result.explained, snapshot.band_means, str(first.as_of.date()), "history"
-    )
-    for job in pending:
-        record: dict[str, Any] = records.record(records.index[job.account_id])
-        job.done.set_result(json.dumps(record).encode())
 
 
-def _raw_tables(batch: list[_Job], snapshot: ServedSnapshot) -> dict[str, pd.DataFrame]:
-    """The contract tables of every history in ``batch``: one frame per table, not one per
-    history (building a frame costs about as much as scoring a history's rows)."""
-    accounts = pd.DataFrame([job.body.account.model_dump(include=_ACCOUNT_FIELDS) for job in batch])
-    orders = pd.DataFrame(
-        [
+def _payload(batch: list[_Job]) -> HistoryPayload:
+    """The contract rows of every history in ``batch``, tagged with their account."""
+    return HistoryPayload(
+        accounts=[job.body.account.model_dump(include=_ACCOUNT_FIELDS) for job in batch],
+        orders=[
             {**order.model_dump(include=_ORDER_FIELDS), "account_id": job.account_id}
             for job in batch
             for order in job.body.orders
-        ]
-    )
-    interactions = pd.DataFrame(
-        [
+        ],
+        interactions=[
             {**event.model_dump(include=_INTERACTION_FIELDS), "account_id": job.account_id}
             for job in batch
             for event in job.body.interactions
         ],
-        columns=_INTERACTION_COLUMNS,
     )
-    raw = {"accounts": accounts, "orders": orders, "interactions": interactions}
-    if snapshot.categories is not None:
-        raw["categories"] = snapshot.categories
-    return raw
+
+
+def _answer(batch: list[_Job], outcomes: list[Outcome]) -> None:
+    by_account = {account: (scored, answer) for account, scored, answer in outcomes}
+    for job in batch:
+        scored, answer = by_account[job.account_id]
+        if scored:
+            assert isinstance(answer, bytes)
+            job.done.set_result(answer)
+        else:
+            job.done.set_exception(InvalidHistory(str(answer)))

@@ -35,6 +35,10 @@ class ServingSettings(Settings):
     max_concurrent_histories: posted histories waiting or being scored at once (they are
         scored together, in batches of what is waiting: ``serving.history_batches``);
         beyond, 503 with Retry-After, so that a flood of histories queues no further.
+    history_process: score posted histories in a worker process of their own
+        (``serving.history_worker``, ``KAM_HISTORY_PROCESS=true``), on another core than
+        the one answering requests; by default a thread of the server's process scores them
+        (measured faster for histories alone, slower beside lookups: docs/serving.md).
     failed_key_limit, failed_key_window_seconds: a client that sends this many wrong keys
         within the window is refused (429) until the oldest leaves it.
     actions_url (inherited, ``KAM_ACTIONS_URL``): the managers' actions store; unset, it is
@@ -49,6 +53,7 @@ class ServingSettings(Settings):
     max_history_rows: int = Field(default=50_000, ge=1)
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     max_concurrent_histories: int = Field(default=64, ge=1)
+    history_process: bool = False
     failed_key_limit: int = Field(default=30, ge=1)
     failed_key_window_seconds: float = Field(default=60.0, gt=0)
 

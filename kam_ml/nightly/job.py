@@ -30,7 +30,7 @@ from kam_ml.actions import ActionStore
 from kam_ml.data.quarantine import QuarantineReport
 from kam_ml.data.tables import Tables, sorted_for_features
 from kam_ml.data.validation import OnBadRows, load_tables, validate_tables
-from kam_ml.errors import ScoresDatabaseError
+from kam_ml.errors import DefinitionError, ScoresDatabaseError
 from kam_ml.features import build_features
 from kam_ml.nightly.database import PublishedScores, publish_scores
 from kam_ml.nightly.history import carry_history
@@ -54,9 +54,10 @@ from kam_ml.nightly.stages import StageClock, StageTiming
 from kam_ml.offers.job import offers_skipped, scoring_models_for
 from kam_ml.problem.labels import churn_labels
 from kam_ml.registry.champions import ChampionSource, ScoringModels, load_champions
+from kam_ml.scoring.buckets import score_in_buckets
 from kam_ml.scoring.changes import PreviousNight
 from kam_ml.scoring.explained import explained_scores
-from kam_ml.scoring.score import require_active_accounts, score_features
+from kam_ml.scoring.score import require_active_accounts
 
 __all__ = ["NightlyResult", "run_nightly"]
 
@@ -123,6 +124,7 @@ def run_nightly(
     actions: ActionStore | None = None,
     today: pd.Timestamp | None = None,
     publish_to: str | None = None,
+    buckets: int = 1,
 ) -> NightlyResult:
     """Run the whole job; ``source`` is a data folder/URI, raw contract frames (validated
     here) or already validated ``Tables``. With an ``actions`` store, the risk lists carry
@@ -133,7 +135,11 @@ def run_nightly(
     Once the models are loaded (a run without them writes nothing, not even the folder), the
     run holds ``out_dir``'s lock to the end (``kam_ml.nightly.lock``): a second run into the
     same folder stops with ``NightlyRunning`` before it reads the data. ``publish_to``, a
-    PostgreSQL URI, also writes the night's scores to its ``kam_scores`` table."""
+    PostgreSQL URI, also writes the night's scores to its ``kam_scores`` table. ``buckets``
+    > 1 scores the accounts that many buckets at a time (``kam_ml.scoring.buckets``): the
+    same outputs, with the scoring stage's memory divided by about that number."""
+    if buckets < 1:
+        raise DefinitionError(f"buckets must be at least 1, got {buckets}.")
     clock = clock or StageClock()
     with clock.stage("load models"):
         scoring_models = load_champions(models) if isinstance(models, ChampionSource) else models
@@ -148,6 +154,7 @@ def run_nightly(
             actions,
             today,
             publish_to,
+            buckets,
         )
 
 
@@ -161,6 +168,7 @@ def _run_locked(
     actions: ActionStore | None,
     today: pd.Timestamp | None,
     publish_to: str | None,
+    buckets: int,
 ) -> NightlyResult:
     not_after = as_of if as_of is not None else today
     with clock.stage("load and validate data"):
@@ -189,7 +197,7 @@ def _run_locked(
     with clock.stage("score and explain"):
         recover(out_dir)
         last = previous_night(out_dir, day)
-        scored = score_features(features, scoring_models, population=population, tables=tables)
+        scored = score_in_buckets(features, tables, scoring_models, buckets, population=population)
         previous, previous_history = _previous(last)
         explained = explained_scores(scored, features, tables.accounts, previous=previous)
         del previous

@@ -181,6 +181,9 @@ class ModelSpec(Generic[R]):
     alarm vetoes promotion and grades the version ``blocked``, the same rule for every family.
     ``refit`` fits the result's estimator again on every labelled cutoff once the gate has
     decided (see the module docstring); None registers the held-out fit itself.
+    ``pyfunc_predict_fn`` is the method the registered model's generic (pyfunc) flavour
+    calls: the churn model's is ``predict_proba``, so ``mlflow.pyfunc`` and Spark's
+    ``spark_udf`` give probabilities, not 0/1 labels.
 
     Each domain builds its spec with a ``*_spec()`` function (``churn_spec``, ``offers_spec``,
     ``value_spec``) rather than a constant, because two things come from the training at
@@ -202,6 +205,8 @@ class ModelSpec(Generic[R]):
     card: Callable[[R, str], Card] | None = None
     leakage_alarms: tuple[str, ...] = ()
     refit: Callable[[R], Refit[R]] | None = None
+    # what MLflow's python_function flavour calls (mlflow.pyfunc, spark_udf, models serve)
+    pyfunc_predict_fn: str = "predict"
 
     def graded(self, result: R) -> Grade:
         """The family's grade of ``result``, or ``blocked`` when a leakage alarm fired."""
@@ -518,6 +523,7 @@ def _register_version(
         input_example=example,
         output_example=output,
         run_id=run_id,
+        pyfunc_predict_fn=spec.pyfunc_predict_fn,
     )
     store.set_version_tags(spec.name, logged.version, logged.approval)  # before any alias
     store.set_alias(spec.name, CHALLENGER, logged.version)

@@ -187,6 +187,7 @@ class TrackingStore:
         input_example: pd.DataFrame,
         output_example: Any,
         run_id: str,
+        pyfunc_predict_fn: str = "predict",
     ) -> LoggedModel:
         """Log a scikit-learn model with signature and example, register it as a new version.
 
@@ -204,6 +205,7 @@ class TrackingStore:
                 signature=signature,
                 input_example=example,
                 serialization_format="cloudpickle",
+                pyfunc_predict_fn=pyfunc_predict_fn,
             )
         mlflow.log_dict(dict(bundle_metadata), _METADATA_ARTIFACT)
         version = mlflow.register_model(info.model_uri, name)

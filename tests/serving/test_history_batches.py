@@ -8,16 +8,23 @@ the same account posted twice at once answered twice.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pandas as pd
+import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kam_ml.scoring.history import score_histories
+from serving.app import create_app
 from serving.state import ServingState
 from tests.serving.conftest import API_KEY, running
 
@@ -122,3 +129,58 @@ def test_a_history_scores_the_same_whatever_it_is_scored_with(served, book_rows,
     for account in accounts:
         alone = _score(served, book_rows, [account]).explained.set_index("account_id")
         pd.testing.assert_frame_equal(together.loc[[account]], alone, check_exact=True)
+
+
+def _answers(url: str, posts: list[dict]) -> list[tuple[int, bytes]]:
+    with httpx.Client(base_url=url, headers=HEADERS, timeout=60) as http:
+        answers = [http.post("/v1/scores/from-history", json=body) for body in posts]
+    return [(answer.status_code, answer.content) for answer in answers]
+
+
+def test_a_worker_process_answers_byte_for_byte_as_the_servers_thread(book, bodies):
+    posts = list(bodies.values())
+    with running(book.settings(history_process=False)) as url:
+        in_thread = _answers(url, posts)
+    app = create_app(book.settings(history_process=True))
+    with running(book.settings(), app) as url:
+        in_worker = _answers(url, posts)
+        worker = app.state.history_batcher.worker_pid
+    assert in_worker == in_thread
+    assert [status for status, _ in in_worker].count(422) == 2
+    assert worker is not None and worker != os.getpid()
+    assert not psutil.pid_exists(worker) or psutil.Process(worker).status() == "zombie"
+
+
+def test_a_killed_worker_is_replaced_and_the_next_history_is_answered(book, bodies):
+    body = next(iter(bodies.values()))
+    app = create_app(book.settings(history_process=True))
+    with running(book.settings(), app) as url:
+        first = _answers(url, [body])
+        killed = app.state.history_batcher.worker_pid
+        os.kill(killed, signal.SIGKILL)
+        psutil.Process(killed).wait(timeout=10)
+        again = _answers(url, [body])
+        replacement = app.state.history_batcher.worker_pid
+    assert first[0][0] == 200 and again == first
+    assert replacement is not None and replacement != killed
+
+
+def test_the_worker_exits_when_its_server_is_killed(tmp_path):
+    """A server killed with SIGKILL runs no clean-up: its worker must notice by itself."""
+    script = (
+        "import os, signal, sys\n"
+        "from serving.history_worker import WorkerProcess\n"
+        "worker = WorkerProcess()\n"
+        "worker.start()\n"
+        "print(worker.pid, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    server = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert server.returncode == -signal.SIGKILL, server.stderr
+    worker = int(server.stdout.split()[0])
+    deadline = time.monotonic() + 30
+    while psutil.pid_exists(worker) and psutil.Process(worker).status() != "zombie":
+        assert time.monotonic() < deadline, "the worker outlived its server"
+        time.sleep(0.1)

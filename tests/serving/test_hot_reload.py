@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
+import pytest
 from mlflow.tracking import MlflowClient
 
 from kam_ml.registry.tracking import METADATA_DIGEST_TAG, MODEL_DIGESTS_TAG
@@ -20,8 +21,9 @@ def _approval(tags: dict[str, str]) -> dict[str, str]:
     return {key: tags[key] for key in (MODEL_DIGESTS_TAG, METADATA_DIGEST_TAG)}
 
 
+@pytest.mark.parametrize("history_process", [False, True], ids=["thread", "worker-process"])
 def test_new_night_and_new_champion_load_while_requests_keep_succeeding(
-    book, history_of, tmp_path, monkeypatch
+    book, history_of, tmp_path, monkeypatch, history_process
 ):
     shutil.copy(book.root / "mlflow.db", tmp_path / "mlflow.db")  # artifacts stay shared, read-only
     tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -36,7 +38,10 @@ def test_new_night_and_new_champion_load_while_requests_keep_succeeding(
     statuses: list[int] = []
     stop = threading.Event()
 
-    with running(book.settings(nightly_dir=nightly, tracking_uri=tracking_uri)) as url:
+    settings = book.settings(
+        nightly_dir=nightly, tracking_uri=tracking_uri, history_process=history_process
+    )
+    with running(settings) as url:
 
         def hammer() -> None:
             with httpx.Client(base_url=url, headers={"X-API-Key": API_KEY}, timeout=30) as http:
@@ -50,6 +55,9 @@ def test_new_night_and_new_champion_load_while_requests_keep_succeeding(
                         statuses.append(http.post("/v1/scores/from-history", json=body).status_code)
                     i += 1
 
+        with httpx.Client(base_url=url, headers={"X-API-Key": API_KEY}, timeout=60) as http:
+            # scored once before the clock starts: a worker process starts in seconds
+            assert http.post("/v1/scores/from-history", json=body).status_code == 200
         threads = [threading.Thread(target=hammer) for _ in range(3)]
         for thread in threads:
             thread.start()
@@ -84,6 +92,7 @@ def test_new_night_and_new_champion_load_while_requests_keep_succeeding(
                 "/v1/scores/from-history", json=body, headers={"X-API-Key": API_KEY}
             ).json()
             assert fresh["model_versions"]["churn"] == str(v2.version)
+            assert fresh["features_as_of"] == str(book.second.as_of.date())
             metrics = http.get("/metrics").text
             assert 'kam_reloads_total{what="snapshot"} 2.0' in metrics
     assert len(statuses) > 50
