@@ -50,6 +50,8 @@ def churn_spec(
         card=None if leakage is None else partial(_card, leakage),
         leakage_alarms=() if leakage is None else leakage.alarms,
         refit=refit_churn if refit else None,
+        # spark_udf / pyfunc users get probabilities (docs/mlflow.md), as kam-ml scores
+        pyfunc_predict_fn="predict_proba",
     )
 
 
@@ -93,4 +95,4 @@ def _roc_auc(champion: ModelBundle, result: ChurnTrainingResult) -> float:
 
 def _example(result: ChurnTrainingResult) -> tuple[pd.DataFrame, Any]:
     rows = result.validation_features[result.feature_names].head(5)
-    return rows, result.model.predict_proba(rows)[:, 1]
+    return rows, result.model.predict_proba(rows)  # what the pyfunc returns (predict_proba)

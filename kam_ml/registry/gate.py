@@ -202,6 +202,9 @@ class ModelSpec(Generic[R]):
     card: Callable[[R, str], Card] | None = None
     leakage_alarms: tuple[str, ...] = ()
     refit: Callable[[R], Refit[R]] | None = None
+    #: the method MLflow's pyfunc (and so ``mlflow.pyfunc.spark_udf``) calls: a classifier
+    #: whose users want probabilities is logged with ``"predict_proba"``
+    pyfunc_predict_fn: str = "predict"
 
     def graded(self, result: R) -> Grade:
         """The family's grade of ``result``, or ``blocked`` when a leakage alarm fired."""
@@ -518,6 +521,7 @@ def _register_version(
         input_example=example,
         output_example=output,
         run_id=run_id,
+        pyfunc_predict_fn=spec.pyfunc_predict_fn,
     )
     store.set_version_tags(spec.name, logged.version, logged.approval)  # before any alias
     store.set_alias(spec.name, CHALLENGER, logged.version)

@@ -187,8 +187,13 @@ class TrackingStore:
         input_example: pd.DataFrame,
         output_example: Any,
         run_id: str,
+        pyfunc_predict_fn: str = "predict",
     ) -> LoggedModel:
         """Log a scikit-learn model with signature and example, register it as a new version.
+
+        ``pyfunc_predict_fn`` is what the pyfunc flavour calls: the churn model is logged
+        with ``"predict_proba"``, so ``mlflow.pyfunc.spark_udf(..., result_type=
+        "array<double>")`` gives probabilities (column 1 = churn), not 0/1 labels.
 
         ``LoggedModel.approval`` holds the digests of what was just written, read back from
         the artifact store at once; the gate records them on the version's tags.
@@ -204,6 +209,7 @@ class TrackingStore:
                 signature=signature,
                 input_example=example,
                 serialization_format="cloudpickle",
+                pyfunc_predict_fn=pyfunc_predict_fn,
             )
         mlflow.log_dict(dict(bundle_metadata), _METADATA_ARTIFACT)
         version = mlflow.register_model(info.model_uri, name)

@@ -8,50 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kam_ml.churn.job import churn_spec
-from kam_ml.churn.model import ChurnModel
-from kam_ml.churn.training import train_churn
-from kam_ml.demo.generate import generate_demo_data
-from kam_ml.problem.definition import ProblemDefinition
-from kam_ml.registry.champions import ScoringModels
-from kam_ml.registry.gate import model_bundle
 from kam_ml.scoring.history import score_histories
 from kam_ml.spark import map_buckets_on_spark, score_bucket, spark_schema_for
 from kam_ml.spark.engine import flat_for_spark
 
 pytestmark = pytest.mark.spark
 DROP = ("reason_details",)
-
-
-@pytest.fixture(scope="module")
-def book():
-    return generate_demo_data(n_accounts=300, seed=11)
-
-
-@pytest.fixture(scope="module")
-def raw(book) -> dict[str, pd.DataFrame]:
-    return {
-        "accounts": book.accounts,
-        "orders": book.orders,
-        "interactions": book.interactions,
-        "categories": book.categories,
-    }
-
-
-@pytest.fixture(scope="module")
-def as_of(book) -> pd.Timestamp:
-    return pd.Timestamp(book.orders["order_date"].max()).normalize()
-
-
-@pytest.fixture(scope="module")
-def models(raw, as_of) -> ScoringModels:
-    from kam_ml.data.validation import validate_tables
-
-    tables = validate_tables(raw, on_bad_rows="refuse").tables
-    churn = train_churn(
-        tables, as_of, ProblemDefinition(), model=ChurnModel(n_estimators=30, n_jobs=1)
-    )
-    return ScoringModels(churn=model_bundle(churn, churn_spec(), version="c1"))
 
 
 @pytest.fixture(scope="module")
