@@ -191,6 +191,10 @@ class TrackingStore:
     ) -> LoggedModel:
         """Log a scikit-learn model with signature and example, register it as a new version.
 
+        ``pyfunc_predict_fn`` is what the pyfunc flavour calls: the churn model is logged
+        with ``"predict_proba"``, so ``mlflow.pyfunc.spark_udf(..., result_type=
+        "array<double>")`` gives probabilities (column 1 = churn), not 0/1 labels.
+
         ``LoggedModel.approval`` holds the digests of what was just written, read back from
         the artifact store at once; the gate records them on the version's tags.
         """
