@@ -56,12 +56,7 @@ def book() -> DemoData:
 
 @pytest.fixture(scope="session")
 def raw(book) -> dict[str, pd.DataFrame]:
-    return {
-        "accounts": book.accounts,
-        "orders": book.orders,
-        "interactions": book.interactions,
-        "categories": book.categories,
-    }
+    return book.raw_tables()
 
 
 @pytest.fixture(scope="session")
